@@ -1,0 +1,31 @@
+# Two commands for a new user: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint install clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: start the reference supplier (clean, then with a fault), score both, show the scorecards
+demo: $(STAMP)
+	$(PY) examples/demo.py
+
+## test: the whole suite (unit, engine against real reference processes, CLI end to end, matrix), then lint
+test: $(STAMP)
+	$(PY) -m pytest
+	$(MAKE) lint
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check conformance fixtures tests examples benchmarks
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""Conformance harness: test supplier systems against versioned operating-standard profiles."""
+
+__version__ = "0.1.0"

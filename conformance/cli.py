@@ -1,0 +1,202 @@
+"""The `conformance` command. A thin front end: it parses, calls the engine, prints, and exits with
+0 conformant, 1 non-conformant, 2 usage or configuration error, 3 incomplete (or interrupted)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from conformance import __version__
+from conformance.errors import ConformanceError, UsageError
+from conformance.profiles import find_profiles, lint_profile, load_profile
+
+__all__ = ["ExitCode", "main"]
+
+
+class ExitCode(IntEnum):
+    CONFORMANT = 0
+    NON_CONFORMANT = 1
+    USAGE = 2
+    INCOMPLETE = 3
+
+
+VERDICT_EXIT = {"conformant": ExitCode.CONFORMANT, "non-conformant": ExitCode.NON_CONFORMANT,
+                "incomplete": ExitCode.INCOMPLETE}
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="conformance")
+def cli() -> None:
+    """Test supplier systems against versioned operating-standard profiles, with evidence."""
+
+
+@cli.command()
+@click.argument("profile", required=False)
+@click.option("--target", "-t", "target", metavar="URL|FILE#NAME",
+              help="The supplier system: a base URL, or targets.yaml#name (credentials from env vars).")
+@click.option("--seed", type=int, help="Seed for generated cases (default: random, recorded in run.json).")
+@click.option("--tier", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
+              help="quick for CI, full for procurement (more examples).")
+@click.option("--only", multiple=True, metavar="REQ-ID", help="Run only these requirements (repeatable).")
+@click.option("--skip", multiple=True, metavar="REQ-ID", help="Do not run these requirements (repeatable).")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Where run directories are created.")
+@click.option("--resume", type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="RUN_DIR",
+              help="Continue an interrupted run: re-runs only requirements without a result (or with an error).")
+def run(profile: str | None, target: str | None, seed: int | None, tier: str, only: tuple[str, ...],
+        skip: tuple[str, ...], runs_dir: Path, resume: Path | None) -> None:
+    """Run PROFILE (id, id@version or folder) against a target and score it."""
+    from conformance.execute import resume_run, start_run
+    from conformance.reporters.terminal import TerminalListener, render_scorecard
+
+    if resume is None and (profile is None or target is None):
+        raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
+                         "e.g. conformance run pole-records --target http://127.0.0.1:8000")
+    if resume is not None and (profile or target or seed is not None or only or skip):
+        raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
+    with TerminalListener(console) as listener:
+        if resume is not None:
+            outcome = resume_run(resume, listener=listener)
+        else:
+            assert profile is not None and target is not None
+            outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
+                                only=only, skip=skip)
+    render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)
+    if outcome.interrupted:
+        err_console.print(f"[yellow]interrupted[/]: finished results are kept; continue with "
+                          f"`conformance run --resume {outcome.run_dir.path}`")
+        sys.exit(ExitCode.INCOMPLETE)
+    sys.exit(VERDICT_EXIT[outcome.scorecard["verdict"]])
+
+
+@cli.group()
+def profiles() -> None:
+    """List, show and lint profiles."""
+
+
+@profiles.command("list")
+def profiles_list() -> None:
+    """Every profile version found (./profiles, $CONFORMANCE_PROFILES_PATH, the shipped ones)."""
+    table = Table("id", "version", "status", "title", "requirements", "path")
+    for entry in find_profiles():
+        try:
+            p = load_profile(entry.path)
+            table.add_row(p.id, p.version, p.status.value, p.title, str(len(p.requirements)), str(entry.path))
+        except ConformanceError as exc:
+            table.add_row(entry.id, entry.version, "[red]invalid[/]", str(exc)[:80], "-", str(entry.path))
+    console.print(table)
+
+
+@profiles.command("show")
+@click.argument("profile")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def profiles_show(profile: str, as_json: bool) -> None:
+    """Show a profile's requirements (ID or ID@VERSION or a folder)."""
+    p = load_profile(profile)
+    if as_json:
+        data: dict[str, Any] = {
+            "id": p.id, "version": p.version, "title": p.title, "status": p.status.value, "digest": p.digest,
+            "requirements": [{"id": r.id, "title": r.title, "level": r.level.value, "category": r.category,
+                              "weight": r.weight, "status": r.status.value, "check_kind": r.check.kind.value}
+                             for r in p.requirements]}
+        click.echo(json.dumps(data, indent=2))
+        return
+    console.print(f"[bold]{p.title}[/] ({p.id} {p.version}, {p.status.value})\n{p.summary}\n"
+                  f"digest {p.digest}\n")
+    table = Table("id", "level", "category", "weight", "check", "status", "title")
+    for r in p.requirements:
+        status = "[yellow]planned[/]" if r.planned else "active"
+        table.add_row(r.id, r.level.value, r.category, f"{r.weight:g}", r.check.kind.value, status, r.title)
+    console.print(table)
+
+
+@profiles.command("lint")
+@click.argument("paths", nargs=-1, required=True)
+def profiles_lint(paths: tuple[str, ...]) -> None:
+    """Validate profile folders (profile.yaml, openapi.yaml, CHANGELOG.md); exit 2 on any problem."""
+    problems = 0
+    for path in paths:
+        found = lint_profile(path)
+        for problem in found:
+            err_console.print(str(problem), markup=False)
+        problems += len(found)
+        if not found:
+            console.print(f"{path}: ok")
+    if problems:
+        sys.exit(ExitCode.USAGE)
+
+
+@cli.group()
+def reference() -> None:
+    """The reference supplier systems (the demo target and the harness's oracle)."""
+
+
+@reference.command("serve")
+@click.option("--profile", default="pole-records", show_default=True, help="Which profile to implement.")
+@click.option("--fault", "faults", multiple=True, metavar="NAME", help="Inject a catalogued fault (repeatable).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True, help="0 picks a free port.")
+@click.option("--db", type=click.Path(path_type=Path), help="SQLite file (default: a fresh temporary one).")
+@click.option("--api-key-env", metavar="VAR", help="Require the API key held in this environment variable.")
+@click.option("--ready-file", type=click.Path(path_type=Path), help="Write the URL here once serving.")
+def reference_serve(profile: str, faults: tuple[str, ...], host: str, port: int, db: Path | None,
+                    api_key_env: str | None, ready_file: Path | None) -> None:
+    """Serve a reference supplier over HTTP until Ctrl-C."""
+    import os
+
+    from fixtures.reference.faults import FAULTS
+    from fixtures.reference.server import serve
+
+    for name in faults:
+        if name not in FAULTS:
+            raise UsageError(f"--fault: unknown fault '{name}'; known: {', '.join(sorted(FAULTS))}")
+    api_key = None
+    if api_key_env:
+        api_key = os.environ.get(api_key_env)
+        if not api_key:
+            raise UsageError(f"--api-key-env: environment variable {api_key_env} is not set")
+    serve(profile, list(faults), host=host, port=port, db_path=str(db) if db else None, api_key=api_key,
+          ready_file=str(ready_file) if ready_file else None)
+
+
+@reference.command("faults")
+def reference_faults() -> None:
+    """The fault catalogue: each fault and the requirement(s) that must catch it."""
+    from fixtures.reference.faults import FAULTS
+
+    table = Table("fault", "caught by", "what it does")
+    for fault in FAULTS.values():
+        table.add_row(fault.name, ", ".join(fault.catches), fault.description)
+    console.print(table)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(ExitCode.INCOMPLETE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE)
+    except UsageError as exc:
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(ExitCode.USAGE)
+    except ConformanceError as exc:
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(ExitCode.INCOMPLETE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""Run a profile against a target: plan the requirements, run each through its runner, append each
+result as it finishes, score at the end. Front ends (CLI, pytest plugin) call `start_run`/`resume_run`."""
+
+from __future__ import annotations
+
+import random
+import signal
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from conformance import __version__
+from conformance.errors import EngineFailure, RunDirError, UsageError
+from conformance.model import Outcome, Profile, Requirement, Result
+from conformance.profiles import load_profile
+from conformance.rundir import RunDir, utc_now
+from conformance.runners import RunContext, get_runner
+from conformance.scoring import score_run
+from conformance.targets import Target, parse_target
+
+__all__ = ["RunListener", "RunOutcome", "resume_run", "start_run"]
+
+TIERS = ("quick", "full")
+
+
+class RunListener(Protocol):
+    def planned(self, total: int, run_dir: Path) -> None: ...
+    def requirement_started(self, requirement: Requirement) -> None: ...
+    def requirement_progress(self, requirement: Requirement, text: str) -> None: ...
+    def requirement_finished(self, requirement: Requirement, result: Result) -> None: ...
+    def warning(self, text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_dir: RunDir
+    scorecard: dict[str, Any]
+    interrupted: bool
+
+
+def _select(profile: Profile, only: tuple[str, ...], skip: tuple[str, ...]) -> list[tuple[Requirement, str | None]]:
+    """Each requirement with the reason it will not run (None: it runs)."""
+    known = {r.id for r in profile.requirements}
+    for rid in (*only, *skip):
+        if rid not in known:
+            raise UsageError(f"--only/--skip: no requirement '{rid}' in {profile.ref}; "
+                             f"`conformance profiles show {profile.ref}` lists them")
+    plan = []
+    for req in profile.requirements:
+        if req.planned:
+            continue  # scored as planned by score_run; nothing to run
+        if only and req.id not in only:
+            plan.append((req, "not selected by --only"))
+        elif req.id in skip:
+            plan.append((req, "excluded by --skip"))
+        else:
+            plan.append((req, None))
+    return plan
+
+
+def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: RunListener,
+              seed: int | None = None, tier: str = "quick", only: tuple[str, ...] = (),
+              skip: tuple[str, ...] = ()) -> RunOutcome:
+    if tier not in TIERS:
+        raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
+    profile = load_profile(profile_ref)
+    target = parse_target(target_spec)
+    target.request_headers()  # fail now, before creating anything, if a credential is missing
+    _select(profile, only, skip)
+    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    meta = {
+        "harness": {"name": "conformance-harness", "version": __version__},
+        "profile": {"id": profile.id, "version": profile.version, "digest": profile.digest,
+                    "path": profile.path},
+        "target": target.to_dict(),
+        "seed": seed, "tier": tier, "only": list(only), "skip": list(skip),
+        "started_at": utc_now(), "finished_at": None, "status": "running", "resumed_at": [],
+    }
+    run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
+    return _execute(run_dir, profile, target, listener)
+
+
+def resume_run(path: Path, *, listener: RunListener) -> RunOutcome:
+    run_dir = RunDir.open(path)
+    meta = run_dir.meta
+    try:
+        profile = load_profile(meta["profile"]["path"])
+        target = parse_target(meta["target"]["source"])
+    except KeyError as exc:
+        raise RunDirError(f"run.json lacks {exc}", file=str(path / "run.json"),
+                          fix="the run cannot be resumed; start a new one") from None
+    if profile.digest != meta["profile"]["digest"]:
+        raise RunDirError(
+            f"profile {profile.ref} changed since this run started ({meta['profile']['digest'][:19]}... "
+            f"now {profile.digest[:19]}...)", file=str(path / "run.json"), key="profile.digest",
+            fix="results from two versions of a profile cannot be mixed; start a new run")
+    target.request_headers()
+    run_dir.update_meta(status="running", resumed_at=[*meta.get("resumed_at", []), utc_now()])
+    return _execute(run_dir, profile, target, listener)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _preflight(target: Target, headers: dict[str, str]) -> str | None:
+    """None if the target answers HTTP at all; otherwise why not (an error, never a supplier failure)."""
+    try:
+        with httpx.Client(timeout=10.0, follow_redirects=False) as client:
+            client.get(target.base_url + "/", headers=headers)
+    except httpx.HTTPError as exc:
+        return f"target unreachable at {target.base_url}: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunListener) -> RunOutcome:
+    meta = run_dir.meta
+    plan = _select(profile, tuple(meta.get("only", ())), tuple(meta.get("skip", ())))
+    previous, warnings = run_dir.results()
+    for text in warnings:
+        listener.warning(text)
+    done = {r.requirement_id for r in previous if r.outcome is not Outcome.ERROR}
+    todo = [(req, why) for req, why in plan if req.id not in done]
+    listener.planned(len(todo), run_dir.path)
+    headers = target.request_headers()
+    unreachable = _preflight(target, headers) if any(why is None for _, why in todo) else None
+    ctx_base = dict(profile=profile, target=target, headers=headers, redactor=target.redactor(),
+                    seed=int(meta["seed"]), tier=str(meta["tier"]), run_dir=run_dir)
+    interrupted = False
+    with _sigterm_as_interrupt():
+        try:
+            for req, why in todo:
+                listener.requirement_started(req)
+                started = utc_now()
+                if why is not None:
+                    result = Result(req.id, Outcome.SKIPPED, reason=why)
+                elif unreachable:
+                    result = Result(req.id, Outcome.ERROR, reason=unreachable)
+                else:
+                    result = _run_one(req, RunContext(**ctx_base, progress=_progress(listener, req)), run_dir)
+                result = Result(**{**result.__dict__, "started_at": started, "finished_at": utc_now()})
+                run_dir.append_result(result)
+                listener.requirement_finished(req, result)
+        except KeyboardInterrupt:
+            interrupted = True
+    results, _ = run_dir.results()
+    scorecard = score_run(profile, results, target=target.to_dict(), run=_run_summary(run_dir, interrupted))
+    run_dir.write_scorecard(scorecard)
+    run_dir.update_meta(status="interrupted" if interrupted else "finished",
+                        finished_at=None if interrupted else utc_now())
+    return RunOutcome(run_dir, scorecard, interrupted)
+
+
+def _progress(listener: RunListener, req: Requirement) -> Callable[[str], None]:
+    return lambda text: listener.requirement_progress(req, text)
+
+
+def _run_one(req: Requirement, ctx: RunContext, run_dir: RunDir) -> Result:
+    try:
+        return get_runner(req.check.kind).run(req, ctx)
+    except EngineFailure as exc:
+        return Result(req.id, Outcome.ERROR, reason=ctx.redactor.text(str(exc)))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # a harness bug: recorded as an error, never as a supplier failure
+        log = run_dir.path / "harness-errors.log"
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {utc_now()} {req.id}\n{ctx.redactor.text(traceback.format_exc())}\n")
+        return Result(req.id, Outcome.ERROR,
+                      reason=f"harness error {type(exc).__name__}: {ctx.redactor.text(str(exc))} "
+                             f"(traceback in harness-errors.log)")
+
+
+def _run_summary(run_dir: RunDir, interrupted: bool) -> dict[str, Any]:
+    meta = run_dir.meta
+    return {"id": run_dir.path.name, "seed": meta["seed"], "tier": meta["tier"],
+            "harness_version": meta["harness"]["version"], "started_at": meta["started_at"],
+            "finished_at": None if interrupted else utc_now(), "interrupted": interrupted,
+            "only": meta.get("only", []), "skip": meta.get("skip", [])}

@@ -1,0 +1,98 @@
+"""Start a supplier system as a child process and wait until it says where it listens.
+
+Used by the demo, the tests, and tenders whose candidate is "a command that starts it". The command
+must print a line containing its base URL (e.g. `reference supplier listening on http://127.0.0.1:PORT`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from conformance.errors import ConformanceError
+
+__all__ = ["LaunchError", "launched", "reference_command"]
+
+_URL = re.compile(r"listening on (https?://\S+)")
+
+
+class LaunchError(ConformanceError):
+    """The supplier process did not start, or did not say where it listens in time."""
+
+
+def reference_command(profile: str = "pole-records", faults: Sequence[str] = (), *,
+                      api_key_env: str | None = None) -> list[str]:
+    """The command that serves a reference supplier on a free loopback port."""
+    cmd = [sys.executable, "-m", "conformance", "reference", "serve", "--profile", profile, "--port", "0"]
+    for fault in faults:
+        cmd += ["--fault", fault]
+    if api_key_env:
+        cmd += ["--api-key-env", api_key_env]
+    return cmd
+
+
+@contextmanager
+def launched(command: Sequence[str], *, timeout: float = 30.0, log_path: Path | None = None,
+             env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run `command`; yield the URL it announces; stop it (SIGTERM, then SIGKILL) on exit."""
+    log = log_path.open("w", encoding="utf-8") if log_path else None
+    proc = subprocess.Popen(
+        list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+        env={**os.environ, **(env or {})}, start_new_session=True,
+    )
+    found: list[str] = []
+    seen: list[str] = []
+    ready = threading.Event()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if log:
+                log.write(line)
+                log.flush()
+            if not found:
+                seen.append(line.rstrip())
+                match = _URL.search(line)
+                if match:
+                    found.append(match.group(1).rstrip("/"))
+                    ready.set()
+        ready.set()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready.wait(0.1):
+            if time.monotonic() > deadline:
+                raise LaunchError(f"`{' '.join(command)}` did not announce its URL within {timeout:.0f} s")
+        if not found:
+            tail = " | ".join(seen[-5:])
+            raise LaunchError(f"`{' '.join(command)}` exited ({proc.poll()}) before serving: {tail}")
+        yield found[0]
+    finally:
+        _stop(proc)
+        reader.join(timeout=5)
+        if log:
+            log.close()
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=5)

@@ -1,0 +1,309 @@
+"""Find, load and validate profiles: `profiles/<id>/<semver>/{profile.yaml, openapi.yaml, CHANGELOG.md}`.
+
+Every problem is reported as `file:line: key: what is wrong; what to do` (a `ProfileError`).
+`lint_profile` collects all problems; `load_profile` raises the first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from conformance.errors import ProfileError, UsageError
+from conformance.model import (
+    CheckKind,
+    CheckSpec,
+    Level,
+    Profile,
+    ProfileStatus,
+    Requirement,
+    RequirementStatus,
+)
+from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
+
+__all__ = [
+    "ProfileEntry",
+    "find_profiles",
+    "lint_profile",
+    "load_profile",
+    "profile_roots",
+    "profile_schema",
+    "resolve_profile",
+]
+
+PROFILE_FILE = "profile.yaml"
+CHANGELOG_FILE = "CHANGELOG.md"
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
+
+
+@cache
+def profile_schema() -> dict[str, Any]:
+    text = resources.files("conformance.schemas").joinpath("profile.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def profile_roots() -> list[Path]:
+    """Where profiles are looked for: $CONFORMANCE_PROFILES_PATH, ./profiles, then the shipped ones."""
+    roots: list[Path] = []
+    env = os.environ.get("CONFORMANCE_PROFILES_PATH")
+    if env:
+        roots.extend(Path(p) for p in env.split(os.pathsep) if p)
+    roots.append(Path.cwd() / "profiles")
+    roots.append(Path(__file__).resolve().parent.parent / "profiles")
+    seen: set[Path] = set()
+    unique = []
+    for root in roots:
+        resolved = root.resolve()
+        if resolved not in seen and resolved.is_dir():
+            seen.add(resolved)
+            unique.append(resolved)
+    return unique
+
+
+@dataclass(frozen=True)
+class ProfileEntry:
+    id: str
+    version: str
+    path: Path
+
+
+def _semver_key(version: str) -> tuple[int, int, int, int, str]:
+    match = _SEMVER.match(version)
+    if not match:
+        return (-1, -1, -1, -1, version)
+    major, minor, patch, pre = match.groups()
+    # a release sorts after its pre-releases
+    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
+
+
+def find_profiles(roots: Iterable[Path] | None = None) -> list[ProfileEntry]:
+    """Every `<root>/<id>/<version>/profile.yaml`, first root winning on duplicates, sorted."""
+    found: dict[tuple[str, str], ProfileEntry] = {}
+    for root in roots if roots is not None else profile_roots():
+        for file in sorted(root.glob(f"*/*/{PROFILE_FILE}")):
+            version_dir = file.parent
+            key = (version_dir.parent.name, version_dir.name)
+            found.setdefault(key, ProfileEntry(key[0], key[1], version_dir))
+    return sorted(found.values(), key=lambda e: (e.id, _semver_key(e.version)))
+
+
+def resolve_profile(ref: str) -> Path:
+    """`ID`, `ID@VERSION` or a path (folder or profile.yaml) -> the profile folder."""
+    candidate = Path(ref)
+    if candidate.is_file() and candidate.name == PROFILE_FILE:
+        return candidate.parent
+    if candidate.is_dir():
+        if (candidate / PROFILE_FILE).is_file():
+            return candidate
+        raise ProfileError(f"no {PROFILE_FILE} in this folder", file=str(candidate),
+                           fix=f"point at profiles/<id>/<version>/ or its {PROFILE_FILE}")
+    profile_id, _, version = ref.partition("@")
+    entries = find_profiles()
+    matching = [e for e in entries if e.id == profile_id]
+    if not matching:
+        known = sorted({e.id for e in entries})
+        close = difflib.get_close_matches(profile_id, known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known profiles: {', '.join(known) or 'none'}"
+        raise UsageError(f"unknown profile '{profile_id}'; {hint} (`conformance profiles list` shows them)")
+    if version:
+        for entry in matching:
+            if entry.version == version:
+                return entry.path
+        versions = ", ".join(e.version for e in matching)
+        raise UsageError(f"profile '{profile_id}' has no version {version}; available: {versions}")
+    return matching[-1].path
+
+
+def load_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] | None = None) -> Profile:
+    """Load and validate a profile; raise the first `ProfileError` found."""
+    folder = resolve_profile(str(ref))
+    problems, profile = _check(folder, landed_kinds)
+    if problems:
+        raise problems[0]
+    assert profile is not None
+    return profile
+
+
+def lint_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] | None = None) -> list[ProfileError]:
+    """Every problem in a profile (empty when it is valid)."""
+    try:
+        folder = resolve_profile(str(ref))
+    except ProfileError as exc:
+        return [exc]
+    problems, _ = _check(folder, landed_kinds)
+    return problems
+
+
+def _landed_kinds() -> frozenset[CheckKind]:
+    from conformance.runners import landed_kinds
+
+    return landed_kinds()
+
+
+def _check(folder: Path, landed: frozenset[CheckKind] | None) -> tuple[list[ProfileError], Profile | None]:
+    landed = landed if landed is not None else _landed_kinds()
+    profile_file = folder / PROFILE_FILE
+    try:
+        doc = load_located_yaml(profile_file, error=ProfileError)
+    except ProfileError as exc:
+        return [exc], None
+    if not isinstance(doc.data, dict):
+        return [ProfileError("must be a mapping of keys (id, version, title, ...)", file=doc.file, line=1,
+                             fix="see docs/reference/profile-format.md")], None
+    problems = sorted(_schema_problems(doc), key=lambda p: p.line or 0)
+    if problems:
+        return problems, None
+    data = doc.data
+    problems.extend(_semantic_problems(doc, folder, landed))
+    openapi_name = data.get("openapi", "openapi.yaml")
+    openapi_path = folder / openapi_name
+    problems.extend(_openapi_problems(openapi_path, doc))
+    if not (folder / CHANGELOG_FILE).is_file():
+        problems.append(ProfileError("missing", file=str(folder / CHANGELOG_FILE),
+                                     fix="add a CHANGELOG.md saying what changed in this version"))
+    if problems:
+        return problems, None
+    requirements = tuple(_requirement(r) for r in data["requirements"])
+    profile = Profile(
+        id=data["id"], version=data["version"], title=data["title"], status=ProfileStatus(data["status"]),
+        summary=data["summary"].strip(), requirements=requirements, path=str(folder),
+        openapi_path=str(openapi_path), digest=_digest(folder),
+    )
+    return [], profile
+
+
+def _requirement(raw: dict[str, Any]) -> Requirement:
+    check = dict(raw["check"])
+    kind = CheckKind(check.pop("kind"))
+    return Requirement(
+        id=raw["id"], title=raw["title"], level=Level(raw["level"]), category=raw["category"],
+        weight=float(raw["weight"]), rationale=" ".join(str(raw["rationale"]).split()),
+        check=CheckSpec(kind=kind, options=check),
+        status=RequirementStatus(raw.get("status", "active")), clause=raw.get("clause"),
+    )
+
+
+def _digest(folder: Path) -> str:
+    """sha256 over every file of the profile version (names and contents), so a result names exactly
+    what it was measured against."""
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = file.relative_to(folder).as_posix()
+        if "__pycache__" in rel:
+            continue
+        digest.update(rel.encode() + b"\0" + file.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
+
+
+def _schema_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
+    validator = jsonschema.Draft202012Validator(profile_schema())
+    for error in validator.iter_errors(doc.data):
+        yield from _explain(error, doc)
+
+
+def _explain(error: jsonschema.ValidationError, doc: LocatedYaml) -> Iterator[ProfileError]:
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed)):
+            close = difflib.get_close_matches(key, allowed, n=1)
+            fix = f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(allowed)}"
+            yield ProfileError("unknown key", file=doc.file, line=doc.line_of([*path, key]),
+                               key=dotted([*path, key]), fix=fix)
+        return
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield ProfileError(f"missing required key '{missing}'", file=doc.file, line=doc.line_of(path),
+                           key=dotted(path), fix=f"add '{missing}' (see schemas/profile.schema.json)")
+        return
+    if error.validator in ("enum", "const"):
+        options = error.validator_value if error.validator == "enum" else [error.validator_value]
+        words = [str(o) for o in options]
+        close = difflib.get_close_matches(str(error.instance), words, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(words)}"
+        yield ProfileError(f"'{error.instance}' is not allowed", file=doc.file, line=doc.line_of(path),
+                           key=dotted(path), fix=fix)
+        return
+    description = schema.get("description")
+    fix = f"expected: {description}" if description else "see schemas/profile.schema.json"
+    yield ProfileError(error.message.splitlines()[0], file=doc.file, line=doc.line_of(path),
+                       key=dotted(path), fix=fix)
+
+
+def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKind]) -> Iterator[ProfileError]:
+    data = doc.data
+    if data["id"] != folder.parent.name:
+        yield ProfileError(f"'{data['id']}' does not match the folder name '{folder.parent.name}'",
+                           file=doc.file, line=doc.line_of(["id"]), key="id",
+                           fix="keep profiles at profiles/<id>/<version>/")
+    if data["version"] != folder.name:
+        yield ProfileError(f"'{data['version']}' does not match the folder name '{folder.name}'",
+                           file=doc.file, line=doc.line_of(["version"]), key="version",
+                           fix="keep profiles at profiles/<id>/<version>/")
+    seen: dict[str, int] = {}
+    categories = data.get("categories")
+    for index, req in enumerate(data["requirements"]):
+        path: list[str | int] = ["requirements", index]
+        if req["id"] in seen:
+            yield ProfileError(f"duplicate requirement id '{req['id']}' (first at item {seen[req['id']]})",
+                               file=doc.file, line=doc.line_of([*path, "id"]), key=dotted([*path, "id"]),
+                               fix="give every requirement its own stable id")
+        seen.setdefault(req["id"], index)
+        if categories is not None and req["category"] not in categories:
+            yield ProfileError(f"category '{req['category']}' is not listed under 'categories'",
+                               file=doc.file, line=doc.line_of([*path, "category"]),
+                               key=dotted([*path, "category"]),
+                               fix=f"use one of: {', '.join(categories)}, or add it to 'categories'")
+        kind = CheckKind(req["check"]["kind"])
+        if kind not in landed and req.get("status", "active") != "planned":
+            yield ProfileError(
+                f"check kind '{kind.value}' has no runner in this harness version",
+                file=doc.file, line=doc.line_of([*path, "check", "kind"]), key=dotted([*path, "check", "kind"]),
+                fix="mark the requirement `status: planned` until its check kind lands",
+            )
+
+
+def _openapi_problems(path: Path, profile_doc: LocatedYaml) -> Iterator[ProfileError]:
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+    if not path.is_file():
+        fix = "add the profile's OpenAPI document next to profile.yaml (or set `openapi:`)"
+        if "openapi" in profile_doc.data:
+            yield ProfileError(f"the interface file {path} is missing", file=profile_doc.file,
+                               line=profile_doc.line_of(["openapi"]), key="openapi", fix=fix)
+        else:
+            yield ProfileError("the interface file is missing", file=str(path), fix=fix)
+        return
+    try:
+        doc = load_located_yaml(path, error=ProfileError)
+    except ProfileError as exc:
+        yield exc
+        return
+    if not isinstance(doc.data, dict) or "openapi" not in doc.data:
+        yield ProfileError("not an OpenAPI 3 document (no 'openapi' key)", file=doc.file, line=1,
+                           fix="start the file with `openapi: 3.1.0`")
+        return
+    try:
+        validate(json.loads(json.dumps(doc.data, default=str)))
+    except OpenAPIValidationError as exc:
+        where = list(exc.absolute_path)
+        yield ProfileError(f"invalid OpenAPI: {exc.message.splitlines()[0]}", file=doc.file,
+                           line=doc.line_of(where), key=dotted(where),
+                           fix="fix the interface so openapi-spec-validator accepts it")
+    except Exception as exc:  # the validator raises other errors on broken $refs
+        yield ProfileError(f"invalid OpenAPI: {exc}", file=doc.file, line=1,
+                           fix="fix the interface so openapi-spec-validator accepts it")

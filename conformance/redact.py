@@ -1,0 +1,55 @@
+"""Keep secrets out of everything the harness writes: evidence, findings, curl commands, logs.
+
+A secret value is replaced by `${ENV_NAME}` (the environment variable it came from), so a reproduction
+still says what to supply. Headers that carry credentials by convention are masked whatever their value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["SENSITIVE_HEADERS", "Redactor"]
+
+SENSITIVE_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "set-cookie",
+    "x-auth-token", "x-access-token",
+})
+MASK = "[REDACTED]"
+
+
+@dataclass(frozen=True)
+class Redactor:
+    """Replaces each known secret value by its placeholder, longest first."""
+
+    secrets: Mapping[str, str] = field(default_factory=dict)  # secret value -> placeholder
+
+    def text(self, value: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            if secret:
+                value = value.replace(secret, self.secrets[secret])
+        return value
+
+    def header(self, name: str, value: str) -> str:
+        redacted = self.text(value)
+        if name.lower() in SENSITIVE_HEADERS and redacted == value:
+            return MASK
+        return redacted
+
+    def headers(self, headers: Mapping[str, Any]) -> dict[str, str]:
+        out = {}
+        for name, value in headers.items():
+            joined = ", ".join(value) if isinstance(value, list | tuple) else str(value)
+            out[name] = self.header(name, joined)
+        return out
+
+    def value(self, data: Any) -> Any:
+        """Redact every string inside a JSON-like structure."""
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, dict):
+            return {k: self.value(v) for k, v in data.items()}
+        if isinstance(data, list | tuple):
+            return [self.value(v) for v in data]
+        return data

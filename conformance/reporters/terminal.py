@@ -1,0 +1,87 @@
+"""Terminal output: live progress while a run goes, a summary table at the end (rich)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from conformance.model import Requirement, Result
+
+__all__ = ["TerminalListener", "render_scorecard"]
+
+OUTCOME_STYLE = {"pass": "green", "fail": "bold red", "error": "yellow", "skipped": "dim", "not-run": "dim"}
+VERDICT_STYLE = {"conformant": "bold green", "non-conformant": "bold red", "incomplete": "bold yellow"}
+
+
+class TerminalListener:
+    """A RunListener drawing one progress bar over requirements, with the current step beside it."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("[bold]{task.fields[current]}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TextColumn("{task.fields[step]}", style="dim"),
+            console=console, transient=True,
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> TerminalListener:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def planned(self, total: int, run_dir: Path) -> None:
+        self.console.print(f"run directory: {run_dir}")
+        self.task = self.progress.add_task("run", total=total, current="", step="")
+
+    def requirement_started(self, requirement: Requirement) -> None:
+        self.progress.update(self.task, current=requirement.id, step=requirement.title[:50])
+
+    def requirement_progress(self, requirement: Requirement, text: str) -> None:
+        self.progress.update(self.task, step=text[:70])
+
+    def requirement_finished(self, requirement: Requirement, result: Result) -> None:
+        style = OUTCOME_STYLE.get(result.outcome.value, "")
+        extra = f" ({len(result.findings)} finding(s))" if result.findings else ""
+        self.console.print(f"  [{style}]{result.outcome.value:>7}[/] {requirement.id} {requirement.title}{extra}")
+        self.progress.advance(self.task)
+
+    def warning(self, text: str) -> None:
+        self.console.print(f"[yellow]warning:[/] {text}")
+
+
+def render_scorecard(console: Console, scorecard: dict[str, Any], *, run_dir: Path | None = None,
+                     show_findings: int = 3) -> None:
+    table = Table(title=f"{scorecard['profile']['id']} {scorecard['profile']['version']} — "
+                        f"{scorecard['target'].get('supplier', '')}", show_lines=False)
+    for column in ("requirement", "level", "category", "outcome", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in scorecard["requirements"]:
+        outcome = "planned" if row["status"] == "planned" else row["outcome"]
+        style = OUTCOME_STYLE.get(outcome, "dim")
+        detail = row["reason"] or ""
+        table.add_row(row["id"], row["level"], row["category"], f"[{style}]{outcome}[/]", detail[:90])
+    console.print(table)
+    for row in scorecard["requirements"]:
+        for finding in row["findings"][:show_findings]:
+            console.print(f"[bold red]{row['id']}[/] {finding['operation']}: {finding['title']} "
+                          f"(x{finding['occurrences']})")
+            console.print(f"  {finding['message'].splitlines()[0] if finding['message'] else ''}")
+            if finding.get("curl"):
+                console.print(f"  reproduce: {finding['curl']}", soft_wrap=True, markup=False, highlight=False)
+    cats = ", ".join(f"{name} {c['score'] if c['score'] is not None else '-'}"
+                     for name, c in scorecard["categories"].items())
+    console.print(f"categories: {cats}")
+    counts = scorecard["counts"]
+    console.print("requirements: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    verdict = scorecard["verdict"]
+    console.print(f"verdict: [{VERDICT_STYLE[verdict]}]{verdict}[/]  score: [bold]{scorecard['score']}[/]/100"
+                  f"  ({scorecard['verdict_reason']})")
+    if run_dir is not None:
+        console.print(f"scorecard: {run_dir / 'scorecard.json'}")

@@ -1,0 +1,59 @@
+"""Runners verify requirements, one check kind each. The registry imports a runner only when used,
+so that loading a profile never imports an engine (schemathesis, locust...)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from conformance.model import CheckKind, Profile, Requirement, Result
+from conformance.redact import Redactor
+from conformance.rundir import RunDir
+from conformance.targets import Target
+
+__all__ = ["RunContext", "Runner", "get_runner", "landed_kinds"]
+
+# kind -> "module:attribute" of a zero-argument factory returning a Runner
+_REGISTRY: dict[CheckKind, str] = {
+    CheckKind.SCHEMA: "conformance.runners.schema:SchemaRunner",
+}
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a runner may use: the profile, the target and its resolved headers, where to write evidence."""
+
+    profile: Profile
+    target: Target
+    headers: dict[str, str]
+    redactor: Redactor
+    seed: int
+    tier: str
+    run_dir: RunDir
+    progress: Callable[[str], None]
+
+
+class Runner(Protocol):
+    kind: CheckKind
+
+    def run(self, requirement: Requirement, ctx: RunContext) -> Result:
+        """Verify one requirement. Raise EngineFailure when nothing could be measured."""
+        ...
+
+
+def landed_kinds() -> frozenset[CheckKind]:
+    """The check kinds this harness version can run; others must be `status: planned` in a profile."""
+    return frozenset(_REGISTRY)
+
+
+_instances: dict[CheckKind, Runner] = {}
+
+
+def get_runner(kind: CheckKind) -> Runner:
+    if kind not in _instances:
+        module_name, _, attribute = _REGISTRY[kind].partition(":")
+        factory = getattr(importlib.import_module(module_name), attribute)
+        _instances[kind] = factory()
+    return _instances[kind]

@@ -1,0 +1,284 @@
+"""Schema checks: property-based conformance of a target to the profile's OpenAPI interface.
+
+The only module that touches schemathesis. Its in-process engine (`schemathesis.engine`) is internal
+API, hence the exact pin in pyproject.toml. One engine run per requirement, with only that requirement's
+checks, a fixed seed and no example database, so the same seed sends the same generated cases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from conformance.errors import EngineFailure
+from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
+from conformance.runners import RunContext
+
+__all__ = ["ALL_PHASES", "HARNESS_CHECKS", "SchemaRunner", "TIERS"]
+
+ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
+HARNESS_CHECKS = frozenset({"operation_implemented"})
+DEFAULT_MAX_EXAMPLES = 20
+BODY_EVIDENCE_LIMIT = 16 * 1024
+
+
+@dataclass(frozen=True)
+class Tier:
+    examples_factor: int
+    max_time_s: int
+    request_timeout_s: float
+
+
+TIERS = {
+    "quick": Tier(examples_factor=1, max_time_s=300, request_timeout_s=10.0),
+    "full": Tier(examples_factor=5, max_time_s=1800, request_timeout_s=30.0),
+}
+
+_registered = False
+
+
+def _register_harness_checks() -> None:
+    """Checks of our own, beside schemathesis' built-ins; enabled per requirement like any other."""
+    global _registered
+    if _registered:
+        return
+    import schemathesis
+
+    @schemathesis.check  # type: ignore[untyped-decorator,unused-ignore]
+    def operation_implemented(ctx: Any, response: Any, case: Any) -> bool | None:
+        """A documented operation answers; it is not missing (404 on a path without parameters),
+        refused as a method (405) or declared unimplemented (501)."""
+        meta = getattr(case, "meta", None)
+        if meta is not None and not meta.generation.mode.is_positive:
+            return True  # only well-formed requests say anything about implementation
+        status = response.status_code
+        label = f"{case.operation.method.upper()} {case.operation.path}"
+        if status in (405, 501):
+            raise AssertionError(f"{label} is documented but the target answered {status}: not implemented")
+        if status == 404 and "{" not in case.operation.path:
+            raise AssertionError(f"{label} is documented but the target answered 404: no such route")
+        return None
+
+    _registered = True
+
+
+def _engine_config(requirement: Requirement, ctx: RunContext) -> dict[str, Any]:
+    options = requirement.check.options
+    tier = TIERS[ctx.tier]
+    phases = options.get("phases", list(ALL_PHASES))
+    checks: dict[str, Any] = {"enabled": False}
+    for name in options["checks"]:
+        entry: dict[str, Any] = {"enabled": True}
+        if "expected_statuses" in options and name in (
+                "positive_data_acceptance", "negative_data_rejection", "not_a_server_error",
+                "missing_required_header"):
+            entry["expected-statuses"] = list(options["expected_statuses"])
+        checks[name] = entry
+    return {
+        "seed": ctx.seed,
+        "max-time": tier.max_time_s,
+        "cache": {"enabled": False},
+        "base-url": ctx.target.base_url,
+        "request-timeout": tier.request_timeout_s,
+        "headers": dict(ctx.headers),
+        "workers": 1,
+        "generation": {
+            "max-examples": int(options.get("max_examples", DEFAULT_MAX_EXAMPLES)) * tier.examples_factor,
+            "mode": options.get("mode", "all"),
+            "database": "none",
+        },
+        "phases": {name: {"enabled": name in phases} for name in ALL_PHASES},
+        "checks": checks,
+    }
+
+
+@dataclass
+class _Tally:
+    """What one engine run observed, gathered from its events."""
+
+    requirement: Requirement
+    ctx: RunContext
+    evidence: IO[str]
+    findings: dict[tuple[str, str, str], Finding] = field(default_factory=dict)
+    evaluated: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    operations_exercised: set[str] = field(default_factory=set)
+    statuses: dict[str, set[int]] = field(default_factory=dict)
+    requests: int = 0
+    cases: int = 0
+    sequence: Any = field(default_factory=hashlib.sha256)
+    stop_reason: str | None = None
+
+    def scenario(self, phase: str, recorder: Any) -> None:
+        self.cases += len(recorder.cases)
+        for case_id, interaction in recorder.interactions.items():
+            self._exchange(phase, recorder.label, case_id, interaction)
+        for case_id, nodes in recorder.checks.items():
+            for node in nodes:
+                self.evaluated[node.name] = self.evaluated.get(node.name, 0) + 1
+                if node.failure_info is not None:
+                    self._finding(node.name, case_id, node.failure_info, recorder)
+
+    def _exchange(self, phase: str, label: str, case_id: str, interaction: Any) -> None:
+        redact = self.ctx.redactor
+        request, response = interaction.request, interaction.response
+        body = request.body or b""
+        self.requests += 1
+        self.sequence.update(f"{request.method} {request.uri}\n".encode() + body + b"\n")
+        record: dict[str, Any] = {
+            "seq": self.requests, "phase": phase, "operation": label, "case_id": case_id,
+            "request": {"method": request.method, "url": redact.text(request.uri),
+                        "headers": redact.headers(request.headers), "body": _body_text(body, redact.text)},
+            "response": None,
+        }
+        if response is not None:
+            self.operations_exercised.add(label)
+            self.statuses.setdefault(label, set()).add(response.status_code)
+            record["response"] = {
+                "status": response.status_code, "elapsed_ms": round(response.elapsed * 1000, 2),
+                "headers": redact.headers(response.headers),
+                "body": _body_text(response.content or b"", redact.text),
+            }
+        self.evidence.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    def _finding(self, check: str, case_id: str, info: Any, recorder: Any) -> None:
+        failure = info.failure
+        operation = failure.operation or recorder.label
+        key = (check, operation, failure.title)
+        if key in self.findings:
+            old = self.findings[key]
+            self.findings[key] = Finding(**{**old.__dict__, "occurrences": old.occurrences + 1})
+            return
+        steps = [step.curl for step in info.steps] if info.steps else [info.code_sample]
+        interaction = recorder.interactions.get(case_id)
+        status = interaction.response.status_code if interaction and interaction.response else None
+        self.findings[key] = Finding(
+            requirement_id=self.requirement.id, check=check, code=getattr(failure, "code", None),
+            title=failure.title, message=self.ctx.redactor.text(failure.message or failure.title),
+            operation=operation, curl=self.ctx.redactor.text("\n".join(steps)), status_code=status,
+            seed=self.ctx.seed,
+        )
+
+    def error(self, text: str) -> None:
+        text = self.ctx.redactor.text(text)
+        if text not in self.errors:
+            self.errors.append(text)
+
+
+def _body_text(body: bytes, redact: Any) -> str:
+    text = body[:BODY_EVIDENCE_LIMIT].decode("utf-8", errors="replace")
+    if len(body) > BODY_EVIDENCE_LIMIT:
+        text += f"... [{len(body) - BODY_EVIDENCE_LIMIT} more bytes not kept]"
+    return str(redact(text))
+
+
+class SchemaRunner:
+    kind = CheckKind.SCHEMA
+
+    def run(self, requirement: Requirement, ctx: RunContext) -> Result:
+        import hypothesis.configuration
+        import schemathesis
+        from schemathesis import engine
+        from schemathesis.engine import events
+
+        _register_harness_checks()
+        engine_home = ctx.run_dir.path / ".engine"
+        hypothesis.configuration.set_hypothesis_home_dir(str(engine_home))
+        config_data = _engine_config(requirement, ctx)
+        try:
+            config = schemathesis.Config.from_dict(config_data)
+            schema = schemathesis.openapi.from_path(ctx.profile.openapi_path, config=config)
+        except Exception as exc:  # invalid config or interface: the harness cannot measure
+            raise EngineFailure(f"schemathesis could not load the interface: {exc}") from exc
+        operations = [op.ok().label for op in schema.get_all_operations() if _is_ok(op)]
+        started = time.monotonic()
+        with ctx.run_dir.open_exchanges(requirement.id) as evidence:
+            tally = _Tally(requirement, ctx, evidence)
+            for event in _events(engine.from_schema(schema).execute()):
+                if isinstance(event, events.ScenarioFinished):
+                    tally.scenario(event.phase.value, event.recorder)
+                    ctx.progress(f"{event.phase.value}: {event.recorder.label} "
+                                 f"({tally.requests} requests)")
+                elif isinstance(event, events.NonFatalError):
+                    tally.error(f"{event.label}: {event.info.title}: {event.info.message}")
+                elif isinstance(event, events.FatalError):
+                    raise EngineFailure(f"schemathesis stopped: {ctx.redactor.text(str(event.exception))}")
+                elif isinstance(event, events.Interrupted):
+                    raise KeyboardInterrupt
+                elif isinstance(event, events.EngineFinished):
+                    tally.stop_reason = event.stop_reason.value
+        return _conclude(tally, operations, time.monotonic() - started, config_data)
+
+
+def _is_ok(result: Any) -> bool:
+    try:
+        result.ok()
+    except Exception:
+        return False
+    return True
+
+
+def _events(stream: Any) -> Iterator[Any]:
+    yield from stream
+
+
+def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict[str, Any]) -> Result:
+    req = tally.requirement
+    checks = list(req.check.options["checks"])
+    measurements: dict[str, Any] = {
+        "engine": "schemathesis",
+        "seed": tally.ctx.seed,
+        "tier": tally.ctx.tier,
+        "mode": config["generation"]["mode"],
+        "phases": [p for p, v in config["phases"].items() if v["enabled"]],
+        "max_examples": config["generation"]["max-examples"],
+        "elapsed_s": round(elapsed, 2),
+        "cases": tally.cases,
+        "requests": tally.requests,
+        "request_sequence_sha256": tally.sequence.hexdigest(),
+        "checks_evaluated": {name: tally.evaluated.get(name, 0) for name in checks},
+        "coverage": {
+            "operations_documented": len(operations),
+            "operations_exercised": len(set(operations) & tally.operations_exercised),
+            "operations_not_exercised": sorted(set(operations) - tally.operations_exercised),
+            "statuses_observed": {op: sorted(s) for op, s in sorted(tally.statuses.items())},
+        },
+        "stop_reason": tally.stop_reason,
+        "evidence": str(Path("exchanges") / f"{req.id}.jsonl"),
+    }
+    findings = tuple(tally.findings.values())
+    if findings:
+        note = f"; also {len(tally.errors)} engine error(s)" if tally.errors else ""
+        return Result(req.id, Outcome.FAIL, findings,
+                      reason=f"{len(findings)} finding(s) over {tally.requests} requests{note}",
+                      measurements={**measurements, "engine_errors": tally.errors})
+    reason = _why_not_measured(tally, operations, checks)
+    if reason:
+        return Result(req.id, Outcome.ERROR, (), reason=reason,
+                      measurements={**measurements, "engine_errors": tally.errors})
+    return Result(req.id, Outcome.PASS, (),
+                  reason=f"no violation in {tally.requests} requests over {len(operations)} operations",
+                  measurements=measurements)
+
+
+def _why_not_measured(tally: _Tally, operations: list[str], checks: list[str]) -> str | None:
+    """A pass must be earned: every check ran, every operation answered, the engine finished."""
+    if tally.errors:
+        return "the engine could not test everything: " + "; ".join(tally.errors[:5])
+    if tally.stop_reason == "server_unavailable":
+        return "the target stopped responding during the run"
+    if tally.requests == 0 or not tally.operations_exercised:
+        return "no request got a response: nothing was measured"
+    missing = sorted(set(operations) - tally.operations_exercised)
+    if missing:
+        why = "the time budget ran out" if tally.stop_reason == "max_time" else "nothing was generated"
+        return f"{len(missing)} operation(s) never answered ({why}): {', '.join(missing[:5])}"
+    never = [name for name in checks if not tally.evaluated.get(name)]
+    if never:
+        return f"check(s) never evaluated, nothing they apply to was generated: {', '.join(never)}"
+    return None

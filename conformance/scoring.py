@@ -1,0 +1,125 @@
+"""Scoring: a pure function from a profile and its results to a scorecard. No I/O.
+
+Rules (docs/reference/scoring.md):
+- planned requirements are listed but never scored and never affect the verdict;
+- score = 100 x (weight of passed MUST and SHOULD requirements) / (weight of all active MUST and SHOULD
+  requirements): anything not passed (failed, errored, skipped, not run) earns nothing; MAY requirements are
+  reported apart, as `optional`;
+- verdict: `non-conformant` if any MUST failed; otherwise `incomplete` if anything errored or any MUST was
+  not run; otherwise `conformant`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.model import Level, Outcome, Profile, Requirement, Result
+
+__all__ = ["SCORECARD_SCHEMA_VERSION", "Verdict", "score_run"]
+
+SCORECARD_SCHEMA_VERSION = 1
+
+
+class Verdict:
+    CONFORMANT = "conformant"
+    NON_CONFORMANT = "non-conformant"
+    INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True)
+class _Row:
+    requirement: Requirement
+    result: Result | None
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.result.outcome if self.result else Outcome.NOT_RUN
+
+
+def _ratio(rows: list[_Row]) -> float | None:
+    scored = [r for r in rows if r.requirement.level is not Level.MAY and not r.requirement.planned]
+    total = sum(r.requirement.weight for r in scored)
+    if total == 0:
+        return None
+    earned = sum(r.requirement.weight for r in scored if r.outcome is Outcome.PASS)
+    return round(100.0 * earned / total, 1)
+
+
+def _counts(rows: Iterable[_Row]) -> dict[str, int]:
+    counts = {o.value: 0 for o in Outcome}
+    counts["planned"] = 0
+    for row in rows:
+        if row.requirement.planned:
+            counts["planned"] += 1
+        else:
+            counts[row.outcome.value] += 1
+    return counts
+
+
+def _verdict(rows: list[_Row]) -> tuple[str, str]:
+    active = [r for r in rows if not r.requirement.planned]
+    failed_must = [r.requirement.id for r in active
+                   if r.requirement.level is Level.MUST and r.outcome is Outcome.FAIL]
+    if failed_must:
+        return Verdict.NON_CONFORMANT, f"MUST requirement(s) failed: {', '.join(failed_must)}"
+    errored = [r.requirement.id for r in active if r.outcome is Outcome.ERROR]
+    if errored:
+        return Verdict.INCOMPLETE, f"could not be measured (error): {', '.join(errored)}"
+    unrun = [r.requirement.id for r in active if r.requirement.level is Level.MUST
+             and r.outcome in (Outcome.NOT_RUN, Outcome.SKIPPED)]
+    if unrun:
+        return Verdict.INCOMPLETE, f"MUST requirement(s) not run: {', '.join(unrun)}"
+    if not active:
+        return Verdict.INCOMPLETE, "no active requirement in this profile"
+    return Verdict.CONFORMANT, "every active MUST requirement passed and nothing errored"
+
+
+def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any] | None = None,
+              target: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The scorecard (a JSON-ready dict, see conformance/schemas/scorecard.schema.json)."""
+    by_id = {r.requirement_id: r for r in results}
+    rows = [_Row(req, by_id.get(req.id)) for req in profile.requirements]
+    verdict, reason = _verdict(rows)
+    categories: dict[str, Any] = {}
+    for category in dict.fromkeys(r.requirement.category for r in rows):
+        in_cat = [r for r in rows if r.requirement.category == category]
+        categories[category] = {"score": _ratio(in_cat), "counts": _counts(in_cat),
+                                "weight": sum(r.requirement.weight for r in in_cat
+                                              if not r.requirement.planned
+                                              and r.requirement.level is not Level.MAY)}
+    optional = [r for r in rows if r.requirement.level is Level.MAY and not r.requirement.planned]
+    score = _ratio(rows)
+    return {
+        "schema_version": SCORECARD_SCHEMA_VERSION,
+        "profile": {"id": profile.id, "version": profile.version, "title": profile.title,
+                    "digest": profile.digest},
+        "target": target or {},
+        "run": run or {},
+        "verdict": verdict,
+        "verdict_reason": reason,
+        "score": score if score is not None else 0.0,
+        "counts": _counts(rows),
+        "optional": {"passed": sum(1 for r in optional if r.outcome is Outcome.PASS), "total": len(optional)},
+        "categories": categories,
+        "requirements": [_requirement_row(r) for r in rows],
+    }
+
+
+def _requirement_row(row: _Row) -> dict[str, Any]:
+    req, result = row.requirement, row.result
+    return {
+        "id": req.id,
+        "title": req.title,
+        "level": req.level.value,
+        "category": req.category,
+        "weight": req.weight,
+        "check_kind": req.check.kind.value,
+        "status": req.status.value,
+        "outcome": row.outcome.value,
+        "reason": ("planned: its check kind has not landed in this harness version" if req.planned
+                   else (result.reason if result else "not run")),
+        "findings": [f.to_dict() for f in result.findings] if result else [],
+        "measurements": dict(result.measurements) if result else {},
+    }

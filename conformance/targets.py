@@ -1,0 +1,158 @@
+"""Targets: the candidate supplier systems under test, from a URL or a targets file.
+
+Targets file (YAML)::
+
+    targets:
+      acme:
+        base_url: https://records.acme.example/api
+        supplier: Acme Ltd
+        product: Acme Records
+        product_version: "4.2"
+        auth: {type: api_key, header: X-API-Key, env: ACME_API_KEY}   # or {type: bearer, env: ACME_TOKEN}
+
+Credentials are read from the named environment variables at run time and never written anywhere:
+run.json records the variable's name, never its value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance.errors import TargetError
+from conformance.redact import Redactor
+from conformance.yamlfile import dotted, load_located_yaml
+
+__all__ = ["AuthSpec", "Target", "parse_target"]
+
+_TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description")
+_AUTH_TYPES = ("api_key", "bearer")
+
+
+@dataclass(frozen=True)
+class AuthSpec:
+    type: str
+    env: str
+    header: str = "Authorization"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"type": self.type, "header": self.header, "env": self.env}
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    base_url: str
+    source: str
+    supplier: str = "unknown supplier"
+    product: str | None = None
+    product_version: str | None = None
+    auth: AuthSpec | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """What may be recorded: names of credential variables, never their values."""
+        return {
+            "name": self.name, "base_url": self.base_url, "source": self.source, "supplier": self.supplier,
+            "product": self.product, "product_version": self.product_version,
+            "auth": self.auth.to_dict() if self.auth else None,
+        }
+
+    def request_headers(self) -> dict[str, str]:
+        """Headers to send, credentials resolved from the environment."""
+        headers = dict(self.headers)
+        if self.auth is not None:
+            secret = os.environ.get(self.auth.env)
+            if not secret:
+                raise TargetError(
+                    f"environment variable {self.auth.env} is not set", key=f"targets.{self.name}.auth.env",
+                    file=self.source.partition("#")[0] if "#" in self.source else None,
+                    fix=f"export {self.auth.env} with the credential for {self.supplier}",
+                )
+            value = f"Bearer {secret}" if self.auth.type == "bearer" else secret
+            headers[self.auth.header] = value
+        return headers
+
+    def redactor(self) -> Redactor:
+        secrets: dict[str, str] = {}
+        if self.auth is not None:
+            secret = os.environ.get(self.auth.env)
+            if secret:
+                secrets[secret] = "${" + self.auth.env + "}"
+        return Redactor(secrets)
+
+
+def _check_url(url: str, *, file: str | None = None, line: int | None = None, key: str | None = None) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise TargetError(f"'{url}' is not an http(s) URL", file=file, line=line, key=key,
+                          fix="give the supplier's base URL, e.g. http://127.0.0.1:8000")
+    return url.rstrip("/")
+
+
+def parse_target(spec: str, *, supplier: str | None = None) -> Target:
+    """`URL` or `targets.yaml#name` -> Target."""
+    if spec.startswith(("http://", "https://")) or "://" in spec:
+        url = _check_url(spec)
+        host = urlsplit(url).hostname or "target"
+        return Target(name=host, base_url=url, source=spec, supplier=supplier or host)
+    file, _, name = spec.partition("#")
+    path = Path(file)
+    if not path.suffix.lower() in (".yaml", ".yml"):
+        raise TargetError(f"'{spec}' is neither a URL nor a targets file",
+                          fix="use --target http://host:port or --target targets.yaml#name")
+    doc = load_located_yaml(path, error=TargetError)
+    targets = doc.data.get("targets") if isinstance(doc.data, dict) else None
+    if not isinstance(targets, dict) or not targets:
+        raise TargetError("no 'targets' mapping", file=file, line=1, key="targets",
+                          fix="write `targets:` with one entry per supplier system")
+    if not name:
+        if len(targets) != 1:
+            raise TargetError(f"which target? this file has {', '.join(targets)}", file=file,
+                              fix=f"use --target {file}#NAME")
+        name = next(iter(targets))
+    if name not in targets:
+        close = difflib.get_close_matches(name, list(targets), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"targets here: {', '.join(targets)}"
+        raise TargetError(f"no target named '{name}'", file=file, key="targets", fix=hint)
+    raw = targets[name]
+    path_base: list[str | int] = ["targets", name]
+    if not isinstance(raw, dict):
+        raise TargetError("must be a mapping", file=file, line=doc.line_of(path_base), key=dotted(path_base),
+                          fix="give base_url, supplier, product, auth")
+    for key in raw:
+        if key not in _TARGET_KEYS:
+            close = difflib.get_close_matches(key, _TARGET_KEYS, n=1)
+            raise TargetError("unknown key", file=file, line=doc.line_of([*path_base, key]),
+                              key=dotted([*path_base, key]),
+                              fix=f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(_TARGET_KEYS)}")
+    if "base_url" not in raw:
+        raise TargetError("missing required key 'base_url'", file=file, line=doc.line_of(path_base),
+                          key=dotted(path_base), fix="add the supplier system's base URL")
+    url = _check_url(str(raw["base_url"]), file=file, line=doc.line_of([*path_base, "base_url"]),
+                     key=dotted([*path_base, "base_url"]))
+    auth = None
+    if raw.get("auth") is not None:
+        a = raw["auth"]
+        where: list[str | int] = [*path_base, "auth"]
+        if not isinstance(a, dict) or a.get("type") not in _AUTH_TYPES or not a.get("env"):
+            raise TargetError("auth needs a type and the name of the environment variable holding the secret",
+                              file=file, line=doc.line_of(where), key=dotted(where),
+                              fix="write {type: api_key, header: X-API-Key, env: VAR} or {type: bearer, env: VAR}")
+        if "value" in a or "secret" in a or "token" in a:
+            raise TargetError("secrets are never written in a targets file", file=file,
+                              line=doc.line_of(where), key=dotted(where),
+                              fix="put the secret in an environment variable and name it with `env:`")
+        default_header = "X-API-Key" if a["type"] == "api_key" else "Authorization"
+        auth = AuthSpec(type=a["type"], env=str(a["env"]), header=str(a.get("header", default_header)))
+    headers = raw.get("headers") or {}
+    return Target(
+        name=name, base_url=url, source=f"{file}#{name}", supplier=str(raw.get("supplier", supplier or name)),
+        product=raw.get("product"), product_version=str(raw["product_version"]) if raw.get(
+            "product_version") is not None else None,
+        auth=auth, headers={str(k): str(v) for k, v in headers.items()},
+    )

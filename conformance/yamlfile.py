@@ -1,0 +1,104 @@
+"""Read YAML keeping the line of every key, so errors can say `file:line: key: ...`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.errors import UsageError
+
+__all__ = ["LocatedYaml", "dotted", "load_located_yaml"]
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class LocatedYaml:
+    """A parsed YAML document and the 1-based line of every key or list item in it."""
+
+    data: Any
+    lines: dict[PathKey, int]
+    file: str
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """The line of `path`, or of its nearest ancestor that has one."""
+        key = tuple(path)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get((), 1)
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    """`requirements[3].check.kind` from ('requirements', 3, 'check', 'kind')."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_located_yaml(path: Path, *, error: type[UsageError]) -> LocatedYaml:
+    """Parse `path`; raise `error` (a located UsageError) on unreadable, malformed or duplicate-key YAML."""
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error("file not found", file=name, fix="check the path") from None  # type: ignore[call-arg]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read: {exc}", file=name, fix="make it a readable UTF-8 file") from None  # type: ignore[call-arg]
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        raise error(  # type: ignore[call-arg]
+            f"invalid YAML: {exc.problem or exc.context}", file=name, line=line,
+            fix="fix the YAML syntax (indentation, quoting, a missing ':')",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise error(f"invalid YAML: {exc}", file=name, fix="fix the YAML syntax") from None  # type: ignore[call-arg]
+    lines: dict[PathKey, int] = {}
+    if node is None:
+        return LocatedYaml(None, {(): 1}, name)
+    lines[()] = node.start_mark.line + 1
+    data = _convert(node, (), lines, name, error)
+    return LocatedYaml(data, lines, name)
+
+
+def _convert(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], file: str,
+             error: type[UsageError]) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise error(  # type: ignore[call-arg]
+                    "a key must be a plain string", file=file, line=key_node.start_mark.line + 1,
+                    key=dotted(path), fix="write the key as text",
+                )
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in out:
+                raise error(  # type: ignore[call-arg]
+                    "duplicate key", file=file, line=key_node.start_mark.line + 1, key=dotted(child),
+                    fix="remove one of the two entries",
+                )
+            lines[child] = key_node.start_mark.line + 1
+            out[key] = _convert(value_node, child, lines, file, error)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for index, item in enumerate(node.value):
+            child = (*path, index)
+            lines[child] = item.start_mark.line + 1
+            items.append(_convert(item, child, lines, file, error))
+        return items
+    loader = yaml.SafeLoader("")
+    try:
+        return loader.construct_object(node, deep=True)
+    finally:
+        loader.dispose()

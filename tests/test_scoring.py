@@ -1,0 +1,141 @@
+"""Scoring is pure: unit cases for each rule, and hypothesis properties over random outcomes."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance.model import (
+    CheckKind,
+    CheckSpec,
+    Level,
+    Outcome,
+    Profile,
+    ProfileStatus,
+    Requirement,
+    RequirementStatus,
+    Result,
+)
+from conformance.scoring import score_run
+
+SCORECARD_SCHEMA = json.loads(
+    resources.files("conformance.schemas").joinpath("scorecard.schema.json").read_text("utf-8"))
+
+
+def req(rid: str, level: Level = Level.MUST, category: str = "interface", weight: float = 1.0,
+        planned: bool = False) -> Requirement:
+    return Requirement(id=rid, title=rid, level=level, category=category, weight=weight, rationale="r",
+                       check=CheckSpec(CheckKind.SCHEMA, {"checks": ["not_a_server_error"]}),
+                       status=RequirementStatus.PLANNED if planned else RequirementStatus.ACTIVE)
+
+
+def profile(*reqs: Requirement) -> Profile:
+    return Profile(id="p", version="1.0.0", title="P", status=ProfileStatus.ACTIVE, summary="s",
+                   requirements=reqs, path="/x", openapi_path="/x/openapi.yaml", digest="sha256:" + "0" * 64)
+
+
+def res(rid: str, outcome: Outcome) -> Result:
+    return Result(rid, outcome)
+
+
+def test_all_must_pass_is_conformant_100() -> None:
+    p = profile(req("A-1"), req("A-2", weight=3))
+    card = score_run(p, [res("A-1", Outcome.PASS), res("A-2", Outcome.PASS)])
+    assert card["verdict"] == "conformant"
+    assert card["score"] == 100.0
+    jsonschema.validate(card, SCORECARD_SCHEMA)
+
+
+def test_failed_must_is_non_conformant_and_weighted() -> None:
+    p = profile(req("A-1", weight=1), req("A-2", weight=3))
+    card = score_run(p, [res("A-1", Outcome.FAIL), res("A-2", Outcome.PASS)])
+    assert card["verdict"] == "non-conformant"
+    assert card["score"] == 75.0
+    assert "A-1" in card["verdict_reason"]
+
+
+def test_error_is_incomplete_never_pass_or_fail() -> None:
+    p = profile(req("A-1"), req("A-2"))
+    card = score_run(p, [res("A-1", Outcome.ERROR), res("A-2", Outcome.PASS)])
+    assert card["verdict"] == "incomplete"
+    assert card["score"] == 50.0
+    row = next(r for r in card["requirements"] if r["id"] == "A-1")
+    assert row["outcome"] == "error"
+
+
+def test_must_not_run_is_incomplete() -> None:
+    p = profile(req("A-1"), req("A-2"))
+    assert score_run(p, [res("A-1", Outcome.PASS)])["verdict"] == "incomplete"
+    assert score_run(p, [res("A-1", Outcome.PASS), res("A-2", Outcome.SKIPPED)])["verdict"] == "incomplete"
+
+
+def test_planned_requirements_are_listed_never_scored() -> None:
+    p = profile(req("A-1"), req("B-1", category="records", planned=True, weight=50))
+    card = score_run(p, [res("A-1", Outcome.PASS)])
+    assert card["verdict"] == "conformant"
+    assert card["score"] == 100.0
+    planned = next(r for r in card["requirements"] if r["id"] == "B-1")
+    assert planned["status"] == "planned" and planned["outcome"] == "not-run"
+    assert "planned" in planned["reason"]
+    assert card["categories"]["records"]["score"] is None
+    assert card["counts"]["planned"] == 1
+
+
+def test_should_failure_lowers_score_but_stays_conformant() -> None:
+    p = profile(req("A-1"), req("A-2", level=Level.SHOULD))
+    card = score_run(p, [res("A-1", Outcome.PASS), res("A-2", Outcome.FAIL)])
+    assert card["verdict"] == "conformant"
+    assert card["score"] == 50.0
+
+
+def test_may_is_reported_apart() -> None:
+    p = profile(req("A-1"), req("A-2", level=Level.MAY))
+    card = score_run(p, [res("A-1", Outcome.PASS), res("A-2", Outcome.FAIL)])
+    assert card["score"] == 100.0
+    assert card["optional"] == {"passed": 0, "total": 1}
+
+
+OUTCOMES = st.sampled_from(list(Outcome))
+LEVELS = st.sampled_from(list(Level))
+
+
+@st.composite
+def scored_runs(draw: st.DrawFn) -> tuple[Profile, list[Result]]:
+    n = draw(st.integers(1, 8))
+    reqs = [req(f"R-{i}", level=draw(LEVELS), category=draw(st.sampled_from(["a", "b"])),
+                weight=draw(st.integers(1, 5)), planned=draw(st.booleans()) and i > 0) for i in range(n)]
+    results = [res(r.id, draw(OUTCOMES)) for r in reqs if draw(st.booleans())]
+    return profile(*reqs), results
+
+
+@settings(max_examples=200, database=None)
+@given(scored_runs(), st.data())
+def test_fixing_a_failure_never_lowers_the_score(run: tuple[Profile, list[Result]], data: st.DataObject) -> None:
+    p, results = run
+    failing = [r for r in results if r.outcome is not Outcome.PASS]
+    if not failing:
+        return
+    fixed_id = data.draw(st.sampled_from([r.requirement_id for r in failing]))
+    fixed = [res(r.requirement_id, Outcome.PASS) if r.requirement_id == fixed_id else r for r in results]
+    assert score_run(p, fixed)["score"] >= score_run(p, results)["score"]
+
+
+@settings(max_examples=200, database=None)
+@given(scored_runs())
+def test_verdict_rules_hold(run: tuple[Profile, list[Result]]) -> None:
+    p, results = run
+    card = score_run(p, results)
+    by_id = {r.requirement_id: r.outcome for r in results}
+    active = [r for r in p.requirements if not r.planned]
+    if any(r.level is Level.MUST and by_id.get(r.id) is Outcome.FAIL for r in active):
+        assert card["verdict"] == "non-conformant"
+    if any(by_id.get(r.id) is Outcome.ERROR for r in active):
+        assert card["verdict"] != "conformant"
+    if card["verdict"] == "conformant":
+        assert all(by_id.get(r.id) is Outcome.PASS for r in active if r.level is Level.MUST)
+    assert 0.0 <= card["score"] <= 100.0
+    jsonschema.validate(card, SCORECARD_SCHEMA)

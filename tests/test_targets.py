@@ -1,0 +1,87 @@
+"""Targets and redaction: credentials come from the environment and never leave it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.errors import TargetError
+from conformance.redact import Redactor
+from conformance.targets import parse_target
+
+TARGETS = """\
+targets:
+  acme:
+    base_url: http://127.0.0.1:8000/api/
+    supplier: Acme Ltd
+    product: Acme Records
+    product_version: 4.2
+    auth: {type: api_key, header: X-API-Key, env: ACME_KEY}
+  bravo:
+    base_url: http://127.0.0.1:8001
+    auth: {type: bearer, env: BRAVO_TOKEN}
+"""
+
+
+def write(tmp_path: Path, text: str = TARGETS) -> Path:
+    path = tmp_path / "targets.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_url_target() -> None:
+    target = parse_target("http://127.0.0.1:8000/")
+    assert target.base_url == "http://127.0.0.1:8000"
+    assert target.request_headers() == {}
+
+
+def test_bad_url() -> None:
+    with pytest.raises(TargetError, match="not an http"):
+        parse_target("ftp://example")
+
+
+def test_file_target_resolves_credentials_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path)
+    monkeypatch.setenv("ACME_KEY", "s3cret-acme")
+    monkeypatch.setenv("BRAVO_TOKEN", "tok-bravo")
+    acme = parse_target(f"{path}#acme")
+    assert acme.base_url == "http://127.0.0.1:8000/api"
+    assert acme.product_version == "4.2"
+    assert acme.request_headers() == {"X-API-Key": "s3cret-acme"}
+    assert "s3cret-acme" not in repr(acme.to_dict())
+    assert acme.to_dict()["auth"] == {"type": "api_key", "header": "X-API-Key", "env": "ACME_KEY"}
+    bravo = parse_target(f"{path}#bravo")
+    assert bravo.request_headers() == {"Authorization": "Bearer tok-bravo"}
+    assert bravo.redactor().text("curl -H 'Authorization: Bearer tok-bravo'") == \
+        "curl -H 'Authorization: Bearer ${BRAVO_TOKEN}'"
+
+
+def test_missing_env_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ACME_KEY", raising=False)
+    target = parse_target(f"{write(tmp_path)}#acme")
+    with pytest.raises(TargetError, match="ACME_KEY is not set"):
+        target.request_headers()
+
+
+def test_unknown_target_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path)
+    with pytest.raises(TargetError, match="did you mean 'acme'"):
+        parse_target(f"{path}#acne")
+    path = write(tmp_path, TARGETS.replace("    supplier: Acme Ltd", "    suplier: Acme Ltd"))
+    with pytest.raises(TargetError) as info:
+        parse_target(f"{path}#acme")
+    assert info.value.line == 4 and "did you mean 'supplier'" in str(info.value)
+
+
+def test_secret_values_in_targets_file_are_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, TARGETS.replace("env: ACME_KEY}", "env: ACME_KEY, value: hunter2}"))
+    with pytest.raises(TargetError, match="never written"):
+        parse_target(f"{path}#acme")
+
+
+def test_redactor_masks_known_secrets_and_sensitive_headers() -> None:
+    redactor = Redactor({"abc123": "${KEY}"})
+    assert redactor.headers({"X-API-Key": "abc123", "Cookie": "session=zzz", "Accept": "json"}) == {
+        "X-API-Key": "${KEY}", "Cookie": "[REDACTED]", "Accept": "json"}
+    assert redactor.value({"a": ["xabc123y"]}) == {"a": ["x${KEY}y"]}
