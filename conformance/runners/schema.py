@@ -29,14 +29,18 @@ BODY_EVIDENCE_LIMIT = 16 * 1024
 
 @dataclass(frozen=True)
 class Tier:
+    """How hard to look. `budget_s` is not a cap: given a time budget, schemathesis keeps cycling its
+    phases until the budget is spent, so a tier with a budget runs for that long; without one, each
+    phase stops at `max-examples` and the run ends when the cases are exhausted."""
+
     examples_factor: int
-    max_time_s: int
+    budget_s: int | None
     request_timeout_s: float
 
 
 TIERS = {
-    "quick": Tier(examples_factor=1, max_time_s=300, request_timeout_s=10.0),
-    "full": Tier(examples_factor=5, max_time_s=1800, request_timeout_s=30.0),
+    "quick": Tier(examples_factor=1, budget_s=None, request_timeout_s=10.0),
+    "full": Tier(examples_factor=5, budget_s=600, request_timeout_s=30.0),
 }
 
 _registered = False
@@ -79,9 +83,8 @@ def _engine_config(requirement: Requirement, ctx: RunContext) -> dict[str, Any]:
                 "missing_required_header"):
             entry["expected-statuses"] = list(options["expected_statuses"])
         checks[name] = entry
-    return {
+    config: dict[str, Any] = {
         "seed": ctx.seed,
-        "max-time": tier.max_time_s,
         "cache": {"enabled": False},
         "base-url": ctx.target.base_url,
         "request-timeout": tier.request_timeout_s,
@@ -95,6 +98,9 @@ def _engine_config(requirement: Requirement, ctx: RunContext) -> dict[str, Any]:
         "phases": {name: {"enabled": name in phases} for name in ALL_PHASES},
         "checks": checks,
     }
+    if tier.budget_s is not None:
+        config["max-time"] = tier.budget_s
+    return config
 
 
 @dataclass
