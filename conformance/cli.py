@@ -47,7 +47,8 @@ def cli() -> None:
               help="The supplier system: a base URL, or targets.yaml#name (credentials from env vars).")
 @click.option("--seed", type=int, help="Seed for generated cases (default: random, recorded in run.json).")
 @click.option("--tier", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
-              help="quick for CI, full for procurement (more examples).")
+              help="quick for CI (a fixed number of cases); full for procurement (5x the cases, and keeps "
+                   "generating for 10 minutes per requirement).")
 @click.option("--only", multiple=True, metavar="REQ-ID", help="Run only these requirements (repeatable).")
 @click.option("--skip", multiple=True, metavar="REQ-ID", help="Do not run these requirements (repeatable).")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import signal
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -50,7 +51,7 @@ def _select(profile: Profile, only: tuple[str, ...], skip: tuple[str, ...]) -> l
         if rid not in known:
             raise UsageError(f"--only/--skip: no requirement '{rid}' in {profile.ref}; "
                              f"`conformance profiles show {profile.ref}` lists them")
-    plan = []
+    plan: list[tuple[Requirement, str | None]] = []
     for req in profile.requirements:
         if req.planned:
             continue  # scored as planned by score_run; nothing to run
@@ -105,19 +106,27 @@ def resume_run(path: Path, *, listener: RunListener) -> RunOutcome:
 
 
 @contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _graceful_stop(stop: threading.Event, listener: RunListener) -> Iterator[None]:
+    """Ctrl-C or SIGTERM once: stop cleanly (the engine winds down, finished results are kept).
+    Twice: stop now. A KeyboardInterrupt raised at an arbitrary point can land in a library's worker
+    or finaliser and be swallowed, so the first signal only sets `stop`, which runners poll."""
+
     def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        listener.warning("stopping: finished results are kept; press Ctrl-C again to stop at once")
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _preflight(target: Target, headers: dict[str, str]) -> str | None:
@@ -141,12 +150,20 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     listener.planned(len(todo), run_dir.path)
     headers = target.request_headers()
     unreachable = _preflight(target, headers) if any(why is None for _, why in todo) else None
-    ctx_base = dict(profile=profile, target=target, headers=headers, redactor=target.redactor(),
-                    seed=int(meta["seed"]), tier=str(meta["tier"]), run_dir=run_dir)
+    redactor = target.redactor()
+
+    def context(req: Requirement) -> RunContext:
+        return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
+                          seed=int(meta["seed"]), tier=str(meta["tier"]), run_dir=run_dir,
+                          progress=_progress(listener, req), stop=stop)
+
     interrupted = False
-    with _sigterm_as_interrupt():
+    stop = threading.Event()
+    with _graceful_stop(stop, listener):
         try:
             for req, why in todo:
+                if stop.is_set():
+                    raise KeyboardInterrupt
                 listener.requirement_started(req)
                 started = utc_now()
                 if why is not None:
@@ -154,7 +171,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                 elif unreachable:
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
                 else:
-                    result = _run_one(req, RunContext(**ctx_base, progress=_progress(listener, req)), run_dir)
+                    result = _run_one(req, context(req), run_dir)
                 result = Result(**{**result.__dict__, "started_at": started, "finished_at": utc_now()})
                 run_dir.append_result(result)
                 listener.requirement_finished(req, result)

@@ -6,6 +6,7 @@ must print a line containing its base URL (e.g. `reference supplier listening on
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -91,8 +92,6 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)
     except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=5)

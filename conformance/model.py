@@ -141,9 +141,9 @@ class Finding:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
-        return cls(**{k: data.get(k) for k in (
-            "requirement_id", "check", "title", "message", "operation", "curl", "status_code", "code",
-            "seed")}, occurrences=int(data.get("occurrences", 1)))
+        fields: dict[str, Any] = {k: data.get(k) for k in (
+            "requirement_id", "check", "title", "message", "operation", "curl", "status_code", "code", "seed")}
+        return cls(**fields, occurrences=int(data.get("occurrences", 1)))
 
 
 @dataclass(frozen=True)

@@ -230,7 +230,8 @@ def _explain(error: jsonschema.ValidationError, doc: LocatedYaml) -> Iterator[Pr
                            key=dotted(path), fix=f"add '{missing}' (see schemas/profile.schema.json)")
         return
     if error.validator in ("enum", "const"):
-        options = error.validator_value if error.validator == "enum" else [error.validator_value]
+        value: Any = error.validator_value
+        options: list[Any] = list(value) if error.validator == "enum" else [value]
         words = [str(o) for o in options]
         close = difflib.get_close_matches(str(error.instance), words, n=1)
         fix = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(words)}"

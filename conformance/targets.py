@@ -102,7 +102,7 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
         return Target(name=host, base_url=url, source=spec, supplier=supplier or host)
     file, _, name = spec.partition("#")
     path = Path(file)
-    if not path.suffix.lower() in (".yaml", ".yml"):
+    if path.suffix.lower() not in (".yaml", ".yml"):
         raise TargetError(f"'{spec}' is neither a URL nor a targets file",
                           fix="use --target http://host:port or --target targets.yaml#name")
     doc = load_located_yaml(path, error=TargetError)

@@ -4,8 +4,9 @@ so that loading a profile never imports an engine (schemathesis, locust...)."""
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from conformance.model import CheckKind, Profile, Requirement, Result
@@ -33,6 +34,9 @@ class RunContext:
     tier: str
     run_dir: RunDir
     progress: Callable[[str], None]
+    # Set on Ctrl-C/SIGTERM. A runner stops its engine cleanly at the next event and raises
+    # KeyboardInterrupt, so the interrupted requirement leaves no result and is re-run by --resume.
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 class Runner(Protocol):

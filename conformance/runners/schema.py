@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,12 +20,14 @@ from conformance.errors import EngineFailure
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 
-__all__ = ["ALL_PHASES", "HARNESS_CHECKS", "SchemaRunner", "TIERS"]
+__all__ = ["ALL_PHASES", "HARNESS_CHECKS", "TIERS", "SchemaRunner"]
 
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 HARNESS_CHECKS = frozenset({"operation_implemented"})
 DEFAULT_MAX_EXAMPLES = 20
 BODY_EVIDENCE_LIMIT = 16 * 1024
+MAX_LEARNED_VALUES = 100_000
+_TOKEN = re.compile(r"[A-Za-z0-9_\-:.+]{8,}")
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,7 @@ class _Tally:
     requests: int = 0
     cases: int = 0
     sequence: Any = field(default_factory=hashlib.sha256)
+    learned: set[str] = field(default_factory=set)
     stop_reason: str | None = None
 
     def scenario(self, phase: str, recorder: Any) -> None:
@@ -135,7 +139,7 @@ class _Tally:
         request, response = interaction.request, interaction.response
         body = request.body or b""
         self.requests += 1
-        self.sequence.update(f"{request.method} {request.uri}\n".encode() + body + b"\n")
+        self._fingerprint(request.method, request.uri, body)
         record: dict[str, Any] = {
             "seq": self.requests, "phase": phase, "operation": label, "case_id": case_id,
             "request": {"method": request.method, "url": redact.text(request.uri),
@@ -150,7 +154,45 @@ class _Tally:
                 "headers": redact.headers(response.headers),
                 "body": _body_text(response.content or b"", redact.text),
             }
-        self.evidence.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.evidence.write(_jsonl(record))
+        if response is not None:
+            self._learn(response)
+
+    def _fingerprint(self, method: str, uri: str, body: bytes) -> None:
+        """Add a request to `request_sequence_sha256`. The engine re-uses values the target returned (ids,
+        timestamps) in later requests; those differ between runs of any real system, so they are hashed
+        as a placeholder, and the fingerprint is the same for the same seed against the same behaviour."""
+        relative = uri.removeprefix(self.ctx.target.base_url)
+        text = f"{method} {relative}\n{body.decode('utf-8', errors='replace')}\n"
+        if self.learned:
+            text = _TOKEN.sub(lambda m: "<from-response>" if m.group(0) in self.learned else m.group(0), text)
+        self.sequence.update(text.encode())
+
+    def _learn(self, response: Any) -> None:
+        """Remember the target-issued values a later request may carry (see `_fingerprint`)."""
+        if len(self.learned) > MAX_LEARNED_VALUES:
+            return
+        for name in ("location", "etag"):
+            value = response.headers.get(name) if hasattr(response.headers, "get") else None
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str):
+                    self.learned.update(_TOKEN.findall(item))
+        content = response.content or b""
+        if len(content) > 4 * BODY_EVIDENCE_LIMIT:
+            return
+        try:
+            data = json.loads(content)
+        except ValueError:
+            return
+        stack = [data]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, str) and len(node) >= 8:
+                self.learned.add(node)
 
     def _finding(self, check: str, case_id: str, info: Any, recorder: Any) -> None:
         failure = info.failure
@@ -174,6 +216,15 @@ class _Tally:
         text = self.ctx.redactor.text(text)
         if text not in self.errors:
             self.errors.append(text)
+
+
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
+def _jsonl(record: dict[str, Any]) -> str:
+    """One JSON line, readable (names stay as written) yet one line for every reader: the characters
+    that str.splitlines() and some editors treat as line breaks are escaped."""
+    return json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
 
 
 def _body_text(body: bytes, redact: Any) -> str:
@@ -201,11 +252,14 @@ class SchemaRunner:
             schema = schemathesis.openapi.from_path(ctx.profile.openapi_path, config=config)
         except Exception as exc:  # invalid config or interface: the harness cannot measure
             raise EngineFailure(f"schemathesis could not load the interface: {exc}") from exc
-        operations = [op.ok().label for op in schema.get_all_operations() if _is_ok(op)]
+        operations = [op.ok().label for op in schema.get_all_operations() if _is_ok(op)]  # type: ignore[union-attr]
         started = time.monotonic()
         with ctx.run_dir.open_exchanges(requirement.id) as evidence:
             tally = _Tally(requirement, ctx, evidence)
-            for event in _events(engine.from_schema(schema).execute()):
+            stream = engine.from_schema(schema).execute()
+            for event in _events(stream):
+                if ctx.stop.is_set() and tally.stop_reason is None:
+                    stream.stop()  # the engine winds down its workers and ends with EngineFinished
                 if isinstance(event, events.ScenarioFinished):
                     tally.scenario(event.phase.value, event.recorder)
                     ctx.progress(f"{event.phase.value}: {event.recorder.label} "
@@ -218,6 +272,8 @@ class SchemaRunner:
                     raise KeyboardInterrupt
                 elif isinstance(event, events.EngineFinished):
                     tally.stop_reason = event.stop_reason.value
+            if ctx.stop.is_set():
+                raise KeyboardInterrupt
         return _conclude(tally, operations, time.monotonic() - started, config_data)
 
 
@@ -280,6 +336,10 @@ def _why_not_measured(tally: _Tally, operations: list[str], checks: list[str]) -
         return "the target stopped responding during the run"
     if tally.requests == 0 or not tally.operations_exercised:
         return "no request got a response: nothing was measured"
+    refused = sorted(op for op, seen in tally.statuses.items() if seen <= {401, 403})
+    if refused:
+        return (f"every answer from {len(refused)} operation(s) was 401/403, so nothing behind them was "
+                f"tested: {', '.join(refused[:5])}; check the target's credentials")
     missing = sorted(set(operations) - tally.operations_exercised)
     if missing:
         why = "the time budget ran out" if tally.stop_reason == "max_time" else "nothing was generated"

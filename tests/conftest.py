@@ -1,0 +1,91 @@
+"""Shared fixtures: reference suppliers started as real processes on 127.0.0.1, and CLI runs against them.
+
+The expensive runs (a whole profile against the clean reference, and against `schema-drift`) happen once
+per session and are shared by the end-to-end tests and the detection matrix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.launch import launched, reference_command
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = "20261124"
+RUN_TIMEOUT_S = 600
+
+
+def conformance(*args: str, env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT_S,
+                cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """Run the real `conformance` command as a user would."""
+    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "COLUMNS": "200", **(env or {})})
+
+
+@contextmanager
+def reference(*faults: str, api_key_env: str | None = None, env: dict[str, str] | None = None,
+              log: Path | None = None) -> Iterator[str]:
+    """A reference supplier process on a free loopback port; yields its base URL."""
+    with launched(reference_command("pole-records", faults, api_key_env=api_key_env), env=env,
+                  log_path=log) as url:
+        yield url
+
+
+def only_run_dir(runs_dir: Path) -> Path:
+    dirs = [p for p in runs_dir.iterdir() if p.is_dir()]
+    assert len(dirs) == 1, f"expected one run under {runs_dir}, found {dirs}"
+    return dirs[0]
+
+
+def read_scorecard(run_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((run_dir / "scorecard.json").read_text(encoding="utf-8"))
+    return data
+
+
+def outcomes(card: dict[str, Any]) -> dict[str, str]:
+    return {r["id"]: r["outcome"] for r in card["requirements"]}
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+    run_dir: Path
+    scorecard: dict[str, Any]
+    url: str
+
+
+def run_profile(url: str, runs_dir: Path, *extra: str) -> Run:
+    proc = conformance("run", "pole-records", "--target", url, "--seed", SEED, "--runs-dir", str(runs_dir), *extra)
+    run_dir = only_run_dir(runs_dir)
+    return Run(proc.returncode, proc.stdout, proc.stderr, run_dir, read_scorecard(run_dir), url)
+
+
+def run_against(faults: Sequence[str], runs_dir: Path) -> Run:
+    with reference(*faults, log=runs_dir.parent / f"{runs_dir.name}-reference.log") as url:
+        return run_profile(url, runs_dir)
+
+
+@pytest.fixture(scope="session")
+def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The whole profile against the clean reference supplier, once per session."""
+    return run_against([], tmp_path_factory.mktemp("clean") / "runs")
+
+
+@pytest.fixture(scope="session")
+def drift_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """The whole profile against `--fault schema-drift`; the supplier stays up so findings can be replayed."""
+    runs = tmp_path_factory.mktemp("drift") / "runs"
+    with reference("schema-drift", log=runs.parent / "reference.log") as url:
+        yield run_profile(url, runs)

@@ -1,0 +1,171 @@
+"""The CLI end to end, as a user runs it: exit codes, findings with a curl that reproduces, evidence,
+interruption and --resume, determinism, credentials never written, unreachable targets."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import (
+    ROOT,
+    SEED,
+    Run,
+    conformance,
+    only_run_dir,
+    outcomes,
+    read_scorecard,
+    reference,
+)
+
+
+def result_of(run_dir: Path, requirement_id: str) -> dict[str, Any]:
+    for line in (run_dir / "results.jsonl").read_text().splitlines():
+        result: dict[str, Any] = json.loads(line)
+        if result["requirement_id"] == requirement_id:
+            return result
+    raise AssertionError(f"no result for {requirement_id} in {run_dir}")
+
+
+def test_version() -> None:
+    from conformance import __version__
+
+    proc = conformance("--version")
+    assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+def test_clean_run_writes_the_run_directory(clean_run: Run) -> None:
+    run_dir = clean_run.run_dir
+    meta = json.loads((run_dir / "run.json").read_text())
+    assert meta["status"] == "finished" and meta["seed"] == int(SEED)
+    assert meta["profile"]["id"] == "pole-records" and meta["profile"]["digest"].startswith("sha256:")
+    lines = (run_dir / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 6
+    for line in lines:
+        result = json.loads(line)
+        evidence = run_dir / "exchanges" / f"{result['requirement_id']}.jsonl"
+        exchanges = evidence.read_text().split("\n")[:-1]
+        assert len(exchanges) == result["measurements"]["requests"] > 0
+        assert result["measurements"]["coverage"]["operations_not_exercised"] == []
+        assert all(count > 0 for count in result["measurements"]["checks_evaluated"].values())
+    assert "verdict: conformant" in clean_run.stdout
+    assert "score: 100" in clean_run.stdout
+
+
+def test_schema_drift_is_caught_with_a_curl_that_reproduces_it(drift_run: Run) -> None:
+    assert drift_run.returncode == 1
+    assert outcomes(drift_run.scorecard)["POLE-IF-001"] == "fail"
+    requirement = next(r for r in drift_run.scorecard["requirements"] if r["id"] == "POLE-IF-001")
+    finding = next(f for f in requirement["findings"] if f["operation"] == "POST /persons")
+    assert finding["check"] == "response_schema_conformance"
+    assert finding["seed"] == int(SEED)
+    assert "POLE-IF-001" in drift_run.stdout and "curl " in drift_run.stdout
+    # Replay the finding's curl against the same (still running) supplier: the drift is there.
+    argv = shlex.split(finding["curl"].splitlines()[-1])
+    assert argv[0] == "curl"
+    replay = subprocess.run([*argv, "--silent", "--max-time", "10"], capture_output=True, text=True, timeout=30)
+    body = json.loads(replay.stdout)
+    assert isinstance(body["version"], str) and "legacy_ref" in body
+
+
+def test_interrupted_run_keeps_its_results_and_resumes(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with reference() as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "conformance", "run", "pole-records", "--target", url, "--seed", SEED,
+             "--runs-dir", str(runs)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 300
+        results = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            found = list(runs.glob("*/results.jsonl"))
+            if found and found[0].read_text().count("\n") >= 2:
+                results = found[0]
+                break
+            time.sleep(0.2)
+        assert results is not None, "the run never finished two requirements"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 3, out
+        run_dir = only_run_dir(runs)
+        kept = [json.loads(line)["requirement_id"] for line in results.read_text().splitlines()]
+        assert 2 <= len(kept) < 6
+        assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+        card = read_scorecard(run_dir)
+        assert card["verdict"] == "incomplete"
+        resumed = conformance("run", "--resume", str(run_dir))
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    final = [json.loads(line)["requirement_id"] for line in results.read_text().splitlines()]
+    assert final[: len(kept)] == kept, "finished results were re-run or lost"
+    assert len(set(final)) == 6
+    assert read_scorecard(run_dir)["verdict"] == "conformant"
+
+
+def test_same_seed_same_requests_other_seed_other_requests(tmp_path: Path) -> None:
+    hashes = []
+    for n, seed in enumerate((SEED, SEED, "7")):
+        with reference() as url:
+            runs = tmp_path / f"runs{n}"
+            proc = conformance("run", "pole-records", "--target", url, "--seed", seed, "--runs-dir", str(runs),
+                               "--only", "POLE-IF-006")
+            assert proc.returncode == 3, proc.stdout  # the other MUST requirements were not run
+            result = result_of(only_run_dir(runs), "POLE-IF-006")
+            assert result["outcome"] == "pass"
+            hashes.append(result["measurements"]["request_sequence_sha256"])
+    assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_api_key_is_sent_and_never_written(tmp_path: Path) -> None:
+    secret = "sk-reference-1f8e6a2b9c"
+    env = {"REF_KEY": secret}
+    targets = tmp_path / "targets.yaml"
+    with reference(api_key_env="REF_KEY", env=env) as url:
+        targets.write_text(f"targets:\n  ref:\n    base_url: {url}\n    supplier: Reference Ltd\n"
+                           f"    auth: {{type: api_key, header: X-API-Key, env: REF_KEY}}\n")
+        runs = tmp_path / "runs"
+        proc = conformance("run", "pole-records", "--target", f"{targets}#ref", "--seed", SEED,
+                           "--runs-dir", str(runs), "--only", "POLE-IF-006", env=env)
+        result = result_of(only_run_dir(runs), "POLE-IF-006")
+        assert result["outcome"] == "pass", result
+        # Without the key every answer is 401: that measures nothing, so it is an error, never a pass.
+        wrong = tmp_path / "wrong"
+        proc2 = conformance("run", "pole-records", "--target", url, "--seed", SEED, "--runs-dir", str(wrong),
+                            "--only", "POLE-IF-006")
+        denied = result_of(only_run_dir(wrong), "POLE-IF-006")
+        assert denied["outcome"] == "error" and "401" in denied["reason"], denied
+    for output in (proc.stdout, proc.stderr, proc2.stdout, proc2.stderr):
+        assert secret not in output
+    for path in runs.rglob("*"):
+        if path.is_file():
+            assert secret.encode() not in path.read_bytes(), f"the API key leaked into {path}"
+
+
+def test_unreachable_target_is_incomplete_not_a_failure(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connections are refused
+        proc = conformance("run", "pole-records", "--target", f"http://127.0.0.1:{port}", "--runs-dir",
+                           str(tmp_path / "runs"), "--seed", SEED)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    card = read_scorecard(only_run_dir(tmp_path / "runs"))
+    assert card["verdict"] == "incomplete"
+    assert {o for rid, o in outcomes(card).items() if rid.startswith("POLE-IF")} == {"error"}
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_bad_arguments_exit_2_without_traceback(tmp_path: Path) -> None:
+    for args in (["run", "no-such-profile", "--target", "http://127.0.0.1:9"],
+                 ["run", "pole-records", "--target", "ftp://x"],
+                 ["run", "pole-records", "--target", "http://127.0.0.1:9", "--only", "NOPE-1"],
+                 ["run", "pole-records", "--target", f"{tmp_path}/missing.yaml#x"],
+                 ["reference", "serve", "--fault", "no-such-fault"]):
+        proc = conformance(*args)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.strip(), args
