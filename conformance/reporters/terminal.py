@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -65,23 +66,32 @@ class TerminalListener:
 
 def render_scorecard(console: Console, scorecard: dict[str, Any], *, run_dir: Path | None = None,
                      show_findings: int = 3) -> None:
-    table = Table(title=f"{scorecard['profile']['id']} {scorecard['profile']['version']} — "
-                        f"{scorecard['target'].get('supplier', '')}", show_lines=False)
+    table = Table(title=escape(f"{scorecard['profile']['id']} {scorecard['profile']['version']} — "
+                               f"{scorecard['target'].get('supplier', '')}"), show_lines=False)
     for column in ("requirement", "level", "category", "outcome", "detail"):
         table.add_column(column, overflow="fold")
+    planned = []
     for row in scorecard["requirements"]:
-        outcome = "planned" if row["status"] == "planned" else row["outcome"]
-        style = OUTCOME_STYLE.get(outcome, "dim")
-        detail = row["reason"] or ""
-        table.add_row(row["id"], row["level"], row["category"], f"[{style}]{outcome}[/]", detail[:90])
+        if row["status"] == "planned":
+            planned.append(row["id"])
+            continue
+        style = OUTCOME_STYLE.get(row["outcome"], "dim")
+        table.add_row(row["id"], row["level"], row["category"], f"[{style}]{row['outcome']}[/]",
+                      escape((row["reason"] or "")[:120]))
     console.print(table)
+    if planned:
+        console.print(f"[dim]planned, not scored until their check kind lands: {', '.join(planned)}[/]")
     for row in scorecard["requirements"]:
         for finding in row["findings"][:show_findings]:
-            console.print(f"[bold red]{row['id']}[/] {finding['operation']}: {finding['title']} "
-                          f"(x{finding['occurrences']})")
-            console.print(f"  {finding['message'].splitlines()[0] if finding['message'] else ''}")
+            console.print(f"[bold red]{row['id']}[/] {escape(finding['operation'] or '')}: "
+                          f"{escape(finding['title'])} (x{finding['occurrences']})")
+            first = finding["message"].splitlines()[0] if finding["message"] else ""
+            console.print(f"  {first}", markup=False, highlight=False)
             if finding.get("curl"):
                 console.print(f"  reproduce: {finding['curl']}", soft_wrap=True, markup=False, highlight=False)
+        if len(row["findings"]) > show_findings:
+            console.print(f"  ... {len(row['findings']) - show_findings} more finding(s) for {row['id']} "
+                          "in scorecard.json")
     cats = ", ".join(f"{name} {c['score'] if c['score'] is not None else '-'}"
                      for name, c in scorecard["categories"].items())
     console.print(f"categories: {cats}")
