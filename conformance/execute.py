@@ -4,7 +4,9 @@ result as it finishes, score at the end. Front ends (CLI, pytest plugin) call `s
 from __future__ import annotations
 
 import random
+import shlex
 import signal
+import subprocess
 import threading
 import traceback
 from collections.abc import Callable, Iterator
@@ -17,7 +19,7 @@ import httpx
 
 from conformance import __version__
 from conformance.errors import EngineFailure, RunDirError, UsageError
-from conformance.model import Outcome, Profile, Requirement, Result
+from conformance.model import CheckKind, Outcome, Profile, Requirement, Result
 from conformance.profiles import load_profile
 from conformance.rundir import RunDir, utc_now
 from conformance.runners import RunContext, get_runner
@@ -139,6 +141,35 @@ def _preflight(target: Target, headers: dict[str, str]) -> str | None:
     return None
 
 
+RESET_TIMEOUT_S = 120.0
+
+
+def _reset(target: Target, headers: dict[str, str]) -> str | None:
+    """Put the target back in its known state; None on success, else why not."""
+    spec = target.reset
+    if spec is None:
+        return None
+    if spec.request:
+        method, path = spec.request
+        try:
+            with httpx.Client(timeout=RESET_TIMEOUT_S, follow_redirects=False) as client:
+                response = client.request(method, target.base_url + path, headers=headers)
+        except httpx.HTTPError as exc:
+            return f"reset request {method} {path} failed: {type(exc).__name__}: {exc}"
+        if not response.is_success:
+            return f"reset request {method} {path} answered {response.status_code}"
+        return None
+    try:
+        proc = subprocess.run(shlex.split(spec.command or ""), capture_output=True, text=True,
+                              timeout=RESET_TIMEOUT_S, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"reset command failed: {exc}"
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+        return f"reset command exited {proc.returncode}: {tail[0][:200]}"
+    return None
+
+
 def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunListener) -> RunOutcome:
     meta = run_dir.meta
     plan = _select(profile, tuple(meta.get("only", ())), tuple(meta.get("skip", ())))
@@ -170,6 +201,8 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.SKIPPED, reason=why)
                 elif unreachable:
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
+                elif req.check.kind is CheckKind.SCHEMA and (failed := _reset(target, headers)):
+                    result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
                     result = _run_one(req, context(req), run_dir)
                 result = Result(**{**result.__dict__, "started_at": started, "finished_at": utc_now()})

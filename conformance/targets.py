@@ -9,6 +9,10 @@ Targets file (YAML)::
         product: Acme Records
         product_version: "4.2"
         auth: {type: api_key, header: X-API-Key, env: ACME_API_KEY}   # or {type: bearer, env: ACME_TOKEN}
+        reset: {request: POST /test-support/reset}   # or {command: "./reset-db.sh --force"}
+
+`reset` puts the system back in a known state; the harness uses it before each schema requirement so
+every requirement, and every re-run with the same seed, starts from the same data.
 
 Credentials are read from the named environment variables at run time and never written anywhere:
 run.json records the variable's name, never its value.
@@ -27,9 +31,10 @@ from conformance.errors import TargetError
 from conformance.redact import Redactor
 from conformance.yamlfile import dotted, load_located_yaml
 
-__all__ = ["AuthSpec", "Target", "parse_target"]
+__all__ = ["AuthSpec", "ResetSpec", "Target", "parse_target"]
 
-_TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description")
+_TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset")
+_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 _AUTH_TYPES = ("api_key", "bearer")
 
 
@@ -44,6 +49,19 @@ class AuthSpec:
 
 
 @dataclass(frozen=True)
+class ResetSpec:
+    """How to put the target back in a known state: an HTTP request under base_url, or a command."""
+
+    request: tuple[str, str] | None = None  # (method, path)
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        if self.request:
+            return {"request": " ".join(self.request)}
+        return {"command": self.command or ""}
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     base_url: str
@@ -53,6 +71,7 @@ class Target:
     product_version: str | None = None
     auth: AuthSpec | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    reset: ResetSpec | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """What may be recorded: names of credential variables, never their values."""
@@ -60,6 +79,7 @@ class Target:
             "name": self.name, "base_url": self.base_url, "source": self.source, "supplier": self.supplier,
             "product": self.product, "product_version": self.product_version,
             "auth": self.auth.to_dict() if self.auth else None,
+            "reset": self.reset.to_dict() if self.reset else None,
         }
 
     def request_headers(self) -> dict[str, str]:
@@ -150,9 +170,26 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
         default_header = "X-API-Key" if a["type"] == "api_key" else "Authorization"
         auth = AuthSpec(type=a["type"], env=str(a["env"]), header=str(a.get("header", default_header)))
     headers = raw.get("headers") or {}
+    reset = _parse_reset(raw.get("reset"), file=file, line=doc.line_of([*path_base, "reset"]),
+                         key=dotted([*path_base, "reset"])) if "reset" in raw else None
     return Target(
         name=name, base_url=url, source=f"{file}#{name}", supplier=str(raw.get("supplier", supplier or name)),
         product=raw.get("product"), product_version=str(raw["product_version"]) if raw.get(
             "product_version") is not None else None,
-        auth=auth, headers={str(k): str(v) for k, v in headers.items()},
+        auth=auth, headers={str(k): str(v) for k, v in headers.items()}, reset=reset,
     )
+
+
+def _parse_reset(raw: Any, *, file: str, line: int | None, key: str) -> ResetSpec:
+    fix = 'write {request: "POST /path/under/base_url"} or {command: "program args"}'
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("request", "command"):
+        raise TargetError("reset needs exactly one of `request` or `command`", file=file, line=line, key=key, fix=fix)
+    if "command" in raw:
+        if not str(raw["command"]).strip():
+            raise TargetError("reset command is empty", file=file, line=line, key=key, fix=fix)
+        return ResetSpec(command=str(raw["command"]))
+    method, _, path = str(raw["request"]).strip().partition(" ")
+    if method.upper() not in _METHODS or not path.startswith("/"):
+        raise TargetError(f"reset request '{raw['request']}' is not 'METHOD /path'", file=file, line=line, key=key,
+                          fix=fix)
+    return ResetSpec(request=(method.upper(), path.strip()))

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conformance.profiles import load_profile
 from tests.conftest import (
     ROOT,
     SEED,
@@ -22,6 +23,9 @@ from tests.conftest import (
     read_scorecard,
     reference,
 )
+
+
+ACTIVE = sum(1 for r in load_profile("pole-records").requirements if not r.planned)
 
 
 def result_of(run_dir: Path, requirement_id: str) -> dict[str, Any]:
@@ -45,7 +49,7 @@ def test_clean_run_writes_the_run_directory(clean_run: Run) -> None:
     assert meta["status"] == "finished" and meta["seed"] == int(SEED)
     assert meta["profile"]["id"] == "pole-records" and meta["profile"]["digest"].startswith("sha256:")
     lines = (run_dir / "results.jsonl").read_text().splitlines()
-    assert len(lines) == 6
+    assert len(lines) == ACTIVE
     for line in lines:
         result = json.loads(line)
         evidence = run_dir / "exchanges" / f"{result['requirement_id']}.jsonl"
@@ -93,7 +97,7 @@ def test_interrupted_run_keeps_its_results_and_resumes(tmp_path: Path) -> None:
         assert proc.returncode == 3, out
         run_dir = only_run_dir(runs)
         kept = [json.loads(line)["requirement_id"] for line in results.read_text().splitlines()]
-        assert 2 <= len(kept) < 6
+        assert 2 <= len(kept) < ACTIVE
         assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
         card = read_scorecard(run_dir)
         assert card["verdict"] == "incomplete"
@@ -101,7 +105,7 @@ def test_interrupted_run_keeps_its_results_and_resumes(tmp_path: Path) -> None:
         assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     final = [json.loads(line)["requirement_id"] for line in results.read_text().splitlines()]
     assert final[: len(kept)] == kept, "finished results were re-run or lost"
-    assert len(set(final)) == 6
+    assert len(set(final)) == ACTIVE
     assert read_scorecard(run_dir)["verdict"] == "conformant"
 
 
@@ -169,3 +173,27 @@ def test_bad_arguments_exit_2_without_traceback(tmp_path: Path) -> None:
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr
         assert proc.stderr.strip(), args
+
+
+def test_reset_before_each_schema_requirement_makes_reruns_identical(tmp_path: Path) -> None:
+    """Two runs with the same seed against one reference, reset in between by the target's own hook,
+    send the same request sequence (stateful workflows included)."""
+    with reference() as url:
+        targets = tmp_path / "targets.yaml"
+        targets.write_text(f"targets:\n  ref:\n    base_url: {url}\n    reset: {{request: POST /__reference/reset}}\n"
+                           f"  broken:\n    base_url: {url}\n    reset: {{request: POST /no-such-reset}}\n")
+        hashes = []
+        for n in range(2):
+            runs = tmp_path / f"runs{n}"
+            conformance("run", "pole-records", "--target", f"{targets}#ref", "--seed", SEED, "--runs-dir", str(runs),
+                        "--only", "POLE-IF-007")
+            result = result_of(only_run_dir(runs), "POLE-IF-007")
+            assert result["outcome"] == "pass", result
+            assert result["measurements"]["coverage"]["links_followed"] > 0
+            hashes.append(result["measurements"]["request_sequence_sha256"])
+        assert hashes[0] == hashes[1]
+        runs = tmp_path / "broken"
+        conformance("run", "pole-records", "--target", f"{targets}#broken", "--seed", SEED, "--runs-dir", str(runs),
+                    "--only", "POLE-IF-007")
+        failed = result_of(only_run_dir(runs), "POLE-IF-007")
+        assert failed["outcome"] == "error" and "reset request POST /no-such-reset answered 404" in failed["reason"]

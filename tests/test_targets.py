@@ -85,3 +85,13 @@ def test_redactor_masks_known_secrets_and_sensitive_headers() -> None:
     assert redactor.headers({"X-API-Key": "abc123", "Cookie": "session=zzz", "Accept": "json"}) == {
         "X-API-Key": "${KEY}", "Cookie": "[REDACTED]", "Accept": "json"}
     assert redactor.value({"a": ["xabc123y"]}) == {"a": ["x${KEY}y"]}
+
+
+def test_reset_hook_is_parsed_and_checked(tmp_path: Path) -> None:
+    path = write(tmp_path, "targets:\n  a:\n    base_url: http://127.0.0.1:1\n    reset: {request: post /reset}\n"
+                           "  b:\n    base_url: http://127.0.0.1:1\n    reset: {command: ./reset.sh --all}\n"
+                           "  c:\n    base_url: http://127.0.0.1:1\n    reset: {request: reset please}\n")
+    assert parse_target(f"{path}#a").reset.to_dict() == {"request": "POST /reset"}  # type: ignore[union-attr]
+    assert parse_target(f"{path}#b").to_dict()["reset"] == {"command": "./reset.sh --all"}
+    with pytest.raises(TargetError, match=r"targets.yaml:10: targets.c.reset: .*not 'METHOD /path'"):
+        parse_target(f"{path}#c")

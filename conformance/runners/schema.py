@@ -122,12 +122,20 @@ class _Tally:
     cases: int = 0
     sequence: Any = field(default_factory=hashlib.sha256)
     learned: set[str] = field(default_factory=set)
+    links_followed: dict[str, int] = field(default_factory=dict)
     stop_reason: str | None = None
 
     def scenario(self, phase: str, recorder: Any) -> None:
         self.cases += len(recorder.cases)
+        for case_id, node in recorder.cases.items():
+            transition = getattr(node, "transition", None)
+            if transition is not None and case_id in recorder.interactions:
+                self.links_followed[transition.id] = self.links_followed.get(transition.id, 0) + 1
         for case_id, interaction in recorder.interactions.items():
-            self._exchange(phase, recorder.label, case_id, interaction)
+            node = recorder.cases.get(case_id)
+            operation = getattr(getattr(node, "value", None), "operation", None)
+            label = operation.label if operation is not None else recorder.label  # stateful: per step
+            self._exchange(phase, label, case_id, interaction)
         for case_id, nodes in recorder.checks.items():
             for node in nodes:
                 self.evaluated[node.name] = self.evaluated.get(node.name, 0) + 1
@@ -146,9 +154,13 @@ class _Tally:
                         "headers": redact.headers(request.headers), "body": _body_text(body, redact.text)},
             "response": None,
         }
-        if response is not None:
+        # The coverage phase also probes undocumented methods on a path (expecting 405); those answers
+        # say nothing about the documented operation's statuses.
+        probe = not label.upper().startswith(f"{request.method.upper()} ")
+        if response is not None and not probe:
             self.operations_exercised.add(label)
             self.statuses.setdefault(label, set()).add(response.status_code)
+        if response is not None:
             record["response"] = {
                 "status": response.status_code, "elapsed_ms": round(response.elapsed * 1000, 2),
                 "headers": redact.headers(response.headers),
@@ -289,9 +301,79 @@ def _events(stream: Any) -> Iterator[Any]:
     yield from stream
 
 
+def _documented(openapi_path: Path | str) -> tuple[dict[str, set[int]], set[str]]:
+    """Per operation label, the status codes the interface documents; and the links it defines."""
+    import yaml
+
+    doc = yaml.safe_load(Path(openapi_path).read_text(encoding="utf-8"))
+    components = doc.get("components", {})
+    statuses: dict[str, set[int]] = {}
+    links: set[str] = set()
+    for path, item in (doc.get("paths") or {}).items():
+        for method, op in item.items():
+            if method not in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
+                continue
+            label = f"{method.upper()} {path}"
+            statuses[label] = {int(code) for code in op.get("responses", {}) if str(code).isdigit()}
+            for code, response in op.get("responses", {}).items():
+                while isinstance(response, dict) and "$ref" in response:
+                    response = components.get("responses", {}).get(response["$ref"].split("/")[-1], {})
+                for name in (response or {}).get("links", {}) or {}:
+                    links.add(f"{label} -> {code} -> {name}")
+    return statuses, links
+
+
+def _coverage(tally: _Tally, operations: list[str], documented: dict[str, set[int]],
+              links_defined: set[str]) -> dict[str, Any]:
+    exercised = set(operations) & tally.operations_exercised
+    doc_total = sum(len(codes) for op, codes in documented.items() if op in operations)
+    observed_documented = sum(len(tally.statuses.get(op, set()) & codes) for op, codes in documented.items())
+    followed = {name for name in map(_link_key, tally.links_followed) if name in links_defined}
+    return {
+        "operations_documented": len(operations),
+        "operations_exercised": len(exercised),
+        "operations_not_exercised": sorted(set(operations) - tally.operations_exercised),
+        "operations_ratio": round(len(exercised) / len(operations), 3) if operations else None,
+        "statuses_documented": doc_total,
+        "statuses_observed_documented": observed_documented,
+        "statuses_ratio": round(observed_documented / doc_total, 3) if doc_total else None,
+        "statuses_observed": {op: sorted(s) for op, s in sorted(tally.statuses.items())},
+        "statuses_undocumented_observed": {
+            op: sorted(s - documented.get(op, set())) for op, s in sorted(tally.statuses.items())
+            if s - documented.get(op, set())},
+        "links_defined": len(links_defined),
+        "links_followed": len(followed),
+        "links_not_followed": sorted(links_defined - followed),
+        "links_ratio": round(len(followed) / len(links_defined), 3) if links_defined else None,
+        # Every transition the engine took, including links it inferred from the responses.
+        "transitions_taken": dict(sorted(tally.links_followed.items())),
+    }
+
+
+_TRANSITION = re.compile(r"^(?P<op>\S+ \S+) -> \[(?P<code>[^\]]+)\] (?P<name>\S+) -> ")
+
+
+def _link_key(transition_id: str) -> str:
+    """The engine's 'POST /persons -> [201] GetPerson -> GET /persons/{id}' as the interface names it:
+    'POST /persons -> 201 -> GetPerson' (see `_documented`)."""
+    match = _TRANSITION.match(transition_id)
+    return f"{match['op']} -> {match['code']} -> {match['name']}" if match else transition_id
+
+
+def _below_minimum(coverage: dict[str, Any], minimum: dict[str, float]) -> list[str]:
+    short = []
+    for key, floor in sorted(minimum.items()):
+        got = coverage.get(f"{key}_ratio")
+        if got is None or got < floor:
+            short.append(f"{key} {got if got is not None else 'n/a'} < {floor}")
+    return short
+
+
 def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict[str, Any]) -> Result:
     req = tally.requirement
     checks = list(req.check.options["checks"])
+    documented, links_defined = _documented(tally.ctx.profile.openapi_path)
+    coverage = _coverage(tally, operations, documented, links_defined)
     measurements: dict[str, Any] = {
         "engine": "schemathesis",
         "seed": tally.ctx.seed,
@@ -304,12 +386,7 @@ def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict
         "requests": tally.requests,
         "request_sequence_sha256": tally.sequence.hexdigest(),
         "checks_evaluated": {name: tally.evaluated.get(name, 0) for name in checks},
-        "coverage": {
-            "operations_documented": len(operations),
-            "operations_exercised": len(set(operations) & tally.operations_exercised),
-            "operations_not_exercised": sorted(set(operations) - tally.operations_exercised),
-            "statuses_observed": {op: sorted(s) for op, s in sorted(tally.statuses.items())},
-        },
+        "coverage": coverage,
         "stop_reason": tally.stop_reason,
         "evidence": str(Path("exchanges") / f"{req.id}.jsonl"),
     }
@@ -319,7 +396,13 @@ def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict
         return Result(req.id, Outcome.FAIL, findings,
                       reason=f"{len(findings)} finding(s) over {tally.requests} requests{note}",
                       measurements={**measurements, "engine_errors": tally.errors})
-    reason = _why_not_measured(tally, operations, checks)
+    workflows_only = measurements["phases"] == ["stateful"]
+    reason = _why_not_measured(tally, [] if workflows_only else operations, checks)
+    if reason is None and workflows_only and not coverage["links_followed"]:
+        reason = "no link of the interface was followed, so no workflow was tested"
+    short = _below_minimum(coverage, dict(req.check.options.get("min_coverage", {})))
+    if reason is None and short:
+        reason = f"coverage below the profile's minimum: {', '.join(short)}"
     if reason:
         return Result(req.id, Outcome.ERROR, (), reason=reason,
                       measurements={**measurements, "engine_errors": tally.errors})
