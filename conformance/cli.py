@@ -47,16 +47,19 @@ def cli() -> None:
               help="The supplier system: a base URL, or targets.yaml#name (credentials from env vars).")
 @click.option("--seed", type=int, help="Seed for generated cases (default: random, recorded in run.json).")
 @click.option("--tier", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
-              help="quick for CI (a fixed number of cases); full for procurement (5x the cases, and keeps "
-                   "generating for 10 minutes per requirement).")
+              help="quick for CI (one seed, a fixed number of cases); full for procurement (3 seeds, 5x the "
+                   "cases, and keeps generating until the time budget is spent).")
+@click.option("--budget", type=click.IntRange(min=1), metavar="SECONDS",
+              help="Time budget per requirement, shared by its seeds; the engine keeps generating until it is "
+                   "spent. Default: none for quick, 600 for full.")
 @click.option("--only", multiple=True, metavar="REQ-ID", help="Run only these requirements (repeatable).")
 @click.option("--skip", multiple=True, metavar="REQ-ID", help="Do not run these requirements (repeatable).")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
               help="Where run directories are created.")
 @click.option("--resume", type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="RUN_DIR",
               help="Continue an interrupted run: re-runs only requirements without a result (or with an error).")
-def run(profile: str | None, target: str | None, seed: int | None, tier: str, only: tuple[str, ...],
-        skip: tuple[str, ...], runs_dir: Path, resume: Path | None) -> None:
+def run(profile: str | None, target: str | None, seed: int | None, tier: str, budget: int | None,
+        only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.execute import resume_run, start_run
     from conformance.reporters.terminal import TerminalListener, render_scorecard
@@ -64,7 +67,7 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, on
     if resume is None and (profile is None or target is None):
         raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
-    if resume is not None and (profile or target or seed is not None or only or skip):
+    if resume is not None and (profile or target or seed is not None or only or skip or budget):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
     with TerminalListener(console) as listener:
         if resume is not None:
@@ -72,7 +75,7 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, on
         else:
             assert profile is not None and target is not None
             outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
-                                only=only, skip=skip)
+                                budget_s=budget, only=only, skip=skip)
     render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)
     if outcome.interrupted:
         err_console.print(f"[yellow]interrupted[/]: finished results are kept; continue with "

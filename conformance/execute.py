@@ -67,7 +67,8 @@ def _select(profile: Profile, only: tuple[str, ...], skip: tuple[str, ...]) -> l
 
 
 def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: RunListener,
-              seed: int | None = None, tier: str = "quick", only: tuple[str, ...] = (),
+              seed: int | None = None, tier: str = "quick", budget_s: int | None = None,
+              only: tuple[str, ...] = (),
               skip: tuple[str, ...] = ()) -> RunOutcome:
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
@@ -81,7 +82,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
         "profile": {"id": profile.id, "version": profile.version, "digest": profile.digest,
                     "path": profile.path},
         "target": target.to_dict(),
-        "seed": seed, "tier": tier, "only": list(only), "skip": list(skip),
+        "seed": seed, "tier": tier, "budget_s": budget_s, "only": list(only), "skip": list(skip),
         "started_at": utc_now(), "finished_at": None, "status": "running", "resumed_at": [],
     }
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
@@ -185,7 +186,8 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
 
     def context(req: Requirement) -> RunContext:
         return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
-                          seed=int(meta["seed"]), tier=str(meta["tier"]), run_dir=run_dir,
+                          seed=int(meta["seed"]), tier=str(meta["tier"]), budget_s=meta.get("budget_s"),
+                          run_dir=run_dir,
                           progress=_progress(listener, req), stop=stop)
 
     interrupted = False

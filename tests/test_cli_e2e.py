@@ -24,7 +24,6 @@ from tests.conftest import (
     reference,
 )
 
-
 ACTIVE = sum(1 for r in load_profile("pole-records").requirements if not r.planned)
 
 
@@ -55,7 +54,12 @@ def test_clean_run_writes_the_run_directory(clean_run: Run) -> None:
         evidence = run_dir / "exchanges" / f"{result['requirement_id']}.jsonl"
         exchanges = evidence.read_text().split("\n")[:-1]
         assert len(exchanges) == result["measurements"]["requests"] > 0
-        assert result["measurements"]["coverage"]["operations_not_exercised"] == []
+        coverage = result["measurements"]["coverage"]
+        if result["measurements"]["phases"] == ["stateful"]:  # workflows: only operations links lead to
+            assert coverage["links_followed"] > 0
+        else:
+            assert coverage["operations_not_exercised"] == []
+            assert coverage["statuses_observed_documented"] > 0
         assert all(count > 0 for count in result["measurements"]["checks_evaluated"].values())
     assert "verdict: conformant" in clean_run.stdout
     assert "score: 100" in clean_run.stdout
@@ -197,3 +201,18 @@ def test_reset_before_each_schema_requirement_makes_reruns_identical(tmp_path: P
                     "--only", "POLE-IF-007")
         failed = result_of(only_run_dir(runs), "POLE-IF-007")
         assert failed["outcome"] == "error" and "reset request POST /no-such-reset answered 404" in failed["reason"]
+
+
+def test_full_tier_looks_with_several_seeds_and_names_the_one_that_found_each_finding(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with reference("strict-irrelevant-fields") as url:
+        proc = conformance("run", "pole-records", "--target", url, "--seed", SEED, "--runs-dir", str(runs),
+                           "--tier", "full", "--budget", "9", "--only", "POLE-IF-005")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = result_of(only_run_dir(runs), "POLE-IF-005")
+    seeds = result["measurements"]["seeds"]
+    assert len(seeds) == 3 and seeds[0] == int(SEED)
+    assert result["measurements"]["budget_s"] == 3
+    assert set(result["measurements"]["new_findings_by_seed"]) == {str(s) for s in seeds}
+    assert result["findings"] and all(f["seed"] in seeds for f in result["findings"])
+    assert json.loads((only_run_dir(runs) / "run.json").read_text())["budget_s"] == 9

@@ -32,6 +32,7 @@ class RunContext:
     redactor: Redactor
     seed: int
     tier: str
+    budget_s: int | None
     run_dir: RunDir
     progress: Callable[[str], None]
     # Set on Ctrl-C/SIGTERM. A runner stops its engine cleanly at the next event and raises

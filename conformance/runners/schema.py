@@ -37,14 +37,20 @@ class Tier:
     phase stops at `max-examples` and the run ends when the cases are exhausted."""
 
     examples_factor: int
-    budget_s: int | None
+    budget_s: int | None  # per requirement, shared by its seeds
     request_timeout_s: float
+    seeds: int = 1
 
 
 TIERS = {
     "quick": Tier(examples_factor=1, budget_s=None, request_timeout_s=10.0),
-    "full": Tier(examples_factor=5, budget_s=600, request_timeout_s=30.0),
+    "full": Tier(examples_factor=5, budget_s=600, request_timeout_s=30.0, seeds=3),
 }
+SEED_STRIDE = 7919  # the full tier's further seeds: seed + k * SEED_STRIDE, recorded in the result
+
+
+def seeds_for(seed: int, tier: str) -> list[int]:
+    return [(seed + k * SEED_STRIDE) % 2**31 for k in range(TIERS[tier].seeds)]
 
 _registered = False
 
@@ -74,7 +80,7 @@ def _register_harness_checks() -> None:
     _registered = True
 
 
-def _engine_config(requirement: Requirement, ctx: RunContext) -> dict[str, Any]:
+def _engine_config(requirement: Requirement, ctx: RunContext, seed: int) -> dict[str, Any]:
     options = requirement.check.options
     tier = TIERS[ctx.tier]
     phases = options.get("phases", list(ALL_PHASES))
@@ -87,7 +93,7 @@ def _engine_config(requirement: Requirement, ctx: RunContext) -> dict[str, Any]:
             entry["expected-statuses"] = list(options["expected_statuses"])
         checks[name] = entry
     config: dict[str, Any] = {
-        "seed": ctx.seed,
+        "seed": seed,
         "cache": {"enabled": False},
         "base-url": ctx.target.base_url,
         "request-timeout": tier.request_timeout_s,
@@ -101,8 +107,9 @@ def _engine_config(requirement: Requirement, ctx: RunContext) -> dict[str, Any]:
         "phases": {name: {"enabled": name in phases} for name in ALL_PHASES},
         "checks": checks,
     }
-    if tier.budget_s is not None:
-        config["max-time"] = tier.budget_s
+    budget = ctx.budget_s if ctx.budget_s is not None else tier.budget_s
+    if budget is not None:
+        config["max-time"] = max(1, budget // tier.seeds)
     return config
 
 
@@ -123,6 +130,8 @@ class _Tally:
     sequence: Any = field(default_factory=hashlib.sha256)
     learned: set[str] = field(default_factory=set)
     links_followed: dict[str, int] = field(default_factory=dict)
+    seed: int = 0
+    new_findings_by_seed: dict[int, int] = field(default_factory=dict)
     stop_reason: str | None = None
 
     def scenario(self, phase: str, recorder: Any) -> None:
@@ -221,7 +230,7 @@ class _Tally:
             requirement_id=self.requirement.id, check=check, code=getattr(failure, "code", None),
             title=failure.title, message=self.ctx.redactor.text(failure.message or failure.title),
             operation=operation, curl=self.ctx.redactor.text("\n".join(steps)), status_code=status,
-            seed=self.ctx.seed,
+            seed=self.seed,
         )
 
     def error(self, text: str) -> None:
@@ -258,34 +267,44 @@ class SchemaRunner:
         _register_harness_checks()
         engine_home = ctx.run_dir.path / ".engine"
         hypothesis.configuration.set_hypothesis_home_dir(str(engine_home))
-        config_data = _engine_config(requirement, ctx)
-        try:
-            config = schemathesis.Config.from_dict(config_data)
-            schema = schemathesis.openapi.from_path(ctx.profile.openapi_path, config=config)
-        except Exception as exc:  # invalid config or interface: the harness cannot measure
-            raise EngineFailure(f"schemathesis could not load the interface: {exc}") from exc
-        operations = [op.ok().label for op in schema.get_all_operations() if _is_ok(op)]  # type: ignore[union-attr]
+        seeds = seeds_for(ctx.seed, ctx.tier)
         started = time.monotonic()
         with ctx.run_dir.open_exchanges(requirement.id) as evidence:
             tally = _Tally(requirement, ctx, evidence)
-            stream = engine.from_schema(schema).execute()
-            for event in _events(stream):
-                if ctx.stop.is_set() and tally.stop_reason is None:
-                    stream.stop()  # the engine winds down its workers and ends with EngineFinished
-                if isinstance(event, events.ScenarioFinished):
-                    tally.scenario(event.phase.value, event.recorder)
-                    ctx.progress(f"{event.phase.value}: {event.recorder.label} "
-                                 f"({tally.requests} requests)")
-                elif isinstance(event, events.NonFatalError):
-                    tally.error(f"{event.label}: {event.info.title}: {event.info.message}")
-                elif isinstance(event, events.FatalError):
-                    raise EngineFailure(f"schemathesis stopped: {ctx.redactor.text(str(event.exception))}")
-                elif isinstance(event, events.Interrupted):
+            for seed in seeds:  # the full tier looks with several seeds; each finding names its seed
+                config_data = _engine_config(requirement, ctx, seed)
+                try:
+                    config = schemathesis.Config.from_dict(config_data)
+                    schema = schemathesis.openapi.from_path(ctx.profile.openapi_path, config=config)
+                except Exception as exc:  # invalid config or interface: the harness cannot measure
+                    raise EngineFailure(f"schemathesis could not load the interface: {exc}") from exc
+                operations = [op.ok().label for op in schema.get_all_operations()  # type: ignore[union-attr]
+                              if _is_ok(op)]
+                tally.seed = seed
+                tally.stop_reason = None
+                before = len(tally.findings)
+                stream = engine.from_schema(schema).execute()
+                for event in _events(stream):
+                    if ctx.stop.is_set() and tally.stop_reason is None:
+                        stream.stop()  # the engine winds down its workers and ends with EngineFinished
+                    if isinstance(event, events.ScenarioFinished):
+                        tally.scenario(event.phase.value, event.recorder)
+                        where = f"seed {seed}, " if len(seeds) > 1 else ""
+                        ctx.progress(f"{where}{event.phase.value}: {event.recorder.label} "
+                                     f"({tally.requests} requests)")
+                    elif isinstance(event, events.NonFatalError):
+                        tally.error(f"{event.label}: {event.info.title}: {event.info.message}")
+                    elif isinstance(event, events.FatalError):
+                        raise EngineFailure(f"schemathesis stopped: {ctx.redactor.text(str(event.exception))}")
+                    elif isinstance(event, events.Interrupted):
+                        raise KeyboardInterrupt
+                    elif isinstance(event, events.EngineFinished):
+                        tally.stop_reason = event.stop_reason.value
+                if ctx.stop.is_set():
                     raise KeyboardInterrupt
-                elif isinstance(event, events.EngineFinished):
-                    tally.stop_reason = event.stop_reason.value
-            if ctx.stop.is_set():
-                raise KeyboardInterrupt
+                tally.new_findings_by_seed[seed] = len(tally.findings) - before
+                if tally.stop_reason == "server_unavailable":
+                    break
         return _conclude(tally, operations, time.monotonic() - started, config_data)
 
 
@@ -377,6 +396,10 @@ def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict
     measurements: dict[str, Any] = {
         "engine": "schemathesis",
         "seed": tally.ctx.seed,
+        "seeds": list(tally.new_findings_by_seed),
+        "budget_s": config.get("max-time"),
+        # Findings first seen with each seed (a finding seen again with a later seed counts once).
+        "new_findings_by_seed": {str(s): n for s, n in tally.new_findings_by_seed.items()},
         "tier": tally.ctx.tier,
         "mode": config["generation"]["mode"],
         "phases": [p for p, v in config["phases"].items() if v["enabled"]],
