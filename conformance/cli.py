@@ -154,8 +154,14 @@ def reference() -> None:
 @click.option("--db", type=click.Path(path_type=Path), help="SQLite file (default: a fresh temporary one).")
 @click.option("--api-key-env", metavar="VAR", help="Require the API key held in this environment variable.")
 @click.option("--ready-file", type=click.Path(path_type=Path), help="Write the URL here once serving.")
+@click.option("--oauth-client", metavar="ID", help="Require OAuth2 access tokens, issued to this client at "
+              "POST /__reference/oauth/token (client credentials grant).")
+@click.option("--oauth-secret-env", metavar="VAR", help="The environment variable holding that client's secret.")
+@click.option("--token-ttl", type=click.FloatRange(min=0.5), default=300.0, show_default=True,
+              help="Lifetime of the access tokens, in seconds.")
 def reference_serve(profile: str, faults: tuple[str, ...], host: str, port: int, db: Path | None,
-                    api_key_env: str | None, ready_file: Path | None) -> None:
+                    api_key_env: str | None, ready_file: Path | None, oauth_client: str | None,
+                    oauth_secret_env: str | None, token_ttl: float) -> None:
     """Serve a reference supplier over HTTP until Ctrl-C."""
     import os
 
@@ -170,8 +176,16 @@ def reference_serve(profile: str, faults: tuple[str, ...], host: str, port: int,
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise UsageError(f"--api-key-env: environment variable {api_key_env} is not set")
+    oauth = None
+    if oauth_client:
+        secret = os.environ.get(oauth_secret_env or "")
+        if not secret:
+            raise UsageError("--oauth-client needs --oauth-secret-env naming a set environment variable")
+        from fixtures.reference.app import OAuthClient
+
+        oauth = OAuthClient(oauth_client, secret, token_ttl)
     serve(profile, list(faults), host=host, port=port, db_path=str(db) if db else None, api_key=api_key,
-          ready_file=str(ready_file) if ready_file else None)
+          ready_file=str(ready_file) if ready_file else None, oauth=oauth)
 
 
 @reference.command("faults")

@@ -20,6 +20,7 @@ import httpx
 from conformance import __version__
 from conformance.errors import EngineFailure, RunDirError, UsageError
 from conformance.model import CheckKind, Outcome, Profile, Requirement, Result
+from conformance.oauth import TokenError
 from conformance.profiles import load_profile
 from conformance.rundir import RunDir, utc_now
 from conformance.runners import RunContext, get_runner
@@ -183,11 +184,17 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     headers = target.request_headers()
     unreachable = _preflight(target, headers) if any(why is None for _, why in todo) else None
     redactor = target.redactor()
+    tokens = target.token_source(redactor)
+    if tokens is not None and not unreachable:
+        try:
+            tokens.token()  # fail before the first requirement, with the endpoint's answer
+        except TokenError as exc:
+            unreachable = f"no OAuth2 token: {redactor.text(str(exc))}"
 
     def context(req: Requirement) -> RunContext:
         return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
                           seed=int(meta["seed"]), tier=str(meta["tier"]), budget_s=meta.get("budget_s"),
-                          run_dir=run_dir,
+                          run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
                           progress=_progress(listener, req), stop=stop)
 
     interrupted = False

@@ -31,6 +31,11 @@ class Redactor:
                 value = value.replace(secret, self.secrets[secret])
         return value
 
+    def remember(self, secret: str, placeholder: str) -> None:
+        """Add a secret learnt during the run (an access token). The mapping is shared, not copied."""
+        if isinstance(self.secrets, dict) and secret:
+            self.secrets[secret] = placeholder
+
     def header(self, name: str, value: str) -> str:
         redacted = self.text(value)
         if name.lower() in SENSITIVE_HEADERS and redacted == value:

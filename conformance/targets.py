@@ -9,6 +9,8 @@ Targets file (YAML)::
         product: Acme Records
         product_version: "4.2"
         auth: {type: api_key, header: X-API-Key, env: ACME_API_KEY}   # or {type: bearer, env: ACME_TOKEN}
+        # or {type: oauth2_client_credentials, token_url: /oauth/token, client_id: harness, env: ACME_SECRET,
+        #     scope: records}  -- the harness fetches tokens, and fresh ones before they expire
         reset: {request: POST /test-support/reset}   # or {command: "./reset-db.sh --force"}
 
 `reset` puts the system back in a known state; the harness uses it before each schema requirement so
@@ -28,6 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.errors import TargetError
+from conformance.oauth import TokenSource
 from conformance.redact import Redactor
 from conformance.yamlfile import dotted, load_located_yaml
 
@@ -35,7 +38,7 @@ __all__ = ["AuthSpec", "ResetSpec", "Target", "parse_target"]
 
 _TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset")
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
-_AUTH_TYPES = ("api_key", "bearer")
+_AUTH_TYPES = ("api_key", "bearer", "oauth2_client_credentials")
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,15 @@ class AuthSpec:
     type: str
     env: str
     header: str = "Authorization"
+    token_url: str | None = None  # oauth2_client_credentials
+    client_id: str | None = None
+    scope: str | None = None
 
     def to_dict(self) -> dict[str, str]:
-        return {"type": self.type, "header": self.header, "env": self.env}
+        out = {"type": self.type, "header": self.header, "env": self.env}
+        if self.type == "oauth2_client_credentials":
+            out.update(token_url=self.token_url or "", client_id=self.client_id or "", scope=self.scope or "")
+        return out
 
 
 @dataclass(frozen=True)
@@ -86,19 +95,33 @@ class Target:
         """Headers to send, credentials resolved from the environment."""
         headers = dict(self.headers)
         if self.auth is not None:
-            secret = os.environ.get(self.auth.env)
-            if not secret:
-                raise TargetError(
-                    f"environment variable {self.auth.env} is not set", key=f"targets.{self.name}.auth.env",
-                    file=self.source.partition("#")[0] if "#" in self.source else None,
-                    fix=f"export {self.auth.env} with the credential for {self.supplier}",
-                )
-            value = f"Bearer {secret}" if self.auth.type == "bearer" else secret
-            headers[self.auth.header] = value
+            secret = self._secret()
+            if self.auth.type != "oauth2_client_credentials":  # OAuth2 headers come from `token_source`
+                headers[self.auth.header] = f"Bearer {secret}" if self.auth.type == "bearer" else secret
         return headers
 
+    def _secret(self) -> str:
+        assert self.auth is not None
+        secret = os.environ.get(self.auth.env)
+        if not secret:
+            raise TargetError(
+                f"environment variable {self.auth.env} is not set", key=f"targets.{self.name}.auth.env",
+                file=self.source.partition("#")[0] if "#" in self.source else None,
+                fix=f"export {self.auth.env} with the credential for {self.supplier}",
+            )
+        return secret
+
+    def token_source(self, redactor: Redactor) -> TokenSource | None:
+        """For OAuth2 client credentials: where fresh Authorization headers come from (else None)."""
+        if self.auth is None or self.auth.type != "oauth2_client_credentials":
+            return None
+        url = self.auth.token_url or ""
+        if url.startswith("/"):
+            url = self.base_url + url
+        return TokenSource(url, self.auth.client_id or "", self._secret(), self.auth.scope, redactor)
+
     def redactor(self) -> Redactor:
-        secrets: dict[str, str] = {}
+        secrets: dict[str, str] = {}  # a dict the run may add to (OAuth2 tokens), see Redactor.remember
         if self.auth is not None:
             secret = os.environ.get(self.auth.env)
             if secret:
@@ -162,13 +185,21 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
         if not isinstance(a, dict) or a.get("type") not in _AUTH_TYPES or not a.get("env"):
             raise TargetError("auth needs a type and the name of the environment variable holding the secret",
                               file=file, line=doc.line_of(where), key=dotted(where),
-                              fix="write {type: api_key, header: X-API-Key, env: VAR} or {type: bearer, env: VAR}")
+                              fix="write {type: api_key, header: X-API-Key, env: VAR}, {type: bearer, env: VAR} or "
+                                  "{type: oauth2_client_credentials, token_url: URL, client_id: ID, env: VAR}")
+        if a["type"] == "oauth2_client_credentials" and (not a.get("token_url") or not a.get("client_id")):
+            raise TargetError("oauth2_client_credentials needs token_url and client_id", file=file,
+                              line=doc.line_of(where), key=dotted(where),
+                              fix="add token_url (absolute, or a path under base_url) and client_id")
         if "value" in a or "secret" in a or "token" in a:
             raise TargetError("secrets are never written in a targets file", file=file,
                               line=doc.line_of(where), key=dotted(where),
                               fix="put the secret in an environment variable and name it with `env:`")
         default_header = "X-API-Key" if a["type"] == "api_key" else "Authorization"
-        auth = AuthSpec(type=a["type"], env=str(a["env"]), header=str(a.get("header", default_header)))
+        auth = AuthSpec(type=a["type"], env=str(a["env"]), header=str(a.get("header", default_header)),
+                        token_url=str(a["token_url"]) if a.get("token_url") else None,
+                        client_id=str(a["client_id"]) if a.get("client_id") else None,
+                        scope=str(a["scope"]) if a.get("scope") else None)
     headers = raw.get("headers") or {}
     reset = _parse_reset(raw.get("reset"), file=file, line=doc.line_of([*path_base, "reset"]),
                          key=dotted([*path_base, "reset"])) if "reset" in raw else None

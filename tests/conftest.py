@@ -34,9 +34,9 @@ def conformance(*args: str, env: dict[str, str] | None = None, timeout: float = 
 
 @contextmanager
 def reference(*faults: str, api_key_env: str | None = None, env: dict[str, str] | None = None,
-              log: Path | None = None) -> Iterator[str]:
+              log: Path | None = None, extra: Sequence[str] = ()) -> Iterator[str]:
     """A reference supplier process on a free loopback port; yields its base URL."""
-    with launched(reference_command("pole-records", faults, api_key_env=api_key_env), env=env,
+    with launched([*reference_command("pole-records", faults, api_key_env=api_key_env), *extra], env=env,
                   log_path=log) as url:
         yield url
 

@@ -4,6 +4,7 @@ interruption and --resume, determinism, credentials never written, unreachable t
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import signal
 import subprocess
@@ -216,3 +217,39 @@ def test_full_tier_looks_with_several_seeds_and_names_the_one_that_found_each_fi
     assert set(result["measurements"]["new_findings_by_seed"]) == {str(s) for s in seeds}
     assert result["findings"] and all(f["seed"] in seeds for f in result["findings"])
     assert json.loads((only_run_dir(runs) / "run.json").read_text())["budget_s"] == 9
+
+
+def test_oauth2_client_credentials_tokens_are_fetched_renewed_and_never_written(tmp_path: Path) -> None:
+    secret = "oauth-client-secret-7c1d"
+    env = {"REF_OAUTH_SECRET": secret}
+    log = tmp_path / "reference.log"
+    extra = ["--oauth-client", "harness", "--oauth-secret-env", "REF_OAUTH_SECRET", "--token-ttl", "2"]
+    with reference(env=env, log=log, extra=extra) as url:
+        targets = tmp_path / "targets.yaml"
+        targets.write_text(
+            f"targets:\n  ref:\n    base_url: {url}\n"
+            "    auth: {type: oauth2_client_credentials, token_url: /__reference/oauth/token, client_id: harness,"
+            " env: REF_OAUTH_SECRET}\n"
+            f"  wrong:\n    base_url: {url}\n"
+            "    auth: {type: oauth2_client_credentials, token_url: /__reference/oauth/token, client_id: nobody,"
+            " env: REF_OAUTH_SECRET}\n")
+        runs = tmp_path / "runs"
+        proc = conformance("run", "pole-records", "--target", f"{targets}#ref", "--seed", SEED,
+                           "--runs-dir", str(runs), "--only", "POLE-IF-006", env=env)
+        result = result_of(only_run_dir(runs), "POLE-IF-006")
+        assert result["outcome"] == "pass", (result, proc.stdout)
+        assert result["measurements"]["elapsed_s"] > 2, "the run was too short to need a renewed token"
+        issued = log.read_text().count("oauth: token issued")
+        assert issued >= 2, f"tokens were not renewed ({issued} issued)"
+        wrong = tmp_path / "wrong"
+        denied = conformance("run", "pole-records", "--target", f"{targets}#wrong", "--seed", SEED,
+                             "--runs-dir", str(wrong), "--only", "POLE-IF-006", env=env)
+        assert denied.returncode == 3
+        assert "no OAuth2 token" in result_of(only_run_dir(wrong), "POLE-IF-006")["reason"]
+    for output in (proc.stdout, proc.stderr, denied.stdout, denied.stderr):
+        assert secret not in output
+    leaked = [p for p in runs.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+    assert not leaked
+    evidence = (only_run_dir(runs) / "exchanges" / "POLE-IF-006.jsonl").read_text()
+    assert "Bearer ${OAUTH2_ACCESS_TOKEN}" in evidence
+    assert not re.search(r"Bearer (?!\$\{OAUTH2_ACCESS_TOKEN\})", evidence), "an access token reached the evidence"

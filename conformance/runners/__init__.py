@@ -38,6 +38,8 @@ class RunContext:
     # Set on Ctrl-C/SIGTERM. A runner stops its engine cleanly at the next event and raises
     # KeyboardInterrupt, so the interrupted requirement leaves no result and is re-run by --resume.
     stop: threading.Event = field(default_factory=threading.Event)
+    # Headers that change during the run (OAuth2 access tokens), asked for before every request.
+    auth: Callable[[], dict[str, str]] | None = None
 
 
 class Runner(Protocol):

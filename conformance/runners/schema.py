@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,10 @@ TIERS = {
     "quick": Tier(examples_factor=1, budget_s=None, request_timeout_s=10.0),
     "full": Tier(examples_factor=5, budget_s=600, request_timeout_s=30.0, seeds=3),
 }
+# A hard stop, whatever the engine is doing: the quick tier's cases normally take well under a minute per
+# requirement against a responsive system; a budget gets this much grace on top.
+QUICK_TIME_LIMIT_S = 600
+BUDGET_GRACE_S = 120
 SEED_STRIDE = 7919  # the full tier's further seeds: seed + k * SEED_STRIDE, recorded in the result
 
 
@@ -132,6 +137,7 @@ class _Tally:
     links_followed: dict[str, int] = field(default_factory=dict)
     seed: int = 0
     new_findings_by_seed: dict[int, int] = field(default_factory=dict)
+    timed_out: int | None = None  # the time limit (s) that stopped the engine, if one did
     stop_reason: str | None = None
 
     def scenario(self, phase: str, recorder: Any) -> None:
@@ -269,6 +275,9 @@ class SchemaRunner:
         hypothesis.configuration.set_hypothesis_home_dir(str(engine_home))
         seeds = seeds_for(ctx.seed, ctx.tier)
         started = time.monotonic()
+        budget = ctx.budget_s if ctx.budget_s is not None else TIERS[ctx.tier].budget_s
+        limit = QUICK_TIME_LIMIT_S if budget is None else budget + BUDGET_GRACE_S
+        deadline = started + limit
         with ctx.run_dir.open_exchanges(requirement.id) as evidence:
             tally = _Tally(requirement, ctx, evidence)
             for seed in seeds:  # the full tier looks with several seeds; each finding names its seed
@@ -280,32 +289,63 @@ class SchemaRunner:
                     raise EngineFailure(f"schemathesis could not load the interface: {exc}") from exc
                 operations = [op.ok().label for op in schema.get_all_operations()  # type: ignore[union-attr]
                               if _is_ok(op)]
+                if ctx.auth is not None:
+                    _use_dynamic_auth(schema, ctx.auth)
                 tally.seed = seed
                 tally.stop_reason = None
                 before = len(tally.findings)
                 stream = engine.from_schema(schema).execute()
-                for event in _events(stream):
-                    if ctx.stop.is_set() and tally.stop_reason is None:
-                        stream.stop()  # the engine winds down its workers and ends with EngineFinished
-                    if isinstance(event, events.ScenarioFinished):
-                        tally.scenario(event.phase.value, event.recorder)
-                        where = f"seed {seed}, " if len(seeds) > 1 else ""
-                        ctx.progress(f"{where}{event.phase.value}: {event.recorder.label} "
-                                     f"({tally.requests} requests)")
-                    elif isinstance(event, events.NonFatalError):
-                        tally.error(f"{event.label}: {event.info.title}: {event.info.message}")
-                    elif isinstance(event, events.FatalError):
-                        raise EngineFailure(f"schemathesis stopped: {ctx.redactor.text(str(event.exception))}")
-                    elif isinstance(event, events.Interrupted):
-                        raise KeyboardInterrupt
-                    elif isinstance(event, events.EngineFinished):
-                        tally.stop_reason = event.stop_reason.value
+
+                def time_is_up(stream: Any = stream) -> None:
+                    tally.timed_out = limit
+                    stream.stop()  # thread-safe: sets the engine's stop event
+
+                watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), time_is_up)
+                watchdog.daemon = True
+                watchdog.start()
+                try:
+                    self._consume(stream, tally, ctx, seeds, seed, events)
+                finally:
+                    watchdog.cancel()
                 if ctx.stop.is_set():
                     raise KeyboardInterrupt
                 tally.new_findings_by_seed[seed] = len(tally.findings) - before
-                if tally.stop_reason == "server_unavailable":
+                if tally.stop_reason == "server_unavailable" or tally.timed_out:
                     break
         return _conclude(tally, operations, time.monotonic() - started, config_data)
+
+    @staticmethod
+    def _consume(stream: Any, tally: _Tally, ctx: RunContext, seeds: list[int], seed: int, events: Any) -> None:
+        for event in _events(stream):
+            if ctx.stop.is_set() and tally.stop_reason is None:
+                stream.stop()  # the engine winds down its workers and ends with EngineFinished
+            if isinstance(event, events.ScenarioFinished):
+                tally.scenario(event.phase.value, event.recorder)
+                where = f"seed {seed}, " if len(seeds) > 1 else ""
+                ctx.progress(f"{where}{event.phase.value}: {event.recorder.label} "
+                             f"({tally.requests} requests)")
+            elif isinstance(event, events.NonFatalError):
+                tally.error(f"{event.label}: {event.info.title}: {event.info.message}")
+            elif isinstance(event, events.FatalError):
+                raise EngineFailure(f"schemathesis stopped: {ctx.redactor.text(str(event.exception))}")
+            elif isinstance(event, events.Interrupted):
+                if tally.timed_out is None:  # Ctrl-C; the watchdog's stop is concluded as an error instead
+                    raise KeyboardInterrupt
+            elif isinstance(event, events.EngineFinished):
+                tally.stop_reason = event.stop_reason.value
+
+
+def _use_dynamic_auth(schema: Any, headers: Any) -> None:
+    """Ask `headers()` before every request (it renews tokens itself), via schemathesis' auth providers."""
+
+    class DynamicHeaders:
+        def get(self, case: Any, context: Any) -> dict[str, str]:
+            return dict(headers())
+
+        def set(self, case: Any, data: dict[str, str], context: Any) -> None:
+            case.headers = {**(case.headers or {}), **data}
+
+    schema.auth(refresh_interval=None)(DynamicHeaders)
 
 
 def _is_ok(result: Any) -> bool:
@@ -436,6 +476,9 @@ def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict
 
 def _why_not_measured(tally: _Tally, operations: list[str], checks: list[str]) -> str | None:
     """A pass must be earned: every check ran, every operation answered, the engine finished."""
+    if tally.timed_out:
+        return (f"the engine had not finished after {tally.timed_out} s and was stopped "
+                f"({tally.requests} requests checked, none failed); rerun with a larger --budget")
     if tally.errors:
         return "the engine could not test everything: " + "; ".join(tally.errors[:5])
     if tally.stop_reason == "server_unavailable":
