@@ -159,9 +159,14 @@ def reference() -> None:
 @click.option("--oauth-secret-env", metavar="VAR", help="The environment variable holding that client's secret.")
 @click.option("--token-ttl", type=click.FloatRange(min=0.5), default=300.0, show_default=True,
               help="Lifetime of the access tokens, in seconds.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Serve HTTPS with this certificate.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's private key.")
+@click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
+              help="Require client certificates signed by this CA (mutual TLS).")
 def reference_serve(profile: str, faults: tuple[str, ...], host: str, port: int, db: Path | None,
                     api_key_env: str | None, ready_file: Path | None, oauth_client: str | None,
-                    oauth_secret_env: str | None, token_ttl: float) -> None:
+                    oauth_secret_env: str | None, token_ttl: float, tls_cert: str | None, tls_key: str | None,
+                    tls_client_ca: str | None) -> None:
     """Serve a reference supplier over HTTP until Ctrl-C."""
     import os
 
@@ -184,8 +189,11 @@ def reference_serve(profile: str, faults: tuple[str, ...], host: str, port: int,
         from fixtures.reference.app import OAuthClient
 
         oauth = OAuthClient(oauth_client, secret, token_ttl)
+    if bool(tls_cert) != bool(tls_key) or (tls_client_ca and not tls_cert):
+        raise UsageError("--tls-cert and --tls-key go together (and --tls-client-ca needs them)")
+    tls = (tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
     serve(profile, list(faults), host=host, port=port, db_path=str(db) if db else None, api_key=api_key,
-          ready_file=str(ready_file) if ready_file else None, oauth=oauth)
+          ready_file=str(ready_file) if ready_file else None, oauth=oauth, tls=tls)
 
 
 @reference.command("faults")

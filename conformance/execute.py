@@ -136,7 +136,7 @@ def _graceful_stop(stop: threading.Event, listener: RunListener) -> Iterator[Non
 def _preflight(target: Target, headers: dict[str, str]) -> str | None:
     """None if the target answers HTTP at all; otherwise why not (an error, never a supplier failure)."""
     try:
-        with httpx.Client(timeout=10.0, follow_redirects=False) as client:
+        with httpx.Client(timeout=10.0, follow_redirects=False, **target.http_options()) as client:
             client.get(target.base_url + "/", headers=headers)
     except httpx.HTTPError as exc:
         return f"target unreachable at {target.base_url}: {type(exc).__name__}: {exc}"
@@ -154,7 +154,7 @@ def _reset(target: Target, headers: dict[str, str]) -> str | None:
     if spec.request:
         method, path = spec.request
         try:
-            with httpx.Client(timeout=RESET_TIMEOUT_S, follow_redirects=False) as client:
+            with httpx.Client(timeout=RESET_TIMEOUT_S, follow_redirects=False, **target.http_options()) as client:
                 response = client.request(method, target.base_url + path, headers=headers)
         except httpx.HTTPError as exc:
             return f"reset request {method} {path} failed: {type(exc).__name__}: {exc}"

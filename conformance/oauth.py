@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
@@ -32,6 +33,7 @@ class TokenSource:
     client_secret: str
     scope: str | None = None
     redactor: Redactor | None = None
+    http_options: dict[str, Any] = field(default_factory=dict)
     issued: int = 0
     _token: str | None = None
     _expires_at: float = 0.0
@@ -53,7 +55,7 @@ class TokenSource:
         if self.scope:
             form["scope"] = self.scope
         try:
-            with httpx.Client(timeout=TOKEN_TIMEOUT_S, follow_redirects=False) as client:
+            with httpx.Client(timeout=TOKEN_TIMEOUT_S, follow_redirects=False, **self.http_options) as client:
                 response = client.post(self.token_url, data=form, auth=(self.client_id, self.client_secret))
         except httpx.HTTPError as exc:
             raise TokenError(f"token endpoint {self.token_url} unreachable: {type(exc).__name__}: {exc}") from None

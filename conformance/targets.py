@@ -12,6 +12,7 @@ Targets file (YAML)::
         # or {type: oauth2_client_credentials, token_url: /oauth/token, client_id: harness, env: ACME_SECRET,
         #     scope: records}  -- the harness fetches tokens, and fresh ones before they expire
         reset: {request: POST /test-support/reset}   # or {command: "./reset-db.sh --force"}
+        tls: {ca: certs/acme-ca.pem, client_cert: certs/harness.pem, client_key: certs/harness.key}
 
 `reset` puts the system back in a known state; the harness uses it before each schema requirement so
 every requirement, and every re-run with the same seed, starts from the same data.
@@ -34,9 +35,11 @@ from conformance.oauth import TokenSource
 from conformance.redact import Redactor
 from conformance.yamlfile import dotted, load_located_yaml
 
-__all__ = ["AuthSpec", "ResetSpec", "Target", "parse_target"]
+__all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_target"]
 
-_TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset")
+_TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
+                "tls")
+_TLS_KEYS = ("ca", "client_cert", "client_key")
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 _AUTH_TYPES = ("api_key", "bearer", "oauth2_client_credentials")
 
@@ -71,6 +74,19 @@ class ResetSpec:
 
 
 @dataclass(frozen=True)
+class TlsSpec:
+    """HTTPS details: the CA that signed the target's certificate, and the harness's client certificate
+    for mutual TLS. Paths only; a key file's content never leaves it."""
+
+    ca: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"ca": self.ca, "client_cert": self.client_cert, "client_key": self.client_key}
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     base_url: str
@@ -81,6 +97,22 @@ class Target:
     auth: AuthSpec | None = None
     headers: dict[str, str] = field(default_factory=dict)
     reset: ResetSpec | None = None
+    tls: TlsSpec | None = None
+
+    def http_options(self) -> dict[str, Any]:
+        """verify/cert for every HTTP client the harness opens besides the engine (preflight, reset, tokens)."""
+        if self.tls is None:
+            return {}
+        options: dict[str, Any] = {}
+        if self.tls.ca:
+            import ssl
+
+            options["verify"] = ssl.create_default_context(cafile=self.tls.ca)
+            if self.tls.client_cert:
+                options["verify"].load_cert_chain(self.tls.client_cert, self.tls.client_key)
+        elif self.tls.client_cert:
+            options["cert"] = (self.tls.client_cert, self.tls.client_key)
+        return options
 
     def to_dict(self) -> dict[str, Any]:
         """What may be recorded: names of credential variables, never their values."""
@@ -89,6 +121,7 @@ class Target:
             "product": self.product, "product_version": self.product_version,
             "auth": self.auth.to_dict() if self.auth else None,
             "reset": self.reset.to_dict() if self.reset else None,
+            "tls": self.tls.to_dict() if self.tls else None,
         }
 
     def request_headers(self) -> dict[str, str]:
@@ -118,7 +151,8 @@ class Target:
         url = self.auth.token_url or ""
         if url.startswith("/"):
             url = self.base_url + url
-        return TokenSource(url, self.auth.client_id or "", self._secret(), self.auth.scope, redactor)
+        return TokenSource(url, self.auth.client_id or "", self._secret(), self.auth.scope, redactor,
+                           http_options=self.http_options())
 
     def redactor(self) -> Redactor:
         secrets: dict[str, str] = {}  # a dict the run may add to (OAuth2 tokens), see Redactor.remember
@@ -203,12 +237,29 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
     headers = raw.get("headers") or {}
     reset = _parse_reset(raw.get("reset"), file=file, line=doc.line_of([*path_base, "reset"]),
                          key=dotted([*path_base, "reset"])) if "reset" in raw else None
+    tls = _parse_tls(raw["tls"], base=path.parent, file=file, line=doc.line_of([*path_base, "tls"]),
+                     key=dotted([*path_base, "tls"])) if "tls" in raw else None
     return Target(
         name=name, base_url=url, source=f"{file}#{name}", supplier=str(raw.get("supplier", supplier or name)),
         product=raw.get("product"), product_version=str(raw["product_version"]) if raw.get(
             "product_version") is not None else None,
-        auth=auth, headers={str(k): str(v) for k, v in headers.items()}, reset=reset,
+        auth=auth, headers={str(k): str(v) for k, v in headers.items()}, reset=reset, tls=tls,
     )
+
+
+def _parse_tls(raw: Any, *, base: Path, file: str, line: int | None, key: str) -> TlsSpec:
+    fix = "write {ca: ca.pem, client_cert: client.pem, client_key: client.key} (paths relative to this file)"
+    if not isinstance(raw, dict) or not raw or any(k not in _TLS_KEYS for k in raw):
+        raise TargetError(f"tls takes {', '.join(_TLS_KEYS)}", file=file, line=line, key=key, fix=fix)
+    if ("client_cert" in raw) != ("client_key" in raw):
+        raise TargetError("client_cert and client_key go together", file=file, line=line, key=key, fix=fix)
+    paths: dict[str, str] = {}
+    for name, value in raw.items():
+        resolved = (base / str(value)).resolve()
+        if not resolved.is_file():
+            raise TargetError(f"{name}: no file {resolved}", file=file, line=line, key=f"{key}.{name}", fix=fix)
+        paths[name] = str(resolved)
+    return TlsSpec(**paths)
 
 
 def _parse_reset(raw: Any, *, file: str, line: int | None, key: str) -> ResetSpec:

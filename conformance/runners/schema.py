@@ -112,6 +112,13 @@ def _engine_config(requirement: Requirement, ctx: RunContext, seed: int) -> dict
         "phases": {name: {"enabled": name in phases} for name in ALL_PHASES},
         "checks": checks,
     }
+    tls = ctx.target.tls
+    if tls is not None:
+        if tls.ca:
+            config["tls-verify"] = tls.ca
+        if tls.client_cert:
+            config["request-cert"] = tls.client_cert
+            config["request-cert-key"] = tls.client_key
     budget = ctx.budget_s if ctx.budget_s is not None else tier.budget_s
     if budget is not None:
         config["max-time"] = max(1, budget // tier.seeds)
