@@ -210,7 +210,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.SKIPPED, reason=why)
                 elif unreachable:
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
-                elif req.check.kind is CheckKind.SCHEMA and (failed := _reset(target, headers)):
+                elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (failed := _reset(target, headers)):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
                     result = _run_one(req, context(req), run_dir)

@@ -210,10 +210,12 @@ def _digest(folder: Path) -> str:
 def _schema_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
     validator = jsonschema.Draft202012Validator(profile_schema())
     for error in validator.iter_errors(doc.data):
-        yield from _explain(error, doc)
+        yield from explain_schema_error(error, doc)
 
 
-def _explain(error: jsonschema.ValidationError, doc: LocatedYaml) -> Iterator[ProfileError]:
+def explain_schema_error(error: jsonschema.ValidationError, doc: LocatedYaml, *,
+                         schema_name: str = "schemas/profile.schema.json") -> Iterator[ProfileError]:
+    """One JSON Schema error as located, fixable problems."""
     path = list(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -227,7 +229,7 @@ def _explain(error: jsonschema.ValidationError, doc: LocatedYaml) -> Iterator[Pr
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         yield ProfileError(f"missing required key '{missing}'", file=doc.file, line=doc.line_of(path),
-                           key=dotted(path), fix=f"add '{missing}' (see schemas/profile.schema.json)")
+                           key=dotted(path), fix=f"add '{missing}' (see {schema_name})")
         return
     if error.validator in ("enum", "const"):
         value: Any = error.validator_value
@@ -239,7 +241,7 @@ def _explain(error: jsonschema.ValidationError, doc: LocatedYaml) -> Iterator[Pr
                            key=dotted(path), fix=fix)
         return
     description = schema.get("description")
-    fix = f"expected: {description}" if description else "see schemas/profile.schema.json"
+    fix = f"expected: {description}" if description else f"see {schema_name}"
     yield ProfileError(error.message.splitlines()[0], file=doc.file, line=doc.line_of(path),
                        key=dotted(path), fix=fix)
 
@@ -269,12 +271,28 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
                                key=dotted([*path, "category"]),
                                fix=f"use one of: {', '.join(categories)}, or add it to 'categories'")
         kind = CheckKind(req["check"]["kind"])
-        if kind not in landed and req.get("status", "active") != "planned":
+        active = req.get("status", "active") != "planned"
+        if kind not in landed and active:
             yield ProfileError(
                 f"check kind '{kind.value}' has no runner in this harness version",
                 file=doc.file, line=doc.line_of([*path, "check", "kind"]), key=dotted([*path, "check", "kind"]),
                 fix="mark the requirement `status: planned` until its check kind lands",
             )
+        if kind is CheckKind.CONTRACT and active:
+            scenario = req["check"].get("scenario")
+            if not scenario:
+                yield ProfileError("an active contract requirement needs a scenario", file=doc.file,
+                                   line=doc.line_of([*path, "check"]), key=dotted([*path, "check"]),
+                                   fix="add `scenario: scenarios/<file>.yaml`, or mark it `status: planned`")
+            elif not (folder / scenario).is_file():
+                yield ProfileError(f"no scenario file {folder / scenario}", file=doc.file,
+                                   line=doc.line_of([*path, "check", "scenario"]),
+                                   key=dotted([*path, "check", "scenario"]),
+                                   fix="create it (see docs/how-to/write-a-contract-requirement.md) or fix the path")
+            else:
+                from conformance.scenarios import lint_scenario
+
+                yield from lint_scenario(folder / scenario)
 
 
 def _openapi_problems(path: Path, profile_doc: LocatedYaml) -> Iterator[ProfileError]:

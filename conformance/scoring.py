@@ -118,7 +118,7 @@ def _requirement_row(row: _Row) -> dict[str, Any]:
         "check_kind": req.check.kind.value,
         "status": req.status.value,
         "outcome": row.outcome.value,
-        "reason": ("planned: its check kind has not landed in this harness version" if req.planned
+        "reason": ("planned: stated, but not yet checked by this harness version" if req.planned
                    else (result.reason if result else "not run")),
         "findings": [f.to_dict() for f in result.findings] if result else [],
         "measurements": dict(result.measurements) if result else {},

@@ -1,16 +1,30 @@
 """The detection matrix: the clean reference scores 100; each catalogued fault fails exactly the
-requirement(s) it is mapped to and no other MUST requirement. Later check kinds add rows here by adding
-faults to `fixtures/reference/faults.py`."""
+requirement(s) it is mapped to and no other MUST requirement. A new fault in `fixtures/reference/faults.py`
+is a new row here.
+
+The fault runs are whole-profile runs against separate reference processes; they run two at a time
+(the machine's two cores) so the matrix grows without the suite's time doubling."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conformance.profiles import load_profile
 from fixtures.reference.faults import FAULTS
 from tests.conftest import Run, outcomes, run_against
+
+MATRIX_WORKERS = 2
+
+
+@pytest.fixture(scope="session")
+def fault_runs(tmp_path_factory: pytest.TempPathFactory, drift_run: Run) -> dict[str, Run]:
+    others = sorted(name for name in FAULTS if name != "schema-drift")  # schema-drift is shared with e2e tests
+    with ThreadPoolExecutor(max_workers=MATRIX_WORKERS) as pool:
+        futures = {name: pool.submit(run_against, [name], tmp_path_factory.mktemp(name) / "runs") for name in others}
+        runs = {name: future.result() for name, future in futures.items()}
+    return {**runs, "schema-drift": drift_run}
 
 
 def test_clean_reference_is_conformant_with_score_100(clean_run: Run) -> None:
@@ -24,12 +38,8 @@ def test_clean_reference_is_conformant_with_score_100(clean_run: Run) -> None:
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_each_fault_fails_its_requirement_and_no_unrelated_must(
-        fault: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
-    if fault == "schema-drift":  # shared with the end-to-end tests
-        run: Run = request.getfixturevalue("drift_run")
-    else:
-        run = run_against([fault], tmp_path / "runs")
+def test_each_fault_fails_its_requirement_and_no_unrelated_must(fault: str, fault_runs: dict[str, Run]) -> None:
+    run = fault_runs[fault]
     profile = load_profile("pole-records")
     levels = {r.id: r.level.value for r in profile.requirements}
     got = outcomes(run.scorecard)
@@ -43,6 +53,8 @@ def test_each_fault_fails_its_requirement_and_no_unrelated_must(
     # follow): that is reported as an error for lack of coverage, never as a pass and never as a failure.
     unmeasured = {rid: r["reason"] for rid, r in others.items() if r["outcome"] == "error"}
     assert all(reason.startswith("coverage below the profile's minimum") for reason in unmeasured.values()), unmeasured
-    assert run.returncode == 1
-    assert run.scorecard["verdict"] == "non-conformant"
     assert run.scorecard["score"] < 100
+    if any(levels[rid] == "MUST" for rid in mapped):
+        assert (run.returncode, run.scorecard["verdict"]) == (1, "non-conformant")
+    elif not unmeasured:  # only SHOULD/MAY requirements caught it: conformant, with a lower score
+        assert (run.returncode, run.scorecard["verdict"]) == (0, "conformant")

@@ -34,5 +34,5 @@ def test_markup_in_supplier_text_is_printed_verbatim() -> None:
     assert "[/bold] unbalanced [Filtered]" in text
     assert "curl -H 'X: [/]' http://h/a" in text
     assert "[bold]Acme[/]" in text
-    assert "planned, not scored until their check kind lands: X-2" in text
+    assert "planned (stated, not yet checked), never scored: X-2" in text
     assert "2 more finding(s) for X-1" in text

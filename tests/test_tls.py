@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import SEED, conformance, only_run_dir, reference
 from tests.test_cli_e2e import result_of
 
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command (.ci/run installs it)")
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None,
+                                reason="needs the openssl command (.ci/run installs it)")
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -46,7 +47,8 @@ def test_mutual_tls_target(pki: Path, tmp_path: Path) -> None:
         targets = tmp_path / "targets.yaml"
         targets.write_text(
             f"targets:\n  mtls:\n    base_url: {url}\n"
-            f"    tls: {{ca: {pki / 'ca.pem'}, client_cert: {pki / 'harness.pem'}, client_key: {pki / 'harness.key'}}}\n"
+            f"    tls: {{ca: {pki / 'ca.pem'}, client_cert: {pki / 'harness.pem'}, "
+            f"client_key: {pki / 'harness.key'}}}\n"
             f"  no-client-cert:\n    base_url: {url}\n    tls: {{ca: {pki / 'ca.pem'}}}\n")
         runs = tmp_path / "runs"
         proc = conformance("run", "pole-records", "--target", f"{targets}#mtls", "--seed", SEED,

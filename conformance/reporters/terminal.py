@@ -80,7 +80,7 @@ def render_scorecard(console: Console, scorecard: dict[str, Any], *, run_dir: Pa
                       escape((row["reason"] or "")[:120]))
     console.print(table)
     if planned:
-        console.print(f"[dim]planned, not scored until their check kind lands: {', '.join(planned)}[/]")
+        console.print(f"[dim]planned (stated, not yet checked), never scored: {', '.join(planned)}[/]")
     for row in scorecard["requirements"]:
         for finding in row["findings"][:show_findings]:
             console.print(f"[bold red]{row['id']}[/] {escape(finding['operation'] or '')}: "

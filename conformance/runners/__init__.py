@@ -19,6 +19,7 @@ __all__ = ["RunContext", "Runner", "get_runner", "landed_kinds"]
 # kind -> "module:attribute" of a zero-argument factory returning a Runner
 _REGISTRY: dict[CheckKind, str] = {
     CheckKind.SCHEMA: "conformance.runners.schema:SchemaRunner",
+    CheckKind.CONTRACT: "conformance.runners.contract:ContractRunner",
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from conformance.errors import EngineFailure
+from conformance.evidence import BODY_EVIDENCE_LIMIT, body_text, jsonl
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 
@@ -26,7 +27,6 @@ __all__ = ["ALL_PHASES", "HARNESS_CHECKS", "TIERS", "SchemaRunner"]
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 HARNESS_CHECKS = frozenset({"operation_implemented"})
 DEFAULT_MAX_EXAMPLES = 20
-BODY_EVIDENCE_LIMIT = 16 * 1024
 MAX_LEARNED_VALUES = 100_000
 _TOKEN = re.compile(r"[A-Za-z0-9_\-:.+]{8,}")
 
@@ -173,7 +173,7 @@ class _Tally:
         record: dict[str, Any] = {
             "seq": self.requests, "phase": phase, "operation": label, "case_id": case_id,
             "request": {"method": request.method, "url": redact.text(request.uri),
-                        "headers": redact.headers(request.headers), "body": _body_text(body, redact.text)},
+                        "headers": redact.headers(request.headers), "body": body_text(body, redact.text)},
             "response": None,
         }
         # The coverage phase also probes undocumented methods on a path (expecting 405); those answers
@@ -186,9 +186,9 @@ class _Tally:
             record["response"] = {
                 "status": response.status_code, "elapsed_ms": round(response.elapsed * 1000, 2),
                 "headers": redact.headers(response.headers),
-                "body": _body_text(response.content or b"", redact.text),
+                "body": body_text(response.content or b"", redact.text),
             }
-        self.evidence.write(_jsonl(record))
+        self.evidence.write(jsonl(record))
         if response is not None:
             self._learn(response)
 
@@ -250,22 +250,6 @@ class _Tally:
         text = self.ctx.redactor.text(text)
         if text not in self.errors:
             self.errors.append(text)
-
-
-_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
-
-
-def _jsonl(record: dict[str, Any]) -> str:
-    """One JSON line, readable (names stay as written) yet one line for every reader: the characters
-    that str.splitlines() and some editors treat as line breaks are escaped."""
-    return json.dumps(record, ensure_ascii=False).translate(_LINE_BREAKS) + "\n"
-
-
-def _body_text(body: bytes, redact: Any) -> str:
-    text = body[:BODY_EVIDENCE_LIMIT].decode("utf-8", errors="replace")
-    if len(body) > BODY_EVIDENCE_LIMIT:
-        text += f"... [{len(body) - BODY_EVIDENCE_LIMIT} more bytes not kept]"
-    return str(redact(text))
 
 
 class SchemaRunner:
@@ -426,6 +410,14 @@ def _link_key(transition_id: str) -> str:
     return f"{match['op']} -> {match['code']} -> {match['name']}" if match else transition_id
 
 
+def _coverage_line(coverage: dict[str, Any]) -> str:
+    parts = [f"operations {coverage['operations_exercised']}/{coverage['operations_documented']}",
+             f"statuses {coverage['statuses_observed_documented']}/{coverage['statuses_documented']}"]
+    if coverage["links_defined"]:
+        parts.append(f"links {coverage['links_followed']}/{coverage['links_defined']}")
+    return ", ".join(parts)
+
+
 def _below_minimum(coverage: dict[str, Any], minimum: dict[str, float]) -> list[str]:
     short = []
     for key, floor in sorted(minimum.items()):
@@ -477,7 +469,7 @@ def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict
         return Result(req.id, Outcome.ERROR, (), reason=reason,
                       measurements={**measurements, "engine_errors": tally.errors})
     return Result(req.id, Outcome.PASS, (),
-                  reason=f"no violation in {tally.requests} requests over {len(operations)} operations",
+                  reason=f"no violation in {tally.requests} requests; coverage: {_coverage_line(coverage)}",
                   measurements=measurements)
 
 

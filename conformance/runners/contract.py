@@ -1,0 +1,246 @@
+"""Contract checks: run a profile's YAML scenario (a business rule as steps) against the target.
+
+Each step sends one request (`${variables}` filled from earlier captures), checks the expectations, and
+captures values for later steps. The first unmet expectation is the finding (later steps depend on it):
+it names the step, what was expected and what came back, with a curl that sends the same request.
+A transport failure is an error, never a failure. The task's request count and elapsed time are always
+measured, and bounded when the requirement sets `max_requests` / `max_seconds` (the workflow cost).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from conformance.errors import EngineFailure
+from conformance.evidence import body_text, curl, jsonl
+from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
+from conformance.runners import RunContext
+from conformance.scenarios import Scenario, Step, load_scenario
+
+__all__ = ["ContractRunner"]
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_MISSING = object()
+
+
+class _Unmet(Exception):
+    """An expectation the target did not meet."""
+
+
+@dataclass
+class _State:
+    ctx: RunContext
+    evidence: IO[str]
+    variables: dict[str, Any] = field(default_factory=dict)
+    requests: int = 0
+    last_curl: str = ""
+
+
+class ContractRunner:
+    kind = CheckKind.CONTRACT
+
+    def run(self, requirement: Requirement, ctx: RunContext) -> Result:
+        scenario = load_scenario(Path(ctx.profile.path) / requirement.check.options["scenario"])
+        started = time.monotonic()
+        with ctx.run_dir.open_exchanges(requirement.id) as evidence, \
+                httpx.Client(base_url=ctx.target.base_url, timeout=30.0, follow_redirects=False,
+                             **ctx.target.http_options()) as client:
+            state = _State(ctx, evidence, {"run_id": uuid.uuid4().hex[:12]})
+            for number, step in enumerate(scenario.steps, 1):
+                if ctx.stop.is_set():
+                    raise KeyboardInterrupt
+                ctx.progress(f"step {number}/{len(scenario.steps)}: {step.name}")
+                try:
+                    response = _send(client, step, state, requirement)
+                    _check(_fill(step.expect, state.variables), response)
+                    _capture(step, response, state)
+                except _Unmet as unmet:
+                    return _result(requirement, scenario, state, started, step, str(unmet))
+        return _result(requirement, scenario, state, started, None, None)
+
+
+def _fill(value: Any, variables: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        whole = _VAR.fullmatch(value)
+        if whole:
+            if whole.group(1) not in variables:
+                raise EngineFailure(f"${{{whole.group(1)}}} is used before it is captured")
+            return variables[whole.group(1)]
+
+        def one(match: re.Match[str]) -> str:
+            if match.group(1) not in variables:
+                raise EngineFailure(f"${{{match.group(1)}}} is used before it is captured")
+            return str(variables[match.group(1)])
+
+        return _VAR.sub(one, value)
+    if isinstance(value, dict):
+        return {k: _fill(v, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, variables) for v in value]
+    return value
+
+
+def _send(client: httpx.Client, step: Step, state: _State, requirement: Requirement) -> httpx.Response:
+    ctx = state.ctx
+    spec = _fill(step.request, state.variables)
+    headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {}), **spec.get("headers", {})}
+    body = json.dumps(spec["json"]).encode() if "json" in spec else None
+    if body is not None:
+        headers.setdefault("Content-Type", "application/json")
+    request = client.build_request(spec["method"], spec["path"], params=spec.get("query"), headers=headers,
+                                   content=body)
+    redact = ctx.redactor
+    state.last_curl = redact.text(curl(request.method, str(request.url), redact.headers(headers), body))
+    state.requests += 1
+    record: dict[str, Any] = {
+        "seq": state.requests, "step": step.name,
+        "request": {"method": request.method, "url": redact.text(str(request.url)),
+                    "headers": redact.headers(dict(request.headers)), "body": body_text(body or b"", redact.text)},
+        "response": None,
+    }
+    try:
+        response = client.send(request)
+    except httpx.HTTPError as exc:
+        state.evidence.write(jsonl({**record, "error": redact.text(f"{type(exc).__name__}: {exc}")}))
+        raise EngineFailure(f"step '{step.name}': {spec['method']} {spec['path']} got no answer: "
+                            f"{type(exc).__name__}: {redact.text(str(exc))}") from None
+    record["response"] = {"status": response.status_code,
+                          "elapsed_ms": round(response.elapsed.total_seconds() * 1000, 2),
+                          "headers": redact.headers(dict(response.headers)),
+                          "body": body_text(response.content, redact.text)}
+    state.evidence.write(jsonl(record))
+    return response
+
+
+def _json_body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return _MISSING
+
+
+def _pointer(document: Any, pointer: str) -> Any:
+    if pointer == "":
+        return document
+    node = document
+    for raw in pointer.lstrip("/").split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return _MISSING
+    return node
+
+
+def _show(value: Any) -> str:
+    if value is _MISSING:
+        return "nothing (absent)"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def _holds(item: Any, wanted: Any) -> bool:
+    if isinstance(wanted, dict) and isinstance(item, dict):
+        return all(k in item and _holds(item[k], v) for k, v in wanted.items())
+    return bool(item == wanted)
+
+
+def _match(where: str, actual: Any, expected: Any) -> None:
+    if not isinstance(expected, dict):
+        expected = {"equals": expected}
+    (op, want), = expected.items()
+    if op == "exists":
+        if (actual is not _MISSING) != want:
+            raise _Unmet(f"{where}: expected it to be {'present' if want else 'absent'}, got {_show(actual)}")
+    elif op == "equals":
+        if actual is _MISSING or actual != want:
+            raise _Unmet(f"{where}: expected {_show(want)}, got {_show(actual)}")
+    elif op in ("contains", "not_contains"):
+        if not isinstance(actual, list):
+            raise _Unmet(f"{where}: expected a list, got {_show(actual)}")
+        found = any(_holds(item, want) for item in actual)
+        if found != (op == "contains"):
+            verb = "an item matching" if op == "contains" else "no item matching"
+            raise _Unmet(f"{where}: expected {verb} {_show(want)}, got {_show(actual)}")
+    elif op == "contains_all":
+        if not isinstance(actual, list):
+            raise _Unmet(f"{where}: expected a list, got {_show(actual)}")
+        missing = [w for w in want if not any(_holds(item, w) for item in actual)]
+        if missing:
+            raise _Unmet(f"{where}: expected items matching {_show(missing)} as well, got {_show(actual)}")
+    elif op in ("length", "min_length"):
+        if not isinstance(actual, list | str | dict):
+            raise _Unmet(f"{where}: expected something with a length, got {_show(actual)}")
+        ok = len(actual) == want if op == "length" else len(actual) >= want
+        if not ok:
+            words = "exactly" if op == "length" else "at least"
+            raise _Unmet(f"{where}: expected {words} {want} item(s), got {len(actual)}: {_show(actual)}")
+
+
+def _check(expect: dict[str, Any], response: httpx.Response) -> None:
+    statuses = expect["status"] if isinstance(expect["status"], list) else [expect["status"]]
+    if response.status_code not in statuses:
+        raise _Unmet(f"status: expected {' or '.join(map(str, statuses))}, got {response.status_code}; "
+                     f"body: {body_text(response.content[:500], str)}")
+    for name, matcher in (expect.get("headers") or {}).items():
+        _match(f"header {name}", response.headers.get(name, _MISSING), matcher)
+    if expect.get("body"):
+        document = _json_body(response)
+        if document is _MISSING:
+            raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
+        for pointer, matcher in expect["body"].items():
+            _match(f"body {pointer or '/'}", _pointer(document, pointer), matcher)
+
+
+def _capture(step: Step, response: httpx.Response, state: _State) -> None:
+    for name, source in step.capture.items():
+        if source == "/status":
+            value: Any = response.status_code
+        elif source.startswith("/headers/"):
+            value = response.headers.get(source.removeprefix("/headers/"), _MISSING)
+        else:
+            document = _json_body(response)
+            value = _MISSING if document is _MISSING else _pointer(document, source.removeprefix("/body"))
+        if value is _MISSING:
+            raise _Unmet(f"capture {name}: nothing at {source} in the response")
+        state.variables[name] = value
+
+
+def _result(requirement: Requirement, scenario: Scenario, state: _State, started: float, failed: Step | None,
+            why: str | None) -> Result:
+    elapsed = time.monotonic() - started
+    options = requirement.check.options
+    measurements: dict[str, Any] = {
+        "engine": "contract", "scenario": Path(scenario.path).name, "steps": len(scenario.steps),
+        "requests": state.requests, "elapsed_s": round(elapsed, 3),
+        "max_requests": options.get("max_requests"), "max_seconds": options.get("max_seconds"),
+        "evidence": str(Path("exchanges") / f"{requirement.id}.jsonl"),
+    }
+    if failed is None:
+        over = []
+        if options.get("max_requests") is not None and state.requests > options["max_requests"]:
+            over.append(f"{state.requests} requests (at most {options['max_requests']})")
+        if options.get("max_seconds") is not None and elapsed > options["max_seconds"]:
+            over.append(f"{elapsed:.2f} s (at most {options['max_seconds']} s)")
+        if not over:
+            return Result(requirement.id, Outcome.PASS, (), measurements=measurements,
+                          reason=f"{len(scenario.steps)} step(s) met in {state.requests} requests, {elapsed:.2f} s")
+        failed, why = scenario.steps[-1], "the task cost too much: " + ", ".join(over)
+    finding = Finding(
+        requirement_id=requirement.id, check=f"step: {failed.name}", code=None,
+        title=f"{scenario.name}: step '{failed.name}' not met", message=state.ctx.redactor.text(why or ""),
+        operation=f"{failed.request['method']} {failed.request['path']}", curl=state.last_curl,
+        status_code=None, seed=state.ctx.seed,
+    )
+    return Result(requirement.id, Outcome.FAIL, (finding,), measurements=measurements,
+                  reason=f"step '{failed.name}': {state.ctx.redactor.text(why or '')}"[:300])
