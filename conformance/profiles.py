@@ -280,7 +280,18 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
             )
         if kind is CheckKind.CONTRACT and active:
             scenario = req["check"].get("scenario")
-            if not scenario:
+            python = req["check"].get("python")
+            if python:
+                from conformance.contracts import find_check
+
+                check = find_check(python)
+                if check is None or req["id"] not in check.requirements:
+                    yield ProfileError(f"no contract check '{python}' registered for {req['id']}", file=doc.file,
+                                       line=doc.line_of([*path, "check", "python"]),
+                                       key=dotted([*path, "check", "python"]),
+                                       fix="register it with @contract_check(name, requirements=(id,)) in "
+                                           "conformance/contracts/")
+            elif not scenario:
                 yield ProfileError("an active contract requirement needs a scenario", file=doc.file,
                                    line=doc.line_of([*path, "check"]), key=dotted([*path, "check"]),
                                    fix="add `scenario: scenarios/<file>.yaml`, or mark it `status: planned`")

@@ -36,6 +36,7 @@ class Step:
     request: dict[str, Any]
     expect: dict[str, Any]
     capture: dict[str, str]
+    setup: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def load_scenario(path: Path) -> Scenario:
         raise problems[0]
     steps = tuple(
         Step(name=raw["name"], line=doc.line_of(["steps", i]), request=raw["request"], expect=raw["expect"],
-             capture=dict(raw.get("capture") or {}))
+             capture=dict(raw.get("capture") or {}), setup=bool(raw.get("setup", False)))
         for i, raw in enumerate(doc.data["steps"]))
     return Scenario(name=doc.data["name"], path=str(path), steps=steps)
 

@@ -22,7 +22,7 @@ def copy_profile(tmp_path: Path) -> Path:
 
 def test_shipped_scenarios_are_valid() -> None:
     files = sorted((PROFILE / "scenarios").glob("*.yaml"))
-    assert len(files) >= 9
+    assert len(files) >= 8
     for path in files:
         assert lint_scenario(path) == [], path
 
@@ -76,3 +76,17 @@ def test_workflow_cost_is_measured_and_bounded(tmp_path: Path) -> None:
     assert result["measurements"]["elapsed_s"] > 0
     assert result["outcome"] == "fail"
     assert "the task cost too much: 6 requests (at most 4)" in result["findings"][0]["message"]
+
+
+def test_property_contract_shrinks_to_a_minimal_record(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with reference("clamps-old-dates") as url:
+        conformance("run", "pole-records", "--target", url, "--seed", SEED, "--runs-dir", str(runs),
+                    "--only", "POLE-REC-002")
+    result = result_of(only_run_dir(runs), "POLE-REC-002")
+    assert result["outcome"] == "fail"
+    message = result["findings"][0]["message"]
+    assert "date_of_birth: sent '1899-12-31', read back '1900-01-01'" in message or \
+        ("date_of_birth: sent '18" in message and "read back '1900-01-01'" in message)
+    assert f"minimal record (seed {SEED})" in message
+    assert result["measurements"]["python"] == "pole_records.person_round_trip"

@@ -48,6 +48,8 @@ class ContractRunner:
     kind = CheckKind.CONTRACT
 
     def run(self, requirement: Requirement, ctx: RunContext) -> Result:
+        if "python" in requirement.check.options:
+            return self._run_python(requirement, ctx)
         scenario = load_scenario(Path(ctx.profile.path) / requirement.check.options["scenario"])
         started = time.monotonic()
         with ctx.run_dir.open_exchanges(requirement.id) as evidence, \
@@ -63,7 +65,50 @@ class ContractRunner:
                     _check(_fill(step.expect, state.variables), response)
                     _capture(step, response, state)
                 except _Unmet as unmet:
+                    if step.setup:  # a precondition, not the rule: nothing about the rule was measured
+                        return Result(requirement.id, Outcome.ERROR, (), measurements=_measurements(
+                            requirement, scenario, state, started),
+                            reason=ctx.redactor.text(f"could not be tested: setup step '{step.name}' not met: "
+                                                     f"{unmet}")[:400])
                     return _result(requirement, scenario, state, started, step, str(unmet))
+        return _result(requirement, scenario, state, started, None, None)
+
+
+    def _run_python(self, requirement: Requirement, ctx: RunContext) -> Result:
+        from conformance.contracts import ContractContext, Unmet, find_check
+
+        name = requirement.check.options["python"]
+        check = find_check(name)
+        if check is None or requirement.id not in check.requirements:
+            raise EngineFailure(f"no contract check '{name}' registered for {requirement.id}")
+        examples = int(requirement.check.options.get("max_examples", 25)) * (5 if ctx.tier == "full" else 1)
+        started = time.monotonic()
+        with ctx.run_dir.open_exchanges(requirement.id) as evidence, \
+                httpx.Client(base_url=ctx.target.base_url, timeout=30.0, follow_redirects=False,
+                             **ctx.target.http_options()) as client:
+            state = _State(ctx, evidence)
+
+            def send(method: str, path: str, *, json: Any = None, query: dict[str, Any] | None = None,
+                     headers: dict[str, str] | None = None, step: str = "") -> httpx.Response:
+                if ctx.stop.is_set():
+                    raise KeyboardInterrupt
+                request: dict[str, Any] = {"method": method, "path": path}
+                if json is not None:
+                    request["json"] = json
+                if query:
+                    request["query"] = query
+                if headers:
+                    request["headers"] = headers
+                ctx.progress(f"{step or method + ' ' + path} ({state.requests} requests)")
+                return _send(client, Step(step or f"{method} {path}", None, request, {}, {}), state, requirement,
+                             fill=False)
+
+            scenario = Scenario(name=check.name, path=name, steps=())
+            try:
+                check.function(ContractContext(send, ctx.profile.openapi_path, ctx.seed, examples))
+            except Unmet as unmet:
+                failed = Step(f"property {name}", None, {"method": "", "path": ""}, {}, {})
+                return _result(requirement, scenario, state, started, failed, str(unmet))
         return _result(requirement, scenario, state, started, None, None)
 
 
@@ -88,9 +133,10 @@ def _fill(value: Any, variables: dict[str, Any]) -> Any:
     return value
 
 
-def _send(client: httpx.Client, step: Step, state: _State, requirement: Requirement) -> httpx.Response:
+def _send(client: httpx.Client, step: Step, state: _State, requirement: Requirement, *,
+          fill: bool = True) -> httpx.Response:
     ctx = state.ctx
-    spec = _fill(step.request, state.variables)
+    spec = _fill(step.request, state.variables) if fill else step.request
     headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {}), **spec.get("headers", {})}
     body = json.dumps(spec["json"]).encode() if "json" in spec else None
     if body is not None:
@@ -216,16 +262,23 @@ def _capture(step: Step, response: httpx.Response, state: _State) -> None:
         state.variables[name] = value
 
 
-def _result(requirement: Requirement, scenario: Scenario, state: _State, started: float, failed: Step | None,
-            why: str | None) -> Result:
+def _measurements(requirement: Requirement, scenario: Scenario, state: _State, started: float) -> dict[str, Any]:
     elapsed = time.monotonic() - started
     options = requirement.check.options
-    measurements: dict[str, Any] = {
-        "engine": "contract", "scenario": Path(scenario.path).name, "steps": len(scenario.steps),
+    return {
+        "engine": "contract", "scenario": Path(scenario.path).name if scenario.steps else None,
+        "python": None if scenario.steps else scenario.path, "steps": len(scenario.steps),
         "requests": state.requests, "elapsed_s": round(elapsed, 3),
         "max_requests": options.get("max_requests"), "max_seconds": options.get("max_seconds"),
         "evidence": str(Path("exchanges") / f"{requirement.id}.jsonl"),
     }
+
+
+def _result(requirement: Requirement, scenario: Scenario, state: _State, started: float, failed: Step | None,
+            why: str | None) -> Result:
+    measurements = _measurements(requirement, scenario, state, started)
+    elapsed = measurements["elapsed_s"]
+    options = requirement.check.options
     if failed is None:
         over = []
         if options.get("max_requests") is not None and state.requests > options["max_requests"]:
@@ -233,13 +286,14 @@ def _result(requirement: Requirement, scenario: Scenario, state: _State, started
         if options.get("max_seconds") is not None and elapsed > options["max_seconds"]:
             over.append(f"{elapsed:.2f} s (at most {options['max_seconds']} s)")
         if not over:
+            what = f"{len(scenario.steps)} step(s) met" if scenario.steps else f"property {scenario.path} held"
             return Result(requirement.id, Outcome.PASS, (), measurements=measurements,
-                          reason=f"{len(scenario.steps)} step(s) met in {state.requests} requests, {elapsed:.2f} s")
+                          reason=f"{what} in {state.requests} requests, {elapsed:.2f} s")
         failed, why = scenario.steps[-1], "the task cost too much: " + ", ".join(over)
     finding = Finding(
         requirement_id=requirement.id, check=f"step: {failed.name}", code=None,
         title=f"{scenario.name}: step '{failed.name}' not met", message=state.ctx.redactor.text(why or ""),
-        operation=f"{failed.request['method']} {failed.request['path']}", curl=state.last_curl,
+        operation=f"{failed.request['method']} {failed.request['path']}".strip() or None, curl=state.last_curl,
         status_code=None, seed=state.ctx.seed,
     )
     return Result(requirement.id, Outcome.FAIL, (finding,), measurements=measurements,

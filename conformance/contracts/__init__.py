@@ -1,0 +1,80 @@
+"""Contract checks written in Python: the escape hatch for rules a YAML scenario cannot state, such as
+properties over every valid record (hypothesis, with cases generated from the profile's own OpenAPI).
+
+A check is a typed function registered under a name, stating the requirement ids it verifies; a profile
+names it with `check: {kind: contract, python: NAME}`. Use it only when a scenario cannot say the rule:
+a fixed example belongs in YAML, where a standards body can read and review it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["REGISTRY", "ContractCheck", "ContractContext", "Unmet", "contract_check", "find_check"]
+
+MODULES = ("conformance.contracts.pole_records",)
+
+
+class Unmet(Exception):
+    """The target broke the rule; the message says what was expected and what came back."""
+
+
+class ContractContext:
+    """What a Python contract check may use. Every request goes through `send`, which keeps the evidence,
+    counts the requests and redacts secrets, like a scenario step."""
+
+    def __init__(self, send: Callable[..., httpx.Response], openapi_path: str, seed: int, examples: int) -> None:
+        self._send = send
+        self.openapi_path = openapi_path
+        self.seed = seed
+        self.examples = examples
+
+    def send(self, method: str, path: str, *, json: Any = None, query: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None, step: str = "") -> httpx.Response:
+        return self._send(method, path, json=json, query=query, headers=headers, step=step)
+
+    def bodies(self, operation_id: str) -> Any:
+        """A hypothesis strategy of valid request bodies for an operation of the profile's interface."""
+        import schemathesis
+
+        schema = schemathesis.openapi.from_path(self.openapi_path)
+        return schema.find_operation_by_id(operation_id).as_strategy().map(lambda case: case.body)
+
+    @staticmethod
+    def fail(message: str) -> NoReturn:
+        raise Unmet(message)
+
+
+@dataclass(frozen=True)
+class ContractCheck:
+    name: str
+    requirements: tuple[str, ...]
+    function: Callable[[ContractContext], None]
+
+
+REGISTRY: dict[str, ContractCheck] = {}
+
+
+def contract_check(name: str, *, requirements: tuple[str, ...]) -> Callable[
+        [Callable[[ContractContext], None]], Callable[[ContractContext], None]]:
+    """Register `function` as the contract check `name`, verifying `requirements`."""
+
+    def register(function: Callable[[ContractContext], None]) -> Callable[[ContractContext], None]:
+        if name in REGISTRY:
+            raise ValueError(f"contract check {name} is registered twice")
+        REGISTRY[name] = ContractCheck(name, requirements, function)
+        return function
+
+    return register
+
+
+def find_check(name: str) -> ContractCheck | None:
+    for module in MODULES:
+        importlib.import_module(module)
+    return REGISTRY.get(name)
