@@ -210,7 +210,8 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.SKIPPED, reason=why)
                 elif unreachable:
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
-                elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (failed := _reset(target, headers)):
+                elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
+                        failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})})):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
                     result = _run_one(req, context(req), run_dir)

@@ -6,6 +6,7 @@ Loading validates against `schemas/scenario.schema.json` and reports problems as
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,6 +67,16 @@ def load_scenario(path: Path) -> Scenario:
     return Scenario(name=doc.data["name"], path=str(path), steps=steps)
 
 
+def _walk(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], Any]]:
+    yield path, node
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _walk(value, [*path, str(key)])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, [*path, index])
+
+
 def _problems(doc: LocatedYaml) -> Iterator[ProfileError]:
     from conformance.profiles import explain_schema_error
 
@@ -73,6 +84,11 @@ def _problems(doc: LocatedYaml) -> Iterator[ProfileError]:
         yield ProfileError("a scenario is a mapping with name and steps", file=doc.file, line=1,
                            fix="see docs/how-to/write-a-contract-requirement.md")
         return
+    for path, value in _walk(doc.data, []):
+        if isinstance(value, datetime.date):
+            yield ProfileError(f"{value} was read as a date, not text", file=doc.file, line=doc.line_of(path),
+                               key=".".join(str(p) for p in path), fix=f'quote it: "{value}"')
+            return
     validator = jsonschema.Draft202012Validator(scenario_schema())
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors:

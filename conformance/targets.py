@@ -14,8 +14,9 @@ Targets file (YAML)::
         reset: {request: POST /test-support/reset}   # or {command: "./reset-db.sh --force"}
         tls: {ca: certs/acme-ca.pem, client_cert: certs/harness.pem, client_key: certs/harness.key}
 
-`reset` puts the system back in a known state; the harness uses it before each schema requirement so
-every requirement, and every re-run with the same seed, starts from the same data.
+`reset` puts the system back in a known state; the harness uses it before each schema and contract requirement so
+every requirement, and every re-run with the same seed, starts from the same data (before each schema
+and contract requirement).
 
 Credentials are read from the named environment variables at run time and never written anywhere:
 run.json records the variable's name, never its value.

@@ -158,6 +158,12 @@ def _send(client: httpx.Client, step: Step, state: _State, requirement: Requirem
         state.evidence.write(jsonl({**record, "error": redact.text(f"{type(exc).__name__}: {exc}")}))
         raise EngineFailure(f"step '{step.name}': {spec['method']} {spec['path']} got no answer: "
                             f"{type(exc).__name__}: {redact.text(str(exc))}") from None
+    expected = step.expect.get("status", [])
+    if response.status_code in (401, 403) and response.status_code not in (
+            expected if isinstance(expected, list) else [expected]):
+        state.evidence.write(jsonl({**record, "response": {"status": response.status_code}}))
+        raise EngineFailure(f"step '{step.name}': the target refused the credentials ({response.status_code}), "
+                            "so the rule could not be tested; check the target's auth settings")
     record["response"] = {"status": response.status_code,
                           "elapsed_ms": round(response.elapsed.total_seconds() * 1000, 2),
                           "headers": redact.headers(dict(response.headers)),
@@ -289,7 +295,9 @@ def _result(requirement: Requirement, scenario: Scenario, state: _State, started
             what = f"{len(scenario.steps)} step(s) met" if scenario.steps else f"property {scenario.path} held"
             return Result(requirement.id, Outcome.PASS, (), measurements=measurements,
                           reason=f"{what} in {state.requests} requests, {elapsed:.2f} s")
-        failed, why = scenario.steps[-1], "the task cost too much: " + ", ".join(over)
+        last = scenario.steps[-1] if scenario.steps else Step(f"property {scenario.path}", None,
+                                                               {"method": "", "path": ""}, {}, {})
+        failed, why = last, "the task cost too much: " + ", ".join(over)
     finding = Finding(
         requirement_id=requirement.id, check=f"step: {failed.name}", code=None,
         title=f"{scenario.name}: step '{failed.name}' not met", message=state.ctx.redactor.text(why or ""),
