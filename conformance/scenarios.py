@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import ProfileError
-from conformance.yamlfile import LocatedYaml, load_located_yaml
+from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
 
 __all__ = ["Scenario", "Step", "lint_scenario", "load_scenario", "scenario_schema"]
 
@@ -87,7 +87,7 @@ def _problems(doc: LocatedYaml) -> Iterator[ProfileError]:
     for path, value in _walk(doc.data, []):
         if isinstance(value, datetime.date):
             yield ProfileError(f"{value} was read as a date, not text", file=doc.file, line=doc.line_of(path),
-                               key=".".join(str(p) for p in path), fix=f'quote it: "{value}"')
+                               key=dotted(path), fix=f'quote it: "{value}"')
             return
     validator = jsonschema.Draft202012Validator(scenario_schema())
     errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path])
