@@ -47,8 +47,8 @@ TIERS = {
     "quick": Tier(examples_factor=1, budget_s=None, request_timeout_s=10.0),
     "full": Tier(examples_factor=5, budget_s=600, request_timeout_s=30.0, seeds=3),
 }
-# A stop signalled to the engine, which honours it between cases: the quick tier's cases normally take well under a minute per
-# requirement against a responsive system; a budget gets this much grace on top.
+# A stop signalled to the engine, which honours it between cases: the quick tier's cases normally take
+# well under a minute per requirement against a responsive system; a budget gets this much grace on top.
 QUICK_TIME_LIMIT_S = 600
 BUDGET_GRACE_S = 120
 SEED_STRIDE = 7919  # the full tier's further seeds: seed + k * SEED_STRIDE, recorded in the result
