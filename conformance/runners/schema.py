@@ -7,6 +7,7 @@ checks, a fixed seed and no example database, so the same seed sends the same ge
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -52,6 +53,11 @@ TIERS = {
 QUICK_TIME_LIMIT_S = 600
 BUDGET_GRACE_S = 120
 SEED_STRIDE = 7919  # the full tier's further seeds: seed + k * SEED_STRIDE, recorded in the result
+
+
+def _budget(ctx: RunContext) -> int | None:
+    """The time budget per requirement: --budget, else the tier's (None: no budget)."""
+    return ctx.budget_s if ctx.budget_s is not None else TIERS[ctx.tier].budget_s
 
 
 def seeds_for(seed: int, tier: str) -> list[int]:
@@ -119,7 +125,7 @@ def _engine_config(requirement: Requirement, ctx: RunContext, seed: int) -> dict
         if tls.client_cert:
             config["request-cert"] = tls.client_cert
             config["request-cert-key"] = tls.client_key
-    budget = ctx.budget_s if ctx.budget_s is not None else tier.budget_s
+    budget = _budget(ctx)
     if budget is not None:
         config["max-time"] = max(1, budget // tier.seeds)
     return config
@@ -266,7 +272,7 @@ class SchemaRunner:
         hypothesis.configuration.set_hypothesis_home_dir(str(engine_home))
         seeds = seeds_for(ctx.seed, ctx.tier)
         started = time.monotonic()
-        budget = ctx.budget_s if ctx.budget_s is not None else TIERS[ctx.tier].budget_s
+        budget = _budget(ctx)
         limit = QUICK_TIME_LIMIT_S if budget is None else budget + BUDGET_GRACE_S
         deadline = started + limit
         with ctx.run_dir.open_exchanges(requirement.id) as evidence:
@@ -351,6 +357,7 @@ def _events(stream: Any) -> Iterator[Any]:
     yield from stream
 
 
+@functools.cache
 def _documented(openapi_path: Path | str) -> tuple[dict[str, set[int]], set[str]]:
     """Per operation label, the status codes the interface documents; and the links it defines."""
     import yaml
