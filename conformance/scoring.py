@@ -6,12 +6,16 @@ Rules (docs/reference/scoring.md):
   requirements): anything not passed (failed, errored, skipped, not run) earns nothing; MAY requirements are
   reported apart, as `optional`;
 - verdict: `non-conformant` if any MUST failed; otherwise `incomplete` if anything errored or any MUST was
-  not run; otherwise `conformant`.
+  not run; otherwise `conformant`;
+- a tender may waive requirements (each with a written reason): a waived requirement is still run and shown
+  with its outcome, but it is excluded from the score and the verdict, and listed under `waivers`;
+- a tender may weight categories: a requirement's effective weight is its own weight times its category's
+  weight (default 1; 0 leaves the category out of the score).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,25 +36,33 @@ class Verdict:
 class _Row:
     requirement: Requirement
     result: Result | None
+    weight: float  # the requirement's weight times its category's weight
+    waived: str | None = None  # the written reason, when a tender waived this requirement
 
     @property
     def outcome(self) -> Outcome:
         return self.result.outcome if self.result else Outcome.NOT_RUN
 
+    @property
+    def scored(self) -> bool:
+        return self.requirement.level is not Level.MAY and not self.requirement.planned and self.waived is None
+
 
 def _ratio(rows: list[_Row]) -> float | None:
-    scored = [r for r in rows if r.requirement.level is not Level.MAY and not r.requirement.planned]
-    total = sum(r.requirement.weight for r in scored)
+    scored = [r for r in rows if r.scored]
+    total = sum(r.weight for r in scored)
     if total == 0:
         return None
-    earned = sum(r.requirement.weight for r in scored if r.outcome is Outcome.PASS)
+    earned = sum(r.weight for r in scored if r.outcome is Outcome.PASS)
     return round(100.0 * earned / total, 1)
 
 
 def _counts(rows: Iterable[_Row]) -> dict[str, int]:
     counts = {o.value: 0 for o in Outcome}
     counts["planned"] = 0
+    counts["waived"] = 0
     for row in rows:
+        counts["waived"] += row.waived is not None
         if row.requirement.planned:
             counts["planned"] += 1
         else:
@@ -59,7 +71,7 @@ def _counts(rows: Iterable[_Row]) -> dict[str, int]:
 
 
 def _verdict(rows: list[_Row]) -> tuple[str, str]:
-    active = [r for r in rows if not r.requirement.planned]
+    active = [r for r in rows if not r.requirement.planned and r.waived is None]
     failed_must = [r.requirement.id for r in active
                    if r.requirement.level is Level.MUST and r.outcome is Outcome.FAIL]
     if failed_must:
@@ -72,23 +84,31 @@ def _verdict(rows: list[_Row]) -> tuple[str, str]:
     if unrun:
         return Verdict.INCOMPLETE, f"MUST requirement(s) not run: {', '.join(unrun)}"
     if not active:
-        return Verdict.INCOMPLETE, "no active requirement in this profile"
+        return Verdict.INCOMPLETE, "no active, unwaived requirement in this profile"
     return Verdict.CONFORMANT, "every active MUST requirement passed and nothing errored"
 
 
 def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any] | None = None,
-              target: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The scorecard (a JSON-ready dict, see conformance/schemas/scorecard.schema.json)."""
+              target: dict[str, Any] | None = None, waivers: Mapping[str, str] | None = None,
+              category_weights: Mapping[str, float] | None = None,
+              claims: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The scorecard (a JSON-ready dict, see conformance/schemas/scorecard.schema.json).
+
+    `waivers` maps requirement id -> written reason; `category_weights` maps category -> multiplier;
+    `claims` is what the target says it meets: {"profiles": ["id@version" or "id", ...], "requirements": [ids]}.
+    """
     by_id = {r.requirement_id: r for r in results}
-    rows = [_Row(req, by_id.get(req.id)) for req in profile.requirements]
+    waivers = dict(waivers or {})
+    weights = dict(category_weights or {})
+    rows = [_Row(req, by_id.get(req.id), req.weight * weights.get(req.category, 1.0), waivers.get(req.id))
+            for req in profile.requirements]
     verdict, reason = _verdict(rows)
     categories: dict[str, Any] = {}
     for category in dict.fromkeys(r.requirement.category for r in rows):
         in_cat = [r for r in rows if r.requirement.category == category]
         categories[category] = {"score": _ratio(in_cat), "counts": _counts(in_cat),
-                                "weight": sum(r.requirement.weight for r in in_cat
-                                              if not r.requirement.planned
-                                              and r.requirement.level is not Level.MAY)}
+                                "weight": sum(r.weight for r in in_cat if r.scored),
+                                "category_weight": weights.get(category, 1.0)}
     optional = [r for r in rows if r.requirement.level is Level.MAY and not r.requirement.planned]
     score = _ratio(rows)
     return {
@@ -103,7 +123,26 @@ def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any
         "counts": _counts(rows),
         "optional": {"passed": sum(1 for r in optional if r.outcome is Outcome.PASS), "total": len(optional)},
         "categories": categories,
+        "waivers": [{"id": r.requirement.id, "reason": r.waived, "outcome": r.outcome.value}
+                    for r in rows if r.waived is not None],
+        "claims": _claims(profile, rows, verdict, claims),
         "requirements": [_requirement_row(r) for r in rows],
+    }
+
+
+def _claims(profile: Profile, rows: list[_Row], verdict: str,
+            claims: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Claimed versus demonstrated; None when the target declares no claims."""
+    if not claims:
+        return None
+    claimed_profiles = {str(p) for p in claims.get("profiles") or ()}
+    claimed_reqs = {str(r) for r in claims.get("requirements") or ()}
+    return {
+        "profile": profile.id in claimed_profiles or profile.ref in claimed_profiles,
+        "demonstrated": verdict,
+        "requirements": [{"id": r.requirement.id, "title": r.requirement.title, "outcome": r.outcome.value,
+                          "met": r.outcome is Outcome.PASS}
+                         for r in rows if r.requirement.id in claimed_reqs],
     }
 
 
@@ -122,4 +161,6 @@ def _requirement_row(row: _Row) -> dict[str, Any]:
                    else (result.reason if result else "not run")),
         "findings": [f.to_dict() for f in result.findings] if result else [],
         "measurements": dict(result.measurements) if result else {},
+        "waived": row.waived,
+        "effective_weight": row.weight,
     }

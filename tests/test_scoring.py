@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import jsonschema
 from hypothesis import given, settings
@@ -103,39 +105,101 @@ OUTCOMES = st.sampled_from(list(Outcome))
 LEVELS = st.sampled_from(list(Level))
 
 
+@dataclass(frozen=True)
+class Scored:
+    profile: Profile
+    results: list[Result]
+    waivers: dict[str, str]
+    weights: dict[str, float]
+
+    def card(self, results: list[Result] | None = None) -> dict[str, Any]:
+        return score_run(self.profile, self.results if results is None else results, waivers=self.waivers,
+                         category_weights=self.weights)
+
+
 @st.composite
-def scored_runs(draw: st.DrawFn) -> tuple[Profile, list[Result]]:
+def scored_runs(draw: st.DrawFn) -> Scored:
     n = draw(st.integers(1, 8))
     reqs = [req(f"R-{i}", level=draw(LEVELS), category=draw(st.sampled_from(["a", "b"])),
                 weight=draw(st.integers(1, 5)), planned=draw(st.booleans()) and i > 0) for i in range(n)]
     results = [res(r.id, draw(OUTCOMES)) for r in reqs if draw(st.booleans())]
-    return profile(*reqs), results
+    waivers = {r.id: f"waived {r.id}" for r in reqs if draw(st.integers(0, 3)) == 0}
+    weights = draw(st.dictionaries(st.sampled_from(["a", "b"]), st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.0])))
+    return Scored(profile(*reqs), results, waivers, weights)
 
 
-@settings(max_examples=200, database=None)
+@settings(max_examples=300, database=None)
 @given(scored_runs(), st.data())
-def test_fixing_a_failure_never_lowers_the_score(run: tuple[Profile, list[Result]], data: st.DataObject) -> None:
-    p, results = run
-    failing = [r for r in results if r.outcome is not Outcome.PASS]
+def test_fixing_a_failure_never_lowers_the_score(run: Scored, data: st.DataObject) -> None:
+    failing = [r for r in run.results if r.outcome is not Outcome.PASS]
     if not failing:
         return
     fixed_id = data.draw(st.sampled_from([r.requirement_id for r in failing]))
-    fixed = [res(r.requirement_id, Outcome.PASS) if r.requirement_id == fixed_id else r for r in results]
-    assert score_run(p, fixed)["score"] >= score_run(p, results)["score"]
+    fixed = [res(r.requirement_id, Outcome.PASS) if r.requirement_id == fixed_id else r for r in run.results]
+    before, after = run.card(), run.card(fixed)
+    assert after["score"] >= before["score"]
+    for name, category in after["categories"].items():
+        if category["score"] is not None:
+            assert category["score"] >= before["categories"][name]["score"]
 
 
-@settings(max_examples=200, database=None)
+@settings(max_examples=300, database=None)
 @given(scored_runs())
-def test_verdict_rules_hold(run: tuple[Profile, list[Result]]) -> None:
-    p, results = run
-    card = score_run(p, results)
-    by_id = {r.requirement_id: r.outcome for r in results}
-    active = [r for r in p.requirements if not r.planned]
-    if any(r.level is Level.MUST and by_id.get(r.id) is Outcome.FAIL for r in active):
+def test_verdict_rules_hold(run: Scored) -> None:
+    card = run.card()
+    by_id = {r.requirement_id: r.outcome for r in run.results}
+    counted = [r for r in run.profile.requirements if not r.planned and r.id not in run.waivers]
+    if any(r.level is Level.MUST and by_id.get(r.id) is Outcome.FAIL for r in counted):
         assert card["verdict"] == "non-conformant"
-    if any(by_id.get(r.id) is Outcome.ERROR for r in active):
+    if any(by_id.get(r.id) is Outcome.ERROR for r in counted):
         assert card["verdict"] != "conformant"
     if card["verdict"] == "conformant":
-        assert all(by_id.get(r.id) is Outcome.PASS for r in active if r.level is Level.MUST)
+        assert all(by_id.get(r.id) is Outcome.PASS for r in counted if r.level is Level.MUST)
     assert 0.0 <= card["score"] <= 100.0
+    jsonschema.validate(card, SCORECARD_SCHEMA)
+
+
+@settings(max_examples=300, database=None)
+@given(scored_runs(), st.data())
+def test_waived_requirements_are_excluded_from_score_and_verdict_and_listed(run: Scored,
+                                                                             data: st.DataObject) -> None:
+    card = run.card()
+    listed = {w["id"]: w["reason"] for w in card["waivers"]}
+    assert listed == run.waivers  # every waiver shown, with its reason; none invented
+    for row in card["requirements"]:
+        assert row["waived"] == run.waivers.get(row["id"])
+    # whatever a waived requirement's outcome, the score and the verdict do not move
+    changed = [r for r in run.results if r.requirement_id not in run.waivers]
+    changed += [res(rid, data.draw(OUTCOMES)) for rid in run.waivers]
+    other = run.card(changed)
+    assert (other["score"], other["verdict"]) == (card["score"], card["verdict"])
+
+
+def test_waived_failed_must_does_not_make_non_conformant_but_is_shown() -> None:
+    p = profile(req("A-1"), req("A-2"))
+    results = [res("A-1", Outcome.FAIL), res("A-2", Outcome.PASS)]
+    card = score_run(p, results, waivers={"A-1": "not used by this force"})
+    assert card["verdict"] == "conformant" and card["score"] == 100.0
+    assert card["waivers"] == [{"id": "A-1", "reason": "not used by this force", "outcome": "fail"}]
+    assert card["requirements"][0]["outcome"] == "fail"
+    assert score_run(p, results)["verdict"] == "non-conformant"
+
+
+def test_category_weights_multiply_requirement_weights() -> None:
+    p = profile(req("A-1", category="interface"), req("B-1", category="records"))
+    results = [res("A-1", Outcome.FAIL), res("B-1", Outcome.PASS)]
+    assert score_run(p, results)["score"] == 50.0
+    card = score_run(p, results, category_weights={"records": 3.0})
+    assert card["score"] == 75.0
+    assert card["categories"]["records"]["category_weight"] == 3.0
+    assert score_run(p, results, category_weights={"interface": 0.0})["score"] == 100.0
+
+
+def test_claims_compare_claimed_with_demonstrated() -> None:
+    p = profile(req("A-1"), req("A-2", level=Level.MAY))
+    card = score_run(p, [res("A-1", Outcome.PASS), res("A-2", Outcome.FAIL)],
+                     claims={"profiles": ["p@1.0.0"], "requirements": ["A-2"]})
+    assert card["claims"] == {"profile": True, "demonstrated": "conformant",
+                              "requirements": [{"id": "A-2", "title": "A-2", "outcome": "fail", "met": False}]}
+    assert score_run(p, [])["claims"] is None
     jsonschema.validate(card, SCORECARD_SCHEMA)
