@@ -4,6 +4,7 @@
     ├── UsageError(ValueError)       the user asked for something that cannot be done (exit 2)
     │   ├── ProfileError             a profile file is invalid: carries file, line, key
     │   ├── TargetError              a target (URL, targets file, credentials) is invalid
+    │   ├── TenderError              a tender file is invalid
     │   └── RunDirError              a run directory cannot be created, read or resumed
     └── EngineFailure(RuntimeError)  a check engine could not run; the requirement is `error`
 
@@ -18,6 +19,7 @@ __all__ = [
     "ProfileError",
     "RunDirError",
     "TargetError",
+    "TenderError",
     "UsageError",
 ]
 
@@ -57,6 +59,10 @@ class ProfileError(_LocatedError):
 
 class TargetError(_LocatedError):
     """A target URL, targets file or credential is invalid or missing."""
+
+
+class TenderError(_LocatedError):
+    """A tender file (profiles, weights, waivers, candidates) is invalid."""
 
 
 class RunDirError(_LocatedError):

@@ -21,7 +21,7 @@ from typing import IO, Any
 from conformance.errors import RunDirError
 from conformance.model import Result
 
-__all__ = ["RunDir", "utc_now"]
+__all__ = ["RunDir", "utc_now", "write_json_atomic"]
 
 RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
@@ -37,7 +37,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "target"
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: Any) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=2, ensure_ascii=False)
@@ -90,7 +90,7 @@ class RunDir:
         return cls(path, meta)
 
     def save_meta(self) -> None:
-        _write_json_atomic(self.path / RUN_FILE, self.meta)
+        write_json_atomic(self.path / RUN_FILE, self.meta)
 
     def update_meta(self, **changes: Any) -> None:
         self.meta.update(changes)
@@ -132,5 +132,5 @@ class RunDir:
 
     def write_scorecard(self, scorecard: dict[str, Any]) -> Path:
         path = self.path / SCORECARD_FILE
-        _write_json_atomic(path, scorecard)
+        write_json_atomic(path, scorecard)
         return path

@@ -13,6 +13,7 @@ Targets file (YAML)::
         #     scope: records}  -- the harness fetches tokens, and fresh ones before they expire
         reset: {request: POST /test-support/reset}   # or {command: "./reset-db.sh --force"}
         tls: {ca: certs/acme-ca.pem, client_cert: certs/harness.pem, client_key: certs/harness.key}
+        claims: {profiles: [pole-records@1.0.0], requirements: [POLE-SRCH-002]}  # shown against what is demonstrated
 
 `reset` puts the system back in a known state; the harness uses it before each schema and contract requirement so
 every requirement, and every re-run with the same seed, starts from the same data (before each schema
@@ -39,7 +40,7 @@ from conformance.yamlfile import dotted, load_located_yaml
 __all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_target"]
 
 _TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
-                "tls")
+                "tls", "claims")
 _TLS_KEYS = ("ca", "client_cert", "client_key")
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 _AUTH_TYPES = ("api_key", "bearer", "oauth2_client_credentials")
@@ -99,6 +100,7 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     reset: ResetSpec | None = None
     tls: TlsSpec | None = None
+    claims: dict[str, list[str]] | None = None  # {"profiles": [...], "requirements": [...]}, as the supplier says
 
     def http_options(self) -> dict[str, Any]:
         """verify/cert for every HTTP client the harness opens besides the engine (preflight, reset, tokens)."""
@@ -123,6 +125,7 @@ class Target:
             "auth": self.auth.to_dict() if self.auth else None,
             "reset": self.reset.to_dict() if self.reset else None,
             "tls": self.tls.to_dict() if self.tls else None,
+            "claims": self.claims,
         }
 
     def request_headers(self) -> dict[str, str]:
@@ -240,12 +243,22 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
                          key=dotted([*path_base, "reset"])) if "reset" in raw else None
     tls = _parse_tls(raw["tls"], base=path.parent, file=file, line=doc.line_of([*path_base, "tls"]),
                      key=dotted([*path_base, "tls"])) if "tls" in raw else None
+    claims = _parse_claims(raw["claims"], file=file, line=doc.line_of([*path_base, "claims"]),
+                           key=dotted([*path_base, "claims"])) if raw.get("claims") is not None else None
     return Target(
         name=name, base_url=url, source=f"{file}#{name}", supplier=str(raw.get("supplier", supplier or name)),
         product=raw.get("product"), product_version=str(raw["product_version"]) if raw.get(
             "product_version") is not None else None,
-        auth=auth, headers={str(k): str(v) for k, v in headers.items()}, reset=reset, tls=tls,
+        auth=auth, headers={str(k): str(v) for k, v in headers.items()}, reset=reset, tls=tls, claims=claims,
     )
+
+
+def _parse_claims(raw: Any, *, file: str, line: int | None, key: str) -> dict[str, list[str]]:
+    fix = "write {profiles: [pole-records@1.0.0], requirements: [POLE-SRCH-002]}"
+    if not isinstance(raw, dict) or any(k not in ("profiles", "requirements") for k in raw) or any(
+            not isinstance(v, list) for v in raw.values()):
+        raise TargetError("claims takes lists `profiles` and `requirements`", file=file, line=line, key=key, fix=fix)
+    return {k: [str(item) for item in v] for k, v in raw.items()}
 
 
 def _parse_tls(raw: Any, *, base: Path, file: str, line: int | None, key: str) -> TlsSpec:

@@ -1,0 +1,61 @@
+"""`conformance compare`: read scorecards (files or run directories) and build a comparison from them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from conformance.compare import CandidateRuns, build_comparison
+from conformance.errors import UsageError
+from conformance.schemas import load_schema
+
+__all__ = ["comparison_from_files"]
+
+
+def _read(path: Path) -> tuple[Path, dict[str, Any]]:
+    card_path = path / "scorecard.json" if path.is_dir() else path
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{card_path}: no scorecard here; give a scorecard.json or a run directory") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{card_path}: not a readable scorecard ({exc})") from None
+    errors = sorted(jsonschema.Draft202012Validator(load_schema("scorecard")).iter_errors(card),
+                    key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path) or "(top level)"
+        raise UsageError(f"{card_path}: not a valid scorecard at {where}: {errors[0].message[:200]}")
+    return card_path, card
+
+
+def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> dict[str, Any]:
+    """One candidate per target (its name, else its supplier); each candidate may bring several profiles."""
+    candidates: dict[str, CandidateRuns] = {}
+    for path in paths:
+        card_path, card = _read(path)
+        target = card.get("target") or {}
+        name = str(target.get("name") or target.get("supplier") or card_path.parent.name)
+        ref = f"{card['profile']['id']}@{card['profile']['version']}"
+        cand = candidates.setdefault(name, CandidateRuns(
+            name=name, supplier=str(target.get("supplier") or name), product=target.get("product"),
+            product_version=target.get("product_version"), claims=target.get("claims")))
+        if ref in cand.scorecards:
+            raise UsageError(f"{card_path}: {name} already has a scorecard for {ref}; give one run per candidate "
+                             "and profile")
+        cand.scorecards[ref] = card
+        report = card_path.parent / "report.html"
+        cand.paths[ref] = {"scorecard": os.path.relpath(card_path, out_dir),
+                           "report": os.path.relpath(report, out_dir) if report.exists() else None}
+    digests: dict[str, set[str]] = {}
+    for cand in candidates.values():
+        for ref, card in cand.scorecards.items():
+            digests.setdefault(ref, set()).add(card["profile"]["digest"])
+    for ref, found in digests.items():
+        if len(found) > 1:
+            raise UsageError(f"the scorecards for {ref} were measured against different profile contents "
+                             f"({len(found)} digests); compare runs of the same profile version")
+    return build_comparison(list(candidates.values()), title=title)

@@ -1,0 +1,228 @@
+"""Tenders: a procurement evaluation plan read from YAML (schema: conformance/schemas/tender.schema.json).
+
+    tender: 1
+    id: county-records-2026
+    title: Records system for a county force
+    profiles: [{profile: pole-records@1.0.0, weight: 1}]
+    category_weights: {safeguarding: 3}
+    thresholds: {all_must: true, min_score: 80}
+    run: {tier: quick, seed: 20261124}
+    waivers: [{requirement: POLE-REC-006, reason: "..."}]
+    candidates:
+      acme: {target: targets.yaml#acme, claims: {profiles: [pole-records@1.0.0]}}
+      local: {command: "conformance reference serve --port 0", supplier: Local Ltd}
+
+Everything is checked when the file is loaded, before any candidate is started: the profiles exist at the
+pinned version, every waiver names a requirement of them, every weighted category exists, every target parses.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from conformance.errors import ProfileError, TargetError, TenderError
+from conformance.model import Profile
+from conformance.profiles import explain_schema_error, load_profile
+from conformance.schemas import load_schema
+from conformance.targets import parse_target
+from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
+
+__all__ = ["Candidate", "Tender", "TenderProfile", "candidate_command", "load_tender", "tender_schema"]
+
+
+def tender_schema() -> dict[str, Any]:
+    return load_schema("tender")
+
+
+@dataclass(frozen=True)
+class TenderProfile:
+    profile: Profile
+    weight: float = 1.0
+    waivers: dict[str, str] = field(default_factory=dict)  # requirement id -> written reason
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    supplier: str
+    product: str | None = None
+    product_version: str | None = None
+    target: str | None = None  # a URL or targets.yaml#name (resolved against the tender's folder)
+    command: str | None = None  # starts the candidate; it prints "listening on URL"
+    claims: dict[str, list[str]] | None = None
+
+
+@dataclass(frozen=True)
+class Tender:
+    id: str
+    title: str
+    path: str
+    digest: str
+    profiles: tuple[TenderProfile, ...]
+    candidates: tuple[Candidate, ...]
+    buyer: str | None = None
+    category_weights: dict[str, float] = field(default_factory=dict)
+    all_must: bool = True
+    min_score: float | None = None
+    tier: str = "quick"
+    seed: int | None = None
+    budget_s: int | None = None
+    load: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """What a comparison records about the tender."""
+        return {
+            "id": self.id, "title": self.title, "buyer": self.buyer, "path": self.path, "digest": self.digest,
+            "thresholds": {"all_must": self.all_must, "min_score": self.min_score},
+            "category_weights": dict(self.category_weights),
+            "waivers": [{"profile": tp.profile.ref, "requirement": rid, "reason": reason}
+                        for tp in self.profiles for rid, reason in tp.waivers.items()],
+            "run": {"tier": self.tier, "seed": self.seed, "budget_s": self.budget_s},
+            "load": dict(self.load),
+        }
+
+
+def candidate_command(command: str) -> list[str]:
+    """The argv for a candidate's start command; a leading `conformance` runs this harness's own Python,
+    so a tender works the same with or without the virtual environment on PATH."""
+    argv = shlex.split(command)
+    if argv and argv[0] == "conformance":
+        argv = [sys.executable, "-m", "conformance", *argv[1:]]
+    return argv
+
+
+def load_tender(path: str | Path) -> Tender:
+    """Read and check a tender file; raise TenderError naming file, line and key on the first problem."""
+    file = Path(path)
+    doc = load_located_yaml(file, error=TenderError)
+    if not isinstance(doc.data, dict):
+        raise TenderError("a tender is a mapping (tender: 1, id, title, profiles, candidates)", file=str(file),
+                          line=1, fix="see docs/reference/tender-format.md")
+    validator = jsonschema.Draft202012Validator(tender_schema())
+    errors = sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path])
+    for error in errors:
+        for problem in explain_schema_error(error, doc, schema_name="schemas/tender.schema.json"):
+            if error.validator == "oneOf" and list(error.absolute_path)[:1] == ["candidates"]:
+                problem = ProfileError("give exactly one of `target` (a URL or targets.yaml#name) or `command`",
+                                       file=problem.file, line=problem.line, key=problem.key,
+                                       fix="e.g. target: http://127.0.0.1:8000, or command: \"./start.sh\"")
+            raise TenderError(problem.problem, file=problem.file, line=problem.line, key=problem.key,
+                              fix=problem.fix)
+    data = doc.data
+    profiles = _profiles(doc)
+    _check_category_weights(doc, profiles)
+    candidates = tuple(_candidate(doc, name, raw, file.parent) for name, raw in data["candidates"].items())
+    thresholds = data.get("thresholds") or {}
+    run = data.get("run") or {}
+    return Tender(
+        id=data["id"], title=data["title"], path=str(file), buyer=data.get("buyer"),
+        digest="sha256:" + hashlib.sha256(file.read_bytes()).hexdigest(),
+        profiles=profiles, candidates=candidates,
+        category_weights={str(k): float(v) for k, v in (data.get("category_weights") or {}).items()},
+        all_must=bool(thresholds.get("all_must", True)),
+        min_score=float(thresholds["min_score"]) if thresholds.get("min_score") is not None else None,
+        tier=run.get("tier", "quick"), seed=run.get("seed"), budget_s=run.get("budget"),
+        load=dict(data.get("load") or {}),
+    )
+
+
+def _profiles(doc: LocatedYaml) -> tuple[TenderProfile, ...]:
+    loaded: list[tuple[Profile, float]] = []
+    for index, entry in enumerate(doc.data["profiles"]):
+        where: list[str | int] = ["profiles", index, "profile"]
+        try:
+            profile = load_profile(entry["profile"])
+        except ProfileError as exc:
+            raise TenderError(f"profile {entry['profile']} cannot be used: {exc}", file=doc.file,
+                              line=doc.line_of(where), key=dotted(where),
+                              fix="`conformance profiles list` shows the profiles and versions available") from None
+        if any(p.id == profile.id for p, _ in loaded):
+            raise TenderError(f"profile {profile.id} is listed twice", file=doc.file, line=doc.line_of(where),
+                              key=dotted(where), fix="a tender pins one version of each profile")
+        loaded.append((profile, float(entry.get("weight", 1.0))))
+    waivers: dict[str, dict[str, str]] = {p.id: {} for p, _ in loaded}
+    for index, raw in enumerate(doc.data.get("waivers") or []):
+        where = ["waivers", index]
+        owner = _waiver_profile(doc, where, raw, [p for p, _ in loaded])
+        if raw["requirement"] in waivers[owner.id]:
+            raise TenderError(f"{raw['requirement']} is waived twice", file=doc.file, line=doc.line_of(where),
+                              key=dotted(where), fix="keep one waiver per requirement")
+        waivers[owner.id][raw["requirement"]] = str(raw["reason"]).strip()
+    return tuple(TenderProfile(p, w, waivers[p.id]) for p, w in loaded)
+
+
+def _waiver_profile(doc: LocatedYaml, where: list[str | int], raw: dict[str, Any],
+                    profiles: list[Profile]) -> Profile:
+    rid = raw["requirement"]
+    if raw.get("profile"):
+        named = [p for p in profiles if raw["profile"] in (p.id, p.ref)]
+        if not named:
+            raise TenderError(f"profile '{raw['profile']}' is not one of this tender's profiles", file=doc.file,
+                              line=doc.line_of([*where, "profile"]), key=dotted([*where, "profile"]),
+                              fix=f"use one of: {', '.join(p.ref for p in profiles)}")
+        candidates = named
+    else:
+        candidates = profiles
+    owners = [p for p in candidates if any(r.id == rid for r in p.requirements)]
+    if not owners:
+        known = [r.id for p in candidates for r in p.requirements]
+        close = difflib.get_close_matches(rid, known, n=1)
+        raise TenderError(f"no requirement '{rid}' in {', '.join(p.ref for p in candidates)}", file=doc.file,
+                          line=doc.line_of([*where, "requirement"]), key=dotted([*where, "requirement"]),
+                          fix=f"did you mean '{close[0]}'?" if close else "`conformance profiles show` lists them")
+    if len(owners) > 1:
+        raise TenderError(f"'{rid}' is in several profiles", file=doc.file, line=doc.line_of(where),
+                          key=dotted(where), fix="add `profile:` to say which")
+    return owners[0]
+
+
+def _check_category_weights(doc: LocatedYaml, profiles: tuple[TenderProfile, ...]) -> None:
+    known = sorted({r.category for tp in profiles for r in tp.profile.requirements})
+    for category in doc.data.get("category_weights") or {}:
+        if category not in known:
+            close = difflib.get_close_matches(category, known, n=1)
+            raise TenderError(f"no requirement has category '{category}'", file=doc.file,
+                              line=doc.line_of(["category_weights", category]),
+                              key=dotted(["category_weights", category]),
+                              fix=f"did you mean '{close[0]}'?" if close else f"categories: {', '.join(known)}")
+
+
+def _candidate(doc: LocatedYaml, name: str, raw: dict[str, Any], base: Path) -> Candidate:
+    where: list[str | int] = ["candidates", name]
+    target = raw.get("target")
+    supplier, product, claims = raw.get("supplier"), raw.get("product"), raw.get("claims")
+    if target is not None:
+        target = str(target)
+        if "://" not in target:  # a targets file, relative to the tender
+            file, _, tname = target.partition("#")
+            target = f"{(base / file).resolve()}#{tname}" if tname else str((base / file).resolve())
+        try:
+            parsed = parse_target(target)
+        except TargetError as exc:
+            raise TenderError(f"target does not parse: {exc}", file=doc.file,
+                              line=doc.line_of([*where, "target"]), key=dotted([*where, "target"]),
+                              fix="give a base URL or targets.yaml#name") from None
+        supplier = supplier or (parsed.supplier if "://" not in str(raw["target"]) else None)
+        product = product or parsed.product
+        claims = claims or parsed.claims
+    else:
+        try:
+            argv = candidate_command(str(raw["command"]))
+        except ValueError as exc:
+            raise TenderError(f"command does not parse: {exc}", file=doc.file,
+                              line=doc.line_of([*where, "command"]), key=dotted([*where, "command"]),
+                              fix="quote arguments as a shell would") from None
+        if not argv:
+            raise TenderError("command is empty", file=doc.file, line=doc.line_of([*where, "command"]),
+                              key=dotted([*where, "command"]), fix="give the command that starts the candidate")
+    return Candidate(name=name, supplier=str(supplier or name), product=product,
+                     product_version=raw.get("product_version"), target=target, command=raw.get("command"),
+                     claims={k: [str(v) for v in vs] for k, vs in claims.items()} if claims else None)
