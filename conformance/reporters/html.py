@@ -1,0 +1,331 @@
+"""HTML reports: one self-contained file per scorecard, and one per supplier comparison.
+
+Each report works offline and alone: CSS and JS are inlined from `templates/`, charts are inline SVG drawn
+here, and nothing is loaded from anywhere (a Content-Security-Policy with the hashes of the inline style and
+script blocks any other). Every value from a scorecard is escaped (Jinja2 autoescape; the SVG is built with
+`markupsafe.escape`), so text a supplier sent back is shown verbatim and never runs.
+
+Older scorecards lack `waivers`, `claims` and a row's `waived`: every optional key is read with `.get`.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+__all__ = ["OUTCOMES", "category_chart", "grouped_chart", "measurement_summary", "relative_link",
+           "render_comparison_html", "render_html"]
+
+OUTCOMES = ("pass", "fail", "error", "skipped", "not-run", "planned")
+"""The outcome filter's choices, in order. A planned requirement (outcome not-run) is shown as `planned`."""
+
+_OUTCOME_SYMBOL = {"pass": "✓", "fail": "✗", "error": "!", "skipped": "–", "not-run": "○", "planned": "◇"}
+_VERDICT_SYMBOL = {"conformant": "✓", "non-conformant": "✗", "incomplete": "!"}
+_CANDIDATE_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#6b4c9a", "#555555")
+_MEASUREMENT_KEYS = ("cases", "requests", "steps", "elapsed_s", "scenario", "python", "mode", "tier", "engine")
+_MAX_MEASUREMENTS_JSON = 20_000
+
+# Chart geometry (SVG user units).
+_LABEL_W, _BAR_W, _VALUE_W, _ROW_H, _BAR_H = 190, 380, 90, 26, 16
+
+
+# ---------------------------------------------------------------- public API
+
+
+def render_html(scorecard: Mapping[str, Any]) -> str:
+    """The report of one run: verdict, categories chart, requirement table with filter, findings, waivers."""
+    rows = [_requirement_view(row) for row in scorecard.get("requirements") or []]
+    categories = scorecard.get("categories") or {}
+    return _render("scorecard.html.j2", {
+        "sc": scorecard,
+        "profile": scorecard.get("profile") or {},
+        "target": scorecard.get("target") or {},
+        "run": scorecard.get("run") or {},
+        "rows": rows,
+        "categories": categories,
+        "category_chart": category_chart(categories),
+        "filter_counts": {o: sum(1 for r in rows if r["outcome"] == o) for o in OUTCOMES},
+        "waivers": _scorecard_waivers(scorecard, rows),
+        "claims": _claims_view(scorecard.get("claims")),
+        "with_findings": [r for r in rows if r["findings"]],
+    })
+
+
+def render_comparison_html(comparison: Mapping[str, Any]) -> str:
+    """The comparison of candidates: ranking, category chart and table, requirement matrix, claims, waivers.
+
+    `interoperability` is not drawn: that section is filled when the interoperability profile lands.
+    """
+    candidates = _ranked_candidates(comparison)
+    names = [str(c.get("name")) for c in candidates]
+    matrix = [_matrix_row(req, names) for req in comparison.get("requirements") or []]
+    profiles = comparison.get("profiles") or []
+    many_profiles = len(profiles) > 1
+    groups = [(_category_label(c, many_profiles), [(n, (c.get("scores") or {}).get(n)) for n in names])
+              for c in comparison.get("categories") or []]
+    return _render("comparison.html.j2", {
+        "cmp": comparison,
+        "tender": comparison.get("tender"),
+        "profiles": profiles,
+        "many_profiles": many_profiles,
+        "ranking": comparison.get("ranking") or [],
+        "candidates": candidates,
+        "by_name": {str(c.get("name")): c for c in candidates},
+        "names": names,
+        "colours": {n: _CANDIDATE_COLOURS[i % len(_CANDIDATE_COLOURS)] for i, n in enumerate(names)},
+        "chart": grouped_chart(groups, names),
+        "categories": comparison.get("categories") or [],
+        "matrix": matrix,
+        "filter_counts": {o: sum(1 for r in matrix if o in r["outcomes"]) for o in OUTCOMES},
+        "runs": [_run_view(c, ref) for c in candidates for ref in (c.get("profiles") or {})],
+        "waivers": _comparison_waivers(comparison),
+    })
+
+
+# ---------------------------------------------------------------- charts
+
+
+def category_chart(categories: Mapping[str, Mapping[str, Any]]) -> Markup:
+    """Horizontal bars, one row per category, score 0-100 written beside each bar; null is `not scored`."""
+    return grouped_chart([(str(name), [("", (cat or {}).get("score"))]) for name, cat in categories.items()], [],
+                         title="Score per category (0–100)", chart_id="category-chart")
+
+
+def grouped_chart(groups: Sequence[tuple[str, Sequence[tuple[str, Any]]]], candidates: Sequence[str], *,
+                  title: str = "Category scores per candidate (0–100)", chart_id: str = "comparison-chart") -> Markup:
+    """Horizontal bars grouped by category; within a group one bar per (label, score) pair.
+
+    With a single unlabelled bar per group the category is the bar's own label. Each bar carries its number
+    and its candidate's name as text, so the chart reads without colour.
+    """
+    colours = {n: _CANDIDATE_COLOURS[i % len(_CANDIDATE_COLOURS)] for i, n in enumerate(candidates)}
+    grouped = any(label for _, bars in groups for label, _ in bars)
+    width = _LABEL_W + _BAR_W + _VALUE_W
+    parts: list[str] = []
+    y = 24
+    for group_label, bars in groups:
+        if grouped:
+            parts.append(f'<text class="group-label" x="4" y="{y + 13}">{_clip(group_label, 60)}</text>')
+            y += _ROW_H - 6
+        for label, score in bars:
+            name = label if grouped else group_label
+            parts.append(_bar(name, score, y, colours.get(label), group_label if grouped else None))
+            y += _ROW_H
+        if grouped:
+            y += 8
+    height = y + 8
+    grid = []
+    for tick in (0, 25, 50, 75, 100):
+        x = _LABEL_W + _BAR_W * tick / 100
+        grid.append(f'<line class="grid" x1="{x:g}" y1="18" x2="{x:g}" y2="{height - 6}"></line>'
+                    f'<text class="tick" x="{x:g}" y="12" text-anchor="middle">{tick}</text>')
+    return Markup(
+        f'<svg id="{chart_id}" class="chart" role="img" aria-labelledby="{chart_id}-title" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}">'
+        f'<title id="{chart_id}-title">{escape(title)}</title>{"".join(grid)}{"".join(parts)}</svg>')
+
+
+def _bar(label: str, score: Any, y: int, colour: str | None, group: str | None) -> str:
+    full = f"{group} — {label}" if group else label
+    head = (f'<g class="bar-row" data-label="{escape(label)}"><title>{escape(full)}: '
+            f'{escape(_number(score)) if score is not None else "not scored"}</title>'
+            f'<text class="bar-label" x="{_LABEL_W - 8}" y="{y + 12}" text-anchor="end">{_clip(label, 26)}</text>'
+            f'<rect class="track" x="{_LABEL_W}" y="{y}" width="{_BAR_W}" height="{_BAR_H}"></rect>')
+    if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+        return head + f'<text class="value not-scored" x="{_LABEL_W + 8}" y="{y + 12}">not scored</text></g>'
+    value = max(0.0, min(100.0, float(score)))
+    fill = f' fill="{colour}"' if colour else ""
+    return head + (f'<rect class="bar" data-score="{value:g}" x="{_LABEL_W}" y="{y}" '
+                   f'width="{_BAR_W * value / 100:.1f}" height="{_BAR_H}"{fill}></rect>'
+                   f'<text class="value" x="{_LABEL_W + _BAR_W + 6}" y="{y + 12}">{escape(_number(score))}</text></g>')
+
+
+def _clip(text: str, limit: int) -> Markup:
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+# ---------------------------------------------------------------- single-run views
+
+
+def _requirement_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    measurements = row.get("measurements") or {}
+    dump = json.dumps(measurements, indent=1, ensure_ascii=False, default=str) if measurements else ""
+    if len(dump) > _MAX_MEASUREMENTS_JSON:
+        dump = dump[:_MAX_MEASUREMENTS_JSON] + "\n… (cut here; scorecard.json has all of it)"
+    weight, effective = row.get("weight"), row.get("effective_weight")
+    return {
+        "id": str(row.get("id", "")),
+        "title": row.get("title") or "",
+        "level": row.get("level") or "",
+        "category": row.get("category") or "",
+        "weight": _number(weight),
+        "effective_weight": _number(effective) if effective is not None and effective != weight else None,
+        "outcome": _display_outcome(row),
+        "reason": row.get("reason") or "",
+        "waived": row.get("waived"),
+        "findings": list(row.get("findings") or []),
+        "summary": measurement_summary(measurements),
+        "measurements_json": dump,
+    }
+
+
+def _display_outcome(row: Mapping[str, Any]) -> str:
+    return "planned" if row.get("status") == "planned" else str(row.get("outcome") or "not-run")
+
+
+def measurement_summary(measurements: Mapping[str, Any], limit: int = 8) -> list[str]:
+    """A few `key: value` strings from a free-form measurements dict: coverage first, then short scalars."""
+    out: list[str] = []
+    coverage = measurements.get("coverage")
+    if isinstance(coverage, Mapping):
+        for kind, seen_key, total_key in (("operations", "operations_exercised", "operations_documented"),
+                                          ("statuses", "statuses_observed_documented", "statuses_documented"),
+                                          ("links", "links_followed", "links_defined")):
+            ratio, seen, total = coverage.get(f"{kind}_ratio"), coverage.get(seen_key), coverage.get(total_key)
+            if isinstance(ratio, int | float) and not isinstance(ratio, bool):
+                counted = f"{seen}/{total}, " if isinstance(seen, int) and isinstance(total, int) else ""
+                out.append(f"{kind} covered: {counted}{_number(round(100 * ratio, 1))}%")
+    checks = measurements.get("checks_evaluated")
+    if isinstance(checks, Mapping) and checks:
+        out.append(f"checks evaluated: {len(checks)}")
+    errors = measurements.get("engine_errors")
+    if isinstance(errors, Sequence) and not isinstance(errors, str) and errors:
+        out.append(f"engine errors: {len(errors)}")
+    keys = [*_MEASUREMENT_KEYS, *(k for k in measurements if k not in _MEASUREMENT_KEYS)]
+    for key in keys:
+        value = measurements.get(key)
+        if isinstance(value, bool) or value is None or key.endswith("sha256") or key == "seed":
+            continue
+        if isinstance(value, int | float) or (isinstance(value, str) and len(value) <= 40):
+            out.append(f"{key}: {_number(value)}")
+    return out[:limit]
+
+
+def _scorecard_waivers(scorecard: Mapping[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    by_id = {r["id"]: r for r in rows}
+    waivers = [{"id": str(w.get("id", "")), "reason": w.get("reason") or "",
+                "outcome": w.get("outcome") or (by_id[w["id"]]["outcome"] if w.get("id") in by_id else None)}
+               for w in scorecard.get("waivers") or []]
+    listed = {w["id"] for w in waivers}
+    waivers += [{"id": r["id"], "reason": r["waived"], "outcome": r["outcome"]}
+                for r in rows if r["waived"] and r["id"] not in listed]
+    return waivers
+
+
+def _claims_view(claims: Any) -> dict[str, Any] | None:
+    if not isinstance(claims, Mapping):
+        return None
+    return {
+        "profile": bool(claims.get("profile")),
+        "demonstrated": claims.get("demonstrated"),
+        "requirements": [{**r, "met": r.get("met", r.get("outcome") == "pass")}
+                         for r in claims.get("requirements") or []],
+    }
+
+
+# ---------------------------------------------------------------- comparison views
+
+
+def _ranked_candidates(comparison: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    rank = {r.get("candidate"): r.get("rank") for r in comparison.get("ranking") or []}
+    candidates = list(comparison.get("candidates") or [])
+    order = {id(c): i for i, c in enumerate(candidates)}
+    return sorted(candidates, key=lambda c: (rank.get(c.get("name")) is None, rank.get(c.get("name")) or 0,
+                                             order[id(c)]))
+
+
+def _category_label(category: Mapping[str, Any], many_profiles: bool) -> str:
+    name = str(category.get("category", ""))
+    return f"{name} ({category.get('profile', '')})" if many_profiles else name
+
+
+def _matrix_row(requirement: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any]:
+    results = requirement.get("results") or {}
+    cells = [results.get(n) for n in names]
+    return {**requirement, "cells": cells,
+            "outcomes": sorted({str(c.get("outcome")) for c in cells if isinstance(c, Mapping)}),
+            "weight_text": _number(requirement.get("weight"))}
+
+
+def _run_view(candidate: Mapping[str, Any], ref: str) -> dict[str, Any]:
+    run = (candidate.get("profiles") or {}).get(ref) or {}
+    counts = run.get("counts") or {}
+    return {"candidate": candidate.get("name"), "ref": ref, **run,
+            "report_link": relative_link(run.get("report")), "scorecard_link": relative_link(run.get("scorecard")),
+            "counts_text": ", ".join(f"{v} {k}" for k, v in counts.items() if v)}
+
+
+def _comparison_waivers(comparison: Mapping[str, Any]) -> list[dict[str, Any]]:
+    tender = comparison.get("tender") or {}
+    waivers = [{"profile": w.get("profile"), "requirement": w.get("requirement"), "reason": w.get("reason")}
+               for w in tender.get("waivers") or []]
+    listed = {(w["profile"], w["requirement"]) for w in waivers}
+    waivers += [{"profile": r.get("profile"), "requirement": r.get("id"), "reason": r.get("waived")}
+                for r in comparison.get("requirements") or []
+                if r.get("waived") and (r.get("profile"), r.get("id")) not in listed]
+    return waivers
+
+
+def relative_link(path: Any) -> str | None:
+    """`path` as an href when it is a relative path (resolved from the report's folder), else None (shown as text).
+
+    Anything with a scheme, a host or an absolute path (`javascript:`, `https://`, `/etc`, `C:\\`) is refused,
+    so a comparison file cannot make the report link out of itself.
+    """
+    if not isinstance(path, str) or not path.strip():
+        return None
+    path = path.strip().replace("\\", "/")
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or path.startswith("/") or ":" in path.split("/")[0]:
+        return None
+    return quote(path, safe="/._-~")
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _number(value: Any) -> str:
+    """A number as a person writes it: 3.0 -> 3, 92.5 -> 92.5, 16.653 -> 16.65, 0.000123 -> 0.000123."""
+    if isinstance(value, bool) or value is None:
+        return "" if value is None else str(value).lower()
+    if isinstance(value, float) and math.isfinite(value):
+        if value == int(value):
+            return str(int(value))
+        return str(round(value, 2)) if abs(value) >= 1 else f"{value:.3g}"
+    return str(value)
+
+
+@functools.cache
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("conformance.reporters", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["number"] = _number
+    env.globals.update(OUTCOMES=OUTCOMES, OUTCOME_SYMBOL=_OUTCOME_SYMBOL, VERDICT_SYMBOL=_VERDICT_SYMBOL)
+    return env
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    return (resources.files("conformance.reporters") / "templates" / name).read_text(encoding="utf-8")
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
+
+
+def _render(template: str, context: dict[str, Any]) -> str:
+    style, script = _asset("report.css"), _asset("report.js")
+    csp = (f"default-src 'none'; style-src {_csp_hash(style)}; script-src {_csp_hash(script)}; "
+           "img-src 'none'; base-uri 'none'; form-action 'none'")
+    return _environment().get_template(template).render(
+        **context, style=Markup(style), script=Markup(script), csp=csp)
