@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## demo: start the reference supplier (clean, then with a fault), score both, show the scorecards
+## demo: evaluate examples/demo-tender.yaml (three fictional suppliers started from the fixtures), rank them, write the comparison report
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
@@ -28,4 +28,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs evaluations comparison test-output .pytest_cache .mypy_cache .ruff_cache

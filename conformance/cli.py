@@ -84,6 +84,92 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
     sys.exit(VERDICT_EXIT[outcome.scorecard["verdict"]])
 
 
+@cli.command()
+@click.argument("tender", required=False, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("evaluations"), show_default=True,
+              help="Where the evaluation folder is created.")
+@click.option("--resume", type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="EVALUATION_DIR",
+              help="Continue an interrupted evaluation: finished runs are kept, the rest run.")
+@click.option("--check", is_flag=True, help="Only check the tender file and print the plan; run nothing.")
+def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: bool) -> None:
+    """Evaluate TENDER (a tender.yaml): every candidate on every profile, then a ranked comparison.
+
+    Exit 0 when at least one candidate meets the tender's thresholds, 1 when none does, 3 if interrupted.
+    """
+    from conformance.evaluate import evaluate_tender, resume_evaluation
+    from conformance.reporters.terminal import TerminalListener, render_ranking
+    from conformance.tender import load_tender
+
+    if (tender is None) == (resume is None):
+        raise UsageError("give a TENDER file, or --resume EVALUATION_DIR (not both)")
+    if check:
+        if tender is None:
+            raise UsageError("--check takes a TENDER file")
+        plan = load_tender(tender)
+        console.print(f"{tender}: ok: [bold]{escape(plan.title)}[/] ({plan.id})")
+        for tp in plan.profiles:
+            console.print(f"  profile {tp.profile.ref} weight {tp.weight:g}, {len(tp.waivers)} waiver(s)")
+        for cand in plan.candidates:
+            how = f"command: {cand.command}" if cand.command else f"target: {cand.target}"
+            console.print(f"  candidate {cand.name} ({escape(cand.supplier)}): {escape(how)}")
+        return
+
+    def say(text: str) -> None:
+        console.print(escape(text))
+
+    with TerminalListener(console) as listener:
+        if resume is not None:
+            outcome = resume_evaluation(resume, listener=listener, say=say)
+        else:
+            assert tender is not None
+            outcome = evaluate_tender(tender, out_dir=out_dir, listener=listener, say=say)
+    render_ranking(console, outcome.comparison)
+    for kind, path in outcome.files.items():
+        console.print(f"{kind:>12}: {path}")
+    if outcome.interrupted:
+        err_console.print(f"[yellow]interrupted[/]: finished runs are kept; continue with "
+                          f"`conformance evaluate --resume {outcome.path}`")
+        sys.exit(ExitCode.INCOMPLETE)
+    met = any(r["meets_thresholds"] for r in outcome.comparison["ranking"])
+    sys.exit(ExitCode.CONFORMANT if met else ExitCode.NON_CONFORMANT)
+
+
+@cli.command()
+@click.argument("scorecards", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("comparison"),
+              show_default=True, help="Folder for comparison.json, .html, .md, .csv and ranking.csv.")
+@click.option("--title", default="Comparison of supplier systems", show_default=True)
+def compare(scorecards: tuple[Path, ...], out_dir: Path, title: str) -> None:
+    """Compare existing runs: each SCORECARD is a scorecard.json or a run directory."""
+    from conformance.compare_files import comparison_from_files
+    from conformance.reporters.files import write_comparison
+    from conformance.reporters.terminal import render_ranking
+
+    comparison = comparison_from_files(list(scorecards), out_dir=out_dir, title=title)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out: cannot create {out_dir}: {exc.strerror}") from None
+    files = write_comparison(out_dir, comparison)
+    render_ranking(console, comparison)
+    for kind, path in files.items():
+        console.print(f"{kind:>12}: {path}")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+def report(run_dir: Path) -> None:
+    """Score a run directory again and (re)write its scorecard.json, report.html, report.md and junit.xml."""
+    from conformance.execute import rescore, write_reports
+    from conformance.reporters.terminal import render_scorecard
+    from conformance.rundir import RunDir
+
+    run = RunDir.open(run_dir)
+    scorecard = rescore(run)
+    write_reports(run, scorecard)
+    render_scorecard(console, scorecard, run_dir=run.path)
+
+
 @cli.group()
 def profiles() -> None:
     """List, show and lint profiles."""

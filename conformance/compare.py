@@ -3,7 +3,8 @@
 A candidate's overall score is the profile-weighted mean of its profile scores; its verdict is the worst of
 its profile verdicts (non-conformant, then incomplete, then conformant). It meets a tender's thresholds when
 (with `all_must`) every profile is conformant and (with `min_score`) its score reaches the minimum. Ranking:
-candidates that meet the thresholds first, then by verdict, then by score; equal on all three share a rank.
+candidates that meet the thresholds first, then conformant ones, then by score (a candidate that could not be started
+scores 0); equal on all three share a rank.
 """
 
 from __future__ import annotations
@@ -128,8 +129,8 @@ def _claims_for(claims: Mapping[str, list[str]], profile: Mapping[str, Any], car
 
 
 def _ranking(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def key(row: dict[str, Any]) -> tuple[bool, int, float]:
-        return (not row["meets_thresholds"], _VERDICT_ORDER[row["verdict"]], -row["score"])
+    def key(row: dict[str, Any]) -> tuple[bool, bool, float]:
+        return (not row["meets_thresholds"], row["verdict"] != "conformant", -row["score"])
 
     ordered = sorted(rows, key=lambda r: (*key(r), r["name"]))
     ranking: list[dict[str, Any]] = []

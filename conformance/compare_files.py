@@ -33,19 +33,22 @@ def _read(path: Path) -> tuple[Path, dict[str, Any]]:
 
 
 def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> dict[str, Any]:
-    """One candidate per target (its name, else its supplier); each candidate may bring several profiles."""
+    """One candidate per target (its name, else its supplier); each candidate may bring several profiles.
+    Two runs of the same target on the same profile (a version before and after a fix) are told apart by
+    their run ids."""
     candidates: dict[str, CandidateRuns] = {}
     for path in paths:
         card_path, card = _read(path)
         target = card.get("target") or {}
         name = str(target.get("name") or target.get("supplier") or card_path.parent.name)
         ref = f"{card['profile']['id']}@{card['profile']['version']}"
+        if ref in getattr(candidates.get(name), "scorecards", {}):
+            name = str((card.get("run") or {}).get("id") or card_path.parent.name)  # two runs of one system
+            if ref in getattr(candidates.get(name), "scorecards", {}):
+                raise UsageError(f"{card_path}: given twice")
         cand = candidates.setdefault(name, CandidateRuns(
             name=name, supplier=str(target.get("supplier") or name), product=target.get("product"),
             product_version=target.get("product_version"), claims=target.get("claims")))
-        if ref in cand.scorecards:
-            raise UsageError(f"{card_path}: {name} already has a scorecard for {ref}; give one run per candidate "
-                             "and profile")
         cand.scorecards[ref] = card
         report = card_path.parent / "report.html"
         cand.paths[ref] = {"scorecard": os.path.relpath(card_path, out_dir),

@@ -11,7 +11,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -27,7 +27,7 @@ from conformance.runners import RunContext, get_runner
 from conformance.scoring import score_run
 from conformance.targets import Target, parse_target
 
-__all__ = ["RunListener", "RunOutcome", "resume_run", "start_run"]
+__all__ = ["RunListener", "RunOutcome", "rescore", "resume_run", "start_run", "write_reports"]
 
 TIERS = ("quick", "full")
 
@@ -70,11 +70,15 @@ def _select(profile: Profile, only: tuple[str, ...], skip: tuple[str, ...]) -> l
 def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: RunListener,
               seed: int | None = None, tier: str = "quick", budget_s: int | None = None,
               only: tuple[str, ...] = (),
-              skip: tuple[str, ...] = ()) -> RunOutcome:
+              skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
+              target: Target | None = None) -> RunOutcome:
+    """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
+    {category: multiplier}; it is kept in run.json so a resume or a re-score applies it again.
+    `target` may be given ready-made (a tender's candidate); `target_spec` then only names it."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
     profile = load_profile(profile_ref)
-    target = parse_target(target_spec)
+    target = target or parse_target(target_spec)
     target.request_headers()  # fail now, before creating anything, if a credential is missing
     _select(profile, only, skip)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -85,17 +89,21 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
         "target": target.to_dict(),
         "seed": seed, "tier": tier, "budget_s": budget_s, "only": list(only), "skip": list(skip),
         "started_at": utc_now(), "finished_at": None, "status": "running", "resumed_at": [],
+        "scoring": dict(scoring or {}),
     }
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
     return _execute(run_dir, profile, target, listener)
 
 
-def resume_run(path: Path, *, listener: RunListener) -> RunOutcome:
+def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None) -> RunOutcome:
+    """Continue a run. `base_url` points it at a restarted candidate listening somewhere new."""
     run_dir = RunDir.open(path)
     meta = run_dir.meta
     try:
         profile = load_profile(meta["profile"]["path"])
-        target = parse_target(meta["target"]["source"])
+        target = _target_of(meta)
+        if base_url is not None:
+            target = replace(target, base_url=base_url.rstrip("/"))
     except KeyError as exc:
         raise RunDirError(f"run.json lacks {exc}", file=str(path / "run.json"),
                           fix="the run cannot be resumed; start a new one") from None
@@ -220,12 +228,59 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                 listener.requirement_finished(req, result)
         except KeyboardInterrupt:
             interrupted = True
-    results, _ = run_dir.results()
-    scorecard = score_run(profile, results, target=target.to_dict(), run=_run_summary(run_dir, interrupted))
-    run_dir.write_scorecard(scorecard)
     run_dir.update_meta(status="interrupted" if interrupted else "finished",
                         finished_at=None if interrupted else utc_now())
+    scorecard = rescore(run_dir, profile, interrupted=interrupted, target=target)
+    write_reports(run_dir, scorecard, listener)
     return RunOutcome(run_dir, scorecard, interrupted)
+
+
+def write_reports(run_dir: RunDir, scorecard: dict[str, Any], listener: RunListener | None = None) -> None:
+    """report.html, report.md and junit.xml beside scorecard.json. A renderer failing costs only that file:
+    the scorecard is already written, and `conformance report RUN_DIR` renders again."""
+    from conformance.reporters.files import write_run_reports
+
+    try:
+        write_run_reports(run_dir.path, scorecard)
+    except Exception as exc:  # a reporter bug must not lose the run
+        log = run_dir.path / "harness-errors.log"
+        with log.open("a", encoding="utf-8") as fh:
+            fh.write(f"--- {utc_now()} reports\n{traceback.format_exc()}\n")
+        if listener is not None:
+            listener.warning(f"reports not written ({type(exc).__name__}: {exc}); scorecard.json is complete; "
+                             f"see harness-errors.log")
+
+
+def _target_of(meta: dict[str, Any]) -> Target:
+    """The run's target: re-read from its source, with the names and claims the run started with."""
+    recorded = meta["target"]
+    target = parse_target(recorded["source"])
+    return replace(target, name=recorded.get("name", target.name), supplier=recorded.get("supplier", target.supplier),
+                   product=recorded.get("product", target.product),
+                   product_version=recorded.get("product_version", target.product_version),
+                   claims=recorded.get("claims", target.claims))
+
+
+def rescore(run_dir: RunDir, profile: Profile | None = None, *, interrupted: bool | None = None,
+            target: Target | None = None) -> dict[str, Any]:
+    """Score the run's results as they stand (with the tender's waivers and weights recorded in run.json),
+    write scorecard.json, and return it."""
+    meta = run_dir.meta
+    if profile is None:
+        profile = load_profile(meta["profile"]["path"])
+        if profile.digest != meta["profile"]["digest"]:
+            raise RunDirError(f"profile {profile.ref} changed since this run", file=str(run_dir.path / "run.json"),
+                              key="profile.digest", fix="results of one profile version cannot be scored by another")
+    if interrupted is None:
+        interrupted = meta.get("status") != "finished"
+    results, _ = run_dir.results()
+    scoring = meta.get("scoring") or {}
+    target_info = target.to_dict() if target is not None else dict(meta["target"])
+    scorecard = score_run(profile, results, target=target_info, run=_run_summary(run_dir, interrupted),
+                          waivers=scoring.get("waivers"), category_weights=scoring.get("category_weights"),
+                          claims=target_info.get("claims"))
+    run_dir.write_scorecard(scorecard)
+    return scorecard
 
 
 def _progress(listener: RunListener, req: Requirement) -> Callable[[str], None]:
@@ -252,5 +307,6 @@ def _run_summary(run_dir: RunDir, interrupted: bool) -> dict[str, Any]:
     meta = run_dir.meta
     return {"id": run_dir.path.name, "seed": meta["seed"], "tier": meta["tier"],
             "harness_version": meta["harness"]["version"], "started_at": meta["started_at"],
-            "finished_at": None if interrupted else utc_now(), "interrupted": interrupted,
+            "finished_at": None if interrupted else (meta.get("finished_at") or utc_now()),
+            "interrupted": interrupted,
             "only": meta.get("only", []), "skip": meta.get("skip", [])}

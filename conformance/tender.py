@@ -28,7 +28,7 @@ from typing import Any
 
 import jsonschema
 
-from conformance.errors import ProfileError, TargetError, TenderError
+from conformance.errors import ProfileError, TargetError, TenderError, UsageError
 from conformance.model import Profile
 from conformance.profiles import explain_schema_error, load_profile
 from conformance.schemas import load_schema
@@ -140,7 +140,7 @@ def _profiles(doc: LocatedYaml) -> tuple[TenderProfile, ...]:
         where: list[str | int] = ["profiles", index, "profile"]
         try:
             profile = load_profile(entry["profile"])
-        except ProfileError as exc:
+        except UsageError as exc:
             raise TenderError(f"profile {entry['profile']} cannot be used: {exc}", file=doc.file,
                               line=doc.line_of(where), key=dotted(where),
                               fix="`conformance profiles list` shows the profiles and versions available") from None
@@ -207,9 +207,10 @@ def _candidate(doc: LocatedYaml, name: str, raw: dict[str, Any], base: Path) -> 
         try:
             parsed = parse_target(target)
         except TargetError as exc:
-            raise TenderError(f"target does not parse: {exc}", file=doc.file,
+            inner = f" (in {exc.file}{f':{exc.line}' if exc.line else ''})" if exc.file else ""
+            raise TenderError(f"target: {exc.problem}{inner}", file=doc.file,
                               line=doc.line_of([*where, "target"]), key=dotted([*where, "target"]),
-                              fix="give a base URL or targets.yaml#name") from None
+                              fix=exc.fix or "give a base URL or targets.yaml#name") from None
         supplier = supplier or (parsed.supplier if "://" not in str(raw["target"]) else None)
         product = product or parsed.product
         claims = claims or parsed.claims

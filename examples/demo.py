@@ -1,38 +1,75 @@
-"""`make demo`: score the reference supplier against pole-records, then the same supplier with a fault.
+"""`make demo`: evaluate the demo tender (examples/demo-tender.yaml) and check the result against the catalogue.
 
-Starts each reference supplier as a real HTTP service on a free loopback port, runs the real
-`conformance run` command against it, and prints where the scorecards are.
+Three fictional suppliers are started from the fixtures as real HTTP services on free loopback ports: the
+clean reference supplier and two carrying faults from the catalogue. The real `conformance evaluate` command
+tests each on pole-records with one seed, ranks them and writes the comparison report. The demo then checks
+what every honest run must show: the reference first and conformant, and each faulty supplier failing exactly
+the requirements its faults are catalogued to break (`conformance reference faults`).
 """
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-from conformance.launch import launched, reference_command
+import yaml
+
+from fixtures.reference.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = ROOT / "runs"
-SEED = "20261124"
+TENDER = ROOT / "examples" / "demo-tender.yaml"
+OUT = ROOT / "evaluations"
 
 
-def score(title: str, faults: list[str]) -> int:
-    print(f"\n=== {title} ===", flush=True)
-    with launched(reference_command("pole-records", faults)) as url:
-        print(f"reference supplier started at {url}" + (f" with fault {', '.join(faults)}" if faults else ""))
-        cmd = [sys.executable, "-m", "conformance", "run", "pole-records", "--target", url,
-               "--seed", SEED, "--runs-dir", str(RUNS)]
-        print("$ conformance " + " ".join(cmd[3:]), flush=True)
-        return subprocess.call(cmd, cwd=ROOT)
+def predicted_failures(command: str) -> set[str]:
+    argv = shlex.split(command)
+    faults = [argv[i + 1] for i, word in enumerate(argv[:-1]) if word == "--fault"]
+    return {rid for fault in faults for rid in FAULTS[fault].catches}
+
+
+def check(comparison: dict, tender: dict) -> list[str]:
+    problems = []
+    ranking = comparison["ranking"]
+    if ranking[0]["candidate"] != "northwind" or ranking[0]["verdict"] != "conformant":
+        problems.append(f"expected northwind first and conformant, got {ranking[0]}")
+    for name, spec in tender["candidates"].items():
+        expected = predicted_failures(spec["command"])
+        outcomes = {r["id"]: r["results"][name]["outcome"] for r in comparison["requirements"]}
+        failed = {rid for rid, outcome in outcomes.items() if outcome == "fail"}
+        errored = {rid for rid, outcome in outcomes.items() if outcome == "error"}
+        verdict = next(c["verdict"] for c in comparison["candidates"] if c["name"] == name)
+        said = ", ".join(sorted(expected)) or "nothing"
+        if failed == expected and not errored:
+            print(f"  {name}: {verdict}; " + (f"failed {said}, as its faults predict" if expected
+                                              else "passed everything (no fault injected)"))
+        else:
+            problems.append(f"{name}: predicted failures {said}; measured failures "
+                            f"{', '.join(sorted(failed)) or 'none'}, errors {', '.join(sorted(errored)) or 'none'}")
+    return problems
 
 
 def main() -> int:
-    clean = score("the reference supplier, as the standard describes it", [])
-    faulty = score("the same supplier with a catalogued fault: schema-drift", ["schema-drift"])
-    print("\nexit codes: reference", clean, "(0 = conformant); schema-drift", faulty, "(1 = non-conformant)")
-    print(f"every run's evidence, results and scorecard.json are under {RUNS}/")
-    return 0 if (clean, faulty) == (0, 1) else 1
+    cmd = [sys.executable, "-m", "conformance", "evaluate", str(TENDER.relative_to(ROOT)), "--out", str(OUT)]
+    print("$ conformance " + " ".join(cmd[3:]), flush=True)
+    before = set(OUT.glob("*")) if OUT.exists() else set()
+    code = subprocess.call(cmd, cwd=ROOT)
+    created = sorted(set(OUT.glob("*")) - before)
+    if code not in (0, 1) or not created:
+        print(f"the evaluation did not finish (exit {code})", file=sys.stderr)
+        return 1
+    folder = created[-1]
+    comparison = json.loads((folder / "comparison.json").read_text(encoding="utf-8"))
+    tender = yaml.safe_load(TENDER.read_text(encoding="utf-8"))
+    print("\nchecked against the fault catalogue:")
+    problems = check(comparison, tender)
+    for problem in problems:
+        print(f"  MISMATCH {problem}", file=sys.stderr)
+    print(f"\ncomparison report (open it in a browser): {folder / 'comparison.html'}")
+    print(f"each supplier's report, evidence and scorecard: {folder / 'runs'}/<candidate>/<run>/")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

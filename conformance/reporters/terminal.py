@@ -19,7 +19,7 @@ from rich.table import Table
 
 from conformance.model import Requirement, Result
 
-__all__ = ["TerminalListener", "render_scorecard"]
+__all__ = ["TerminalListener", "render_ranking", "render_scorecard"]
 
 OUTCOME_STYLE = {"pass": "green", "fail": "bold red", "error": "yellow", "skipped": "dim", "not-run": "dim"}
 VERDICT_STYLE = {"conformant": "bold green", "non-conformant": "bold red", "incomplete": "bold yellow"}
@@ -76,8 +76,9 @@ def render_scorecard(console: Console, scorecard: dict[str, Any], *, run_dir: Pa
             planned.append(row["id"])
             continue
         style = OUTCOME_STYLE.get(row["outcome"], "dim")
+        waived = f"[magenta]waived[/] ({escape(row['waived'][:80])}) " if row.get("waived") else ""
         table.add_row(row["id"], row["level"], row["category"], f"[{style}]{row['outcome']}[/]",
-                      escape((row["reason"] or "")[:120]))
+                      waived + escape((row["reason"] or "")[:120]))
     console.print(table)
     if planned:
         console.print(f"[dim]planned (stated, not yet checked), never scored: {', '.join(planned)}[/]")
@@ -100,5 +101,28 @@ def render_scorecard(console: Console, scorecard: dict[str, Any], *, run_dir: Pa
     verdict = scorecard["verdict"]
     console.print(f"verdict: [{VERDICT_STYLE[verdict]}]{verdict}[/]  score: [bold]{scorecard['score']}[/]/100"
                   f"  ({scorecard['verdict_reason']})")
+    claims = scorecard.get("claims")
+    if claims:
+        unmet = [r["id"] for r in claims["requirements"] if not r["met"]]
+        console.print(f"claimed: profile {'yes' if claims['profile'] else 'no'}, demonstrated {claims['demonstrated']}"
+                      + (f"; claimed but not demonstrated: {', '.join(unmet)}" if unmet else ""))
     if run_dir is not None:
         console.print(f"scorecard: {run_dir / 'scorecard.json'}")
+        if (run_dir / "report.html").exists():
+            console.print(f"report:    {run_dir / 'report.html'} (also report.md, junit.xml)")
+
+
+def render_ranking(console: Console, comparison: dict[str, Any]) -> None:
+    """The ranking of a comparison: one line per candidate, best first, with why a threshold was missed."""
+    table = Table(title=escape(comparison["title"]))
+    for column in ("rank", "candidate", "supplier", "verdict", "score", "meets thresholds"):
+        table.add_column(column, overflow="fold")
+    for row in comparison["ranking"]:
+        verdict = row["verdict"]
+        met = "[green]yes[/]" if row["meets_thresholds"] else "[red]no[/]: " + escape("; ".join(row["reasons"]))
+        table.add_row(str(row["rank"]), escape(row["candidate"]), escape(row["supplier"]),
+                      f"[{VERDICT_STYLE[verdict]}]{verdict}[/]", f"{row['score']:g}", met)
+    console.print(table)
+    tender = comparison.get("tender") or {}
+    for waiver in tender.get("waivers", []):
+        console.print(f"[magenta]waived[/] {waiver['requirement']} ({waiver['profile']}): {escape(waiver['reason'])}")

@@ -1,0 +1,209 @@
+"""Evaluate a tender: run every candidate on every required profile, then compare and rank them.
+
+    evaluations/<UTC timestamp>-<tender id>/
+        evaluation.json          the tender (path, digest, summary), the seed every candidate shares, status
+        runs/<candidate>/<run>/  one ordinary run directory per candidate and profile (see rundir.py)
+        logs/<candidate>.log     what a started candidate printed
+        comparison.json|html|csv|md and ranking.csv
+
+One candidate's failure (it does not start, it crashes, the harness errs on it) is recorded against that
+candidate and the evaluation goes on. Ctrl-C stops cleanly; `--resume` keeps every finished run, continues
+unfinished ones against the restarted candidate, and starts the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import traceback
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from conformance.compare import CandidateRuns, build_comparison
+from conformance.errors import ConformanceError, RunDirError
+from conformance.execute import RunListener, resume_run, start_run
+from conformance.launch import launched
+from conformance.rundir import RunDir, utc_now, write_json_atomic
+from conformance.targets import Target, parse_target
+from conformance.tender import Candidate, Tender, TenderProfile, candidate_command, load_tender
+
+__all__ = ["EvaluationOutcome", "evaluate_tender", "resume_evaluation"]
+
+EVALUATION_FILE = "evaluation.json"
+
+
+@dataclass(frozen=True)
+class EvaluationOutcome:
+    path: Path
+    comparison: dict[str, Any]
+    files: dict[str, Path]
+    interrupted: bool
+
+
+def evaluate_tender(tender_path: Path, *, out_dir: Path, listener: RunListener,
+                    say: Callable[[str], None]) -> EvaluationOutcome:
+    tender = load_tender(tender_path)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"{stamp}-{tender.id}"
+        n = 0
+        while path.exists():
+            n += 1
+            path = out_dir / f"{stamp}-{tender.id}-{n}"
+        (path / "runs").mkdir(parents=True)
+        (path / "logs").mkdir()
+    except OSError as exc:
+        raise RunDirError(f"cannot create the evaluation folder: {exc.strerror}", file=str(out_dir),
+                          fix="choose a writable folder with --out") from None
+    seed = tender.seed if tender.seed is not None else random.SystemRandom().randrange(2**31)
+    state = {"tender": {"path": str(Path(tender.path).resolve()), "digest": tender.digest, "id": tender.id},
+             "seed": seed, "started_at": utc_now(), "finished_at": None, "status": "running",
+             "candidates": {c.name: {"status": "pending", "error": None} for c in tender.candidates}}
+    write_json_atomic(path / EVALUATION_FILE, state)
+    return _evaluate(path, tender, state, listener, say)
+
+
+def resume_evaluation(path: Path, *, listener: RunListener, say: Callable[[str], None]) -> EvaluationOutcome:
+    try:
+        state = json.loads((path / EVALUATION_FILE).read_text(encoding="utf-8"))
+        tender = load_tender(state["tender"]["path"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise RunDirError(f"not a resumable evaluation ({type(exc).__name__}: {exc})", file=str(path),
+                          fix="give a folder `conformance evaluate` created") from None
+    if tender.digest != state["tender"]["digest"]:
+        raise RunDirError("the tender file changed since this evaluation started", file=tender.path,
+                          fix="candidates must be evaluated against one tender; start a new evaluation")
+    state["status"] = "running"
+    return _evaluate(path, tender, state, listener, say)
+
+
+def _evaluate(path: Path, tender: Tender, state: dict[str, Any], listener: RunListener,
+              say: Callable[[str], None]) -> EvaluationOutcome:
+    interrupted = False
+    for number, cand in enumerate(tender.candidates, start=1):
+        entry = state["candidates"].setdefault(cand.name, {"status": "pending", "error": None})
+        if entry["status"] == "finished":
+            say(f"[{number}/{len(tender.candidates)}] {cand.name}: already evaluated, kept")
+            continue
+        say(f"[{number}/{len(tender.candidates)}] {cand.name} ({cand.supplier})")
+        entry.update(status="running", error=None)
+        write_json_atomic(path / EVALUATION_FILE, state)
+        try:
+            interrupted = _evaluate_candidate(path, tender, cand, int(state["seed"]), listener, say)
+            entry["status"] = "interrupted" if interrupted else "finished"
+        except ConformanceError as exc:
+            entry.update(status="error", error=str(exc))
+            say(f"  {cand.name}: could not be evaluated: {exc}")
+        except Exception as exc:  # a harness bug on one candidate must not lose the others
+            entry.update(status="error", error=f"harness error {type(exc).__name__}: {exc}")
+            with (path / "logs" / "harness-errors.log").open("a", encoding="utf-8") as fh:
+                fh.write(f"--- {utc_now()} {cand.name}\n{traceback.format_exc()}\n")
+            say(f"  {cand.name}: harness error {type(exc).__name__} (see logs/harness-errors.log); going on")
+        write_json_atomic(path / EVALUATION_FILE, state)
+        if interrupted:
+            break
+    state.update(status="interrupted" if interrupted else "finished",
+                 finished_at=None if interrupted else utc_now())
+    write_json_atomic(path / EVALUATION_FILE, state)
+    comparison = build_comparison([_collect(path, tender, c, state) for c in tender.candidates],
+                                  title=tender.title, tender=tender.summary(), profiles=_profile_rows(tender))
+    from conformance.reporters.files import write_comparison
+
+    files = write_comparison(path, comparison)
+    return EvaluationOutcome(path, comparison, files, interrupted)
+
+
+def _profile_rows(tender: Tender) -> list[dict[str, Any]]:
+    return [{"ref": tp.profile.ref, "id": tp.profile.id, "version": tp.profile.version, "title": tp.profile.title,
+             "digest": tp.profile.digest, "weight": tp.weight} for tp in tender.profiles]
+
+
+def _runs_of(path: Path, cand: Candidate, tp: TenderProfile) -> list[RunDir]:
+    """This candidate's run directories for this profile, oldest first."""
+    folder = path / "runs" / cand.name
+    found = []
+    for child in sorted(folder.iterdir()) if folder.is_dir() else []:
+        try:
+            run = RunDir.open(child)
+        except RunDirError:
+            continue
+        if run.meta.get("profile", {}).get("digest") == tp.profile.digest:
+            found.append(run)
+    return found
+
+
+def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, listener: RunListener,
+                        say: Callable[[str], None]) -> bool:
+    """Run every profile on one candidate; True if interrupted."""
+    todo = [tp for tp in tender.profiles
+            if not any(r.meta.get("status") == "finished" for r in _runs_of(path, cand, tp))]
+    if not todo:
+        return False
+    with ExitStack() as stack:
+        if cand.command:
+            say(f"  starting: {cand.command}")
+            url = stack.enter_context(launched(candidate_command(cand.command), timeout=60.0,
+                                               log_path=path / "logs" / f"{cand.name}.log"))
+            say(f"  listening on {url}")
+            spec = url
+        else:
+            assert cand.target is not None
+            spec = cand.target
+        target = _target(cand, spec)
+        for tp in todo:
+            unfinished = [r for r in _runs_of(path, cand, tp) if r.meta.get("status") != "finished"]
+            scoring = {"tender": tender.id, "waivers": dict(tp.waivers),
+                       "category_weights": dict(tender.category_weights)}
+            if unfinished:
+                say(f"  {tp.profile.ref}: resuming {unfinished[-1].path.name}")
+                outcome = resume_run(unfinished[-1].path, listener=listener,
+                                     base_url=target.base_url if cand.command else None)
+            else:
+                say(f"  {tp.profile.ref}: seed {seed}, tier {tender.tier}")
+                outcome = start_run(tp.profile.path, spec, runs_dir=path / "runs" / cand.name, listener=listener,
+                                    seed=seed, tier=tender.tier, budget_s=tender.budget_s, scoring=scoring,
+                                    target=target)
+            card = outcome.scorecard
+            say(f"  {tp.profile.ref}: {card['verdict']}, score {card['score']:g}")
+            if outcome.interrupted:
+                return True
+    return False
+
+
+def _target(cand: Candidate, spec: str) -> Target:
+    target = parse_target(spec)
+    return replace(target, name=cand.name, supplier=cand.supplier, product=cand.product or target.product,
+                   product_version=cand.product_version or target.product_version,
+                   claims=cand.claims or target.claims)
+
+
+def _collect(path: Path, tender: Tender, cand: Candidate, state: dict[str, Any]) -> CandidateRuns:
+    scorecards: dict[str, dict[str, Any]] = {}
+    errors: dict[str, str] = {}
+    paths: dict[str, dict[str, str | None]] = {}
+    entry_error = state["candidates"].get(cand.name, {}).get("error")
+    for tp in tender.profiles:
+        runs = _runs_of(path, cand, tp)
+        if not runs:
+            errors[tp.profile.ref] = entry_error or "not run"
+            continue
+        run = runs[-1]
+        card_path = run.path / "scorecard.json"
+        try:
+            scorecards[tp.profile.ref] = json.loads(card_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            errors[tp.profile.ref] = entry_error or f"{run.path.name} has no readable scorecard"
+            continue
+        if run.meta.get("status") != "finished":
+            errors[tp.profile.ref] = entry_error or f"run {run.path.name} did not finish"
+        report = run.path / "report.html"
+        paths[tp.profile.ref] = {"scorecard": str(card_path.relative_to(path)),
+                                 "report": str(report.relative_to(path)) if report.exists() else None}
+    return CandidateRuns(name=cand.name, supplier=cand.supplier, product=cand.product,
+                         product_version=cand.product_version, scorecards=scorecards, errors=errors,
+                         paths=paths, claims=cand.claims)

@@ -1,0 +1,90 @@
+"""Tender files: the demo tender loads, and every mistake a buyer can make is named by file, line and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.errors import TenderError
+from conformance.tender import candidate_command, load_tender
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "examples" / "demo-tender.yaml"
+
+MINIMAL = """\
+tender: 1
+id: t-1
+title: A tender
+profiles:
+  - profile: pole-records@1.0.0
+candidates:
+  acme:
+    target: http://127.0.0.1:9
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tender.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_demo_tender_loads_with_its_waiver_weights_and_candidates() -> None:
+    tender = load_tender(DEMO)
+    assert [c.name for c in tender.candidates] == ["northwind", "eastgate", "southbank"]
+    assert tender.profiles[0].profile.ref == "pole-records@1.0.0"
+    assert "POLE-REC-006" in tender.profiles[0].waivers
+    assert tender.category_weights["safeguarding"] == 2.0
+    assert (tender.all_must, tender.min_score, tender.seed) == (True, 80.0, 20261124)
+    assert tender.candidates[0].claims == {"profiles": ["pole-records@1.0.0"]}
+
+
+def test_minimal_tender_has_sensible_defaults(tmp_path: Path) -> None:
+    tender = load_tender(write(tmp_path, MINIMAL))
+    assert (tender.all_must, tender.min_score, tender.tier, tender.seed) == (True, None, "quick", None)
+    assert tender.candidates[0].supplier == "acme"
+
+
+@pytest.mark.parametrize(("change", "line", "key", "says"), [
+    (("  acme:\n", "  acme:\n    colour: blue\n"), 8, "candidates.acme.colour", "unknown key"),
+    (("pole-records@1.0.0", "pole-records"), 5, "profiles[0].profile", "does not match"),
+    (("pole-records@1.0.0", "pole-records@9.9.9"), 5, "profiles[0].profile", "cannot be used"),
+    (("candidates:", "waivers:\n  - {requirement: POLE-REC-066, reason: the force never retries}\ncandidates:"),
+     7, "waivers[0].requirement", "did you mean 'POLE-REC-006'"),
+    (("candidates:", "waivers:\n  - {requirement: POLE-REC-006, reason: short}\ncandidates:"),
+     7, "waivers[0].reason", "too short"),
+    (("candidates:", "category_weights: {safeguard: 2}\ncandidates:"), 6, "category_weights.safeguard",
+     "did you mean 'safeguarding'"),
+    (("    target: http://127.0.0.1:9\n", "    target: http://127.0.0.1:9\n    command: ./start.sh\n"), 7,
+     "candidates.acme", "exactly one of `target`"),
+    (("    target: http://127.0.0.1:9\n", "    target: nowhere.txt\n"), 8, "candidates.acme.target",
+     "neither a URL nor a targets file"),
+    (("tender: 1", "tender: 2"), 1, "tender", "not allowed"),
+])
+def test_mistakes_are_named_by_line_and_key(tmp_path: Path, change: tuple[str, str], line: int, key: str,
+                                            says: str) -> None:
+    old, new = change
+    assert old in MINIMAL
+    path = write(tmp_path, MINIMAL.replace(old, new, 1))
+    with pytest.raises(TenderError) as caught:
+        load_tender(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: {key}: "), message
+    assert says in message
+
+
+def test_a_targets_file_is_found_beside_the_tender_and_brings_its_claims(tmp_path: Path) -> None:
+    (tmp_path / "targets.yaml").write_text(
+        "targets:\n  acme:\n    base_url: http://127.0.0.1:9\n    supplier: Acme Ltd\n"
+        "    claims: {profiles: [pole-records@1.0.0], requirements: [POLE-SRCH-002]}\n", encoding="utf-8")
+    tender = load_tender(write(tmp_path, MINIMAL.replace("http://127.0.0.1:9", "targets.yaml#acme")))
+    cand = tender.candidates[0]
+    assert cand.supplier == "Acme Ltd"
+    assert cand.claims == {"profiles": ["pole-records@1.0.0"], "requirements": ["POLE-SRCH-002"]}
+
+
+def test_a_leading_conformance_runs_this_harness() -> None:
+    argv = candidate_command("conformance reference serve --port 0 --fault 'drop-flags'")
+    assert argv[1:] == ["-m", "conformance", "reference", "serve", "--port", "0", "--fault", "drop-flags"]
+    assert candidate_command("./start.sh --port 0") == ["./start.sh", "--port", "0"]
