@@ -15,7 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Request, sync_playwright
 
+from conformance.compare_files import comparison_from_files
+from conformance.reporters.files import write_comparison
 from conformance.reporters.html import render_comparison_html, render_html
+from tests.conftest import Run
 from tests.test_html_reports import sample_comparison, sample_scorecard
 
 pytestmark = pytest.mark.browser
@@ -131,6 +134,16 @@ def check_filter(page: Page, table_id: str, must_hide: str) -> None:
     assert page.locator(must_hide).is_visible()
 
 
+def assert_candidate_columns_fit(page: Page, names: list[str]) -> None:
+    """With a few candidates, every candidate's column of the matrix is on screen without scrolling sideways
+    (a long cell must wrap, not push the candidates out of view)."""
+    width = page.viewport_size["width"] if page.viewport_size else 1280
+    for name in names:
+        header = page.locator(f'#matrix-table thead th:text-is("{name}")')
+        box = header.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width, f"column {name} is off screen: {box}"
+
+
 def test_scorecard_report_in_chromium(open_report: Callable[[Path], Opened], tmp_path: Path) -> None:
     scorecard = sample_scorecard()
     path = tmp_path / "report.html"
@@ -166,6 +179,7 @@ def test_comparison_report_in_chromium(open_report: Callable[[Path], Opened], tm
     assert page.locator("#ranking-table tbody tr").first.get_attribute("data-candidate") == "acme"
     scored = sum(1 for c in comparison["categories"] for s in c["scores"].values() if s is not None)
     assert_bars_drawn(page.locator("#comparison-chart rect.bar"), scored)
+    assert_candidate_columns_fit(page, [c["name"] for c in comparison["candidates"]])
     screenshot(page, "comparison")
 
     # POLE-IF-003 passes for every candidate: the fail filter must hide it.
@@ -179,3 +193,29 @@ def test_comparison_report_in_chromium(open_report: Callable[[Path], Opened], tm
     assert page.url == run_report.as_uri()
     assert page.locator(".verdict-banner .verdict").is_visible()
     assert opened.errors == []
+
+
+@pytest.mark.slow
+def test_reports_of_real_runs_in_chromium(open_report: Callable[[Path], Opened], clean_run: Run, drift_run: Run,
+                                          tmp_path: Path) -> None:
+    """The files a real run and `conformance compare` write, not hand-made samples."""
+    report = drift_run.run_dir / "report.html"
+    opened = open_report(report)
+    page = opened.page
+    assert page.locator(".verdict-banner .verdict").text_content() == "✗ non-conformant"
+    assert page.locator("pre", has_text="curl").first.is_visible()
+    check_filter(page, "requirements-table", "#req-POLE-IF-002")
+    screenshot(page, "real-run-report")
+    opened.assert_clean()
+
+    out = tmp_path / "cmp"
+    out.mkdir()
+    comparison = comparison_from_files([clean_run.run_dir, drift_run.run_dir], out_dir=out, title="Real runs")
+    files = write_comparison(out, comparison)
+    opened = open_report(files["html"])
+    page = opened.page
+    assert page.locator("#ranking-table tbody tr").count() == 2
+    assert_candidate_columns_fit(page, [c["name"] for c in comparison["candidates"]])
+    check_filter(page, "matrix-table", '#matrix-table tbody tr:has(th:has-text("POLE-IF-002"))')
+    screenshot(page, "real-comparison")
+    opened.assert_clean()
