@@ -105,9 +105,9 @@ def sample_comparison() -> dict[str, Any]:
                              "reason": None if outcome == "pass" else f"{outcome} <i>reason</i> for {name}"}
         requirements.append({"profile": REF, "id": req.id, "title": req.title, "level": req.level.value,
                              "category": req.category, "weight": req.weight,
-                             "waived": ("Gateway handles it <b>&</b> more; the force's front end never repeats a create, "
-                                        "and the design authority accepted the residual risk at its meeting of "
-                                        "2026-11-20 (minute DA-114), to be reviewed at contract award")
+                             "waived": ("Gateway handles it <b>&</b> more; the front end never repeats a create, "
+                                        "and the design authority accepted the residual risk at its meeting "
+                                        "of 2026-11-20 (minute DA-114), to be reviewed at contract award")
                              if req.id == "POLE-REC-006" else None,
                              "results": results})
     candidates = []
