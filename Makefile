@@ -24,7 +24,7 @@ test: $(STAMP)
 	$(MAKE) lint
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check conformance fixtures tests examples $(wildcard benchmarks)
+	$(VENV)/bin/ruff check conformance fixtures loadtests tests examples $(wildcard benchmarks)
 	$(VENV)/bin/mypy
 
 clean:

@@ -58,8 +58,15 @@ def cli() -> None:
               help="Where run directories are created.")
 @click.option("--resume", type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="RUN_DIR",
               help="Continue an interrupted run: re-runs only requirements without a result (or with an error).")
+@click.option("--load-rate", type=click.FloatRange(min=0.01), metavar="PER_SECOND",
+              help="Load checks: arrivals per second, sized to the buyer (default: the profile's quick-tier rate).")
+@click.option("--load-duration", type=click.FloatRange(min=1), metavar="SECONDS",
+              help="Load checks: seconds of arrivals (default: the profile's; the full tier runs 6x as long).")
+@click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Load checks: locust worker processes (0: one local process). Each runs its share of arrivals.")
 def run(profile: str | None, target: str | None, seed: int | None, tier: str, budget: int | None,
-        only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None) -> None:
+        only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None,
+        load_rate: float | None, load_duration: float | None, workers: int) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.execute import resume_run, start_run
     from conformance.reporters.terminal import TerminalListener, render_scorecard
@@ -67,7 +74,8 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
     if resume is None and (profile is None or target is None):
         raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
-    if resume is not None and (profile or target or seed is not None or only or skip or budget):
+    if resume is not None and (profile or target or seed is not None or only or skip or budget or load_rate
+                               or load_duration or workers):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
     with TerminalListener(console) as listener:
         if resume is not None:
@@ -75,7 +83,8 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         else:
             assert profile is not None and target is not None
             outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
-                                budget_s=budget, only=only, skip=skip)
+                                budget_s=budget, only=only, skip=skip,
+                                load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers})
     render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)
     if outcome.interrupted:
         err_console.print(f"[yellow]interrupted[/]: finished results are kept; continue with "
@@ -125,10 +134,10 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
             outcome = evaluate_tender(tender, out_dir=out_dir, listener=listener, say=say)
     render_ranking(console, outcome.comparison)
     for kind, path in outcome.files.items():
-        console.print(f"{kind:>12}: {path}")
+        console.print(f"{kind:>12}: {escape(str(path))}")
     if outcome.interrupted:
         err_console.print(f"[yellow]interrupted[/]: finished runs are kept; continue with "
-                          f"`conformance evaluate --resume {outcome.path}`")
+                          f"`conformance evaluate --resume {escape(str(outcome.path))}`")
         sys.exit(ExitCode.INCOMPLETE)
     met = any(r["meets_thresholds"] for r in outcome.comparison["ranking"])
     sys.exit(ExitCode.CONFORMANT if met else ExitCode.NON_CONFORMANT)
@@ -153,7 +162,7 @@ def compare(scorecards: tuple[Path, ...], out_dir: Path, title: str) -> None:
     files = write_comparison(out_dir, comparison)
     render_ranking(console, comparison)
     for kind, path in files.items():
-        console.print(f"{kind:>12}: {path}")
+        console.print(f"{kind:>12}: {escape(str(path))}")
 
 
 @cli.command()
@@ -249,10 +258,14 @@ def reference() -> None:
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's private key.")
 @click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
               help="Require client certificates signed by this CA (mutual TLS).")
+@click.option("--stall-ms", type=click.FloatRange(min=1), default=1000.0, show_default=True,
+              help="With --fault stall: how long each freeze lasts.")
+@click.option("--stall-every-ms", type=click.FloatRange(min=2), default=2000.0, show_default=True,
+              help="With --fault stall: a freeze starts every this many milliseconds.")
 def reference_serve(profile: str, faults: tuple[str, ...], host: str, port: int, db: Path | None,
                     api_key_env: str | None, ready_file: Path | None, oauth_client: str | None,
                     oauth_secret_env: str | None, token_ttl: float, tls_cert: str | None, tls_key: str | None,
-                    tls_client_ca: str | None) -> None:
+                    tls_client_ca: str | None, stall_ms: float, stall_every_ms: float) -> None:
     """Serve a reference supplier over HTTP until Ctrl-C."""
     import os
 
@@ -278,8 +291,13 @@ def reference_serve(profile: str, faults: tuple[str, ...], host: str, port: int,
     if bool(tls_cert) != bool(tls_key) or (tls_client_ca and not tls_cert):
         raise UsageError("--tls-cert and --tls-key go together (and --tls-client-ca needs them)")
     tls = (tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
+    if stall_ms >= stall_every_ms:
+        raise UsageError("--stall-ms must be shorter than --stall-every-ms (or the server never answers)")
+    from fixtures.reference.app import LoadFaultOptions
+
     serve(profile, list(faults), host=host, port=port, db_path=str(db) if db else None, api_key=api_key,
-          ready_file=str(ready_file) if ready_file else None, oauth=oauth, tls=tls)
+          ready_file=str(ready_file) if ready_file else None, oauth=oauth, tls=tls,
+          load_faults=LoadFaultOptions(stall_ms=stall_ms, stall_every_ms=stall_every_ms))
 
 
 @reference.command("faults")

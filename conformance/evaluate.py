@@ -26,7 +26,7 @@ from typing import Any
 from conformance.compare import CandidateRuns, build_comparison
 from conformance.errors import ConformanceError, RunDirError
 from conformance.execute import RunListener, resume_run, start_run
-from conformance.launch import launched
+from conformance.launch import LaunchError, launched
 from conformance.rundir import RunDir, utc_now, write_json_atomic
 from conformance.targets import Target, parse_target
 from conformance.tender import Candidate, Tender, TenderProfile, candidate_command, load_tender
@@ -61,7 +61,8 @@ def evaluate_tender(tender_path: Path, *, out_dir: Path, listener: RunListener,
         raise RunDirError(f"cannot create the evaluation folder: {exc.strerror}", file=str(out_dir),
                           fix="choose a writable folder with --out") from None
     seed = tender.seed if tender.seed is not None else random.SystemRandom().randrange(2**31)
-    state = {"tender": {"path": str(Path(tender.path).resolve()), "digest": tender.digest, "id": tender.id},
+    state = {"tender": {"path": str(Path(tender.path).resolve()), "digest": tender.digest, "id": tender.id,
+                        "profiles": {tp.profile.ref: tp.profile.digest for tp in tender.profiles}},
              "seed": seed, "started_at": utc_now(), "finished_at": None, "status": "running",
              "candidates": {c.name: {"status": "pending", "error": None} for c in tender.candidates}}
     write_json_atomic(path / EVALUATION_FILE, state)
@@ -71,13 +72,21 @@ def evaluate_tender(tender_path: Path, *, out_dir: Path, listener: RunListener,
 def resume_evaluation(path: Path, *, listener: RunListener, say: Callable[[str], None]) -> EvaluationOutcome:
     try:
         state = json.loads((path / EVALUATION_FILE).read_text(encoding="utf-8"))
-        tender = load_tender(state["tender"]["path"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise RunDirError(f"not a resumable evaluation ({type(exc).__name__}: {exc})", file=str(path),
+        tender_path, tender_digest = state["tender"]["path"], state["tender"]["digest"]
+        if not isinstance(state["candidates"], dict):
+            raise TypeError("candidates is not a mapping")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise RunDirError(f"not a resumable evaluation ({type(exc).__name__}: {exc})",
+                          file=str(path / EVALUATION_FILE),
                           fix="give a folder `conformance evaluate` created") from None
-    if tender.digest != state["tender"]["digest"]:
+    tender = load_tender(tender_path)
+    if tender.digest != tender_digest:
         raise RunDirError("the tender file changed since this evaluation started", file=tender.path,
                           fix="candidates must be evaluated against one tender; start a new evaluation")
+    for tp in tender.profiles:
+        if state["tender"].get("profiles", {}).get(tp.profile.ref, tp.profile.digest) != tp.profile.digest:
+            raise RunDirError(f"profile {tp.profile.ref} changed since this evaluation started", file=tp.profile.path,
+                              fix="results from two versions of a profile cannot be mixed; start a new evaluation")
     state["status"] = "running"
     return _evaluate(path, tender, state, listener, say)
 
@@ -96,6 +105,10 @@ def _evaluate(path: Path, tender: Tender, state: dict[str, Any], listener: RunLi
         try:
             interrupted = _evaluate_candidate(path, tender, cand, int(state["seed"]), listener, say)
             entry["status"] = "interrupted" if interrupted else "finished"
+        except LaunchError as exc:  # its output may hold anything: the log has it, the reports only the gist
+            entry.update(status="error", error=f"the candidate did not start: {exc.summary} "
+                                               f"(its output is in logs/{cand.name}.log)")
+            say(f"  {cand.name}: {entry['error']}")
         except ConformanceError as exc:
             entry.update(status="error", error=str(exc))
             say(f"  {cand.name}: could not be evaluated: {exc}")
@@ -167,7 +180,7 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
                 say(f"  {tp.profile.ref}: seed {seed}, tier {tender.tier}")
                 outcome = start_run(tp.profile.path, spec, runs_dir=path / "runs" / cand.name, listener=listener,
                                     seed=seed, tier=tender.tier, budget_s=tender.budget_s, scoring=scoring,
-                                    target=target)
+                                    target=target, load=tender.load)
             card = outcome.scorecard
             say(f"  {tp.profile.ref}: {card['verdict']}, score {card['score']:g}")
             if outcome.interrupted:

@@ -71,10 +71,11 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
               seed: int | None = None, tier: str = "quick", budget_s: int | None = None,
               only: tuple[str, ...] = (),
               skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
-              target: Target | None = None) -> RunOutcome:
+              target: Target | None = None, load: dict[str, Any] | None = None) -> RunOutcome:
     """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
     {category: multiplier}; it is kept in run.json so a resume or a re-score applies it again.
-    `target` may be given ready-made (a tender's candidate); `target_spec` then only names it."""
+    `target` may be given ready-made (a tender's candidate); `target_spec` then only names it.
+    `load` sizes load checks for the buyer: {"arrival_rate", "duration_s", "workers"} (any of them)."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
     profile = load_profile(profile_ref)
@@ -89,7 +90,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
         "target": target.to_dict(),
         "seed": seed, "tier": tier, "budget_s": budget_s, "only": list(only), "skip": list(skip),
         "started_at": utc_now(), "finished_at": None, "status": "running", "resumed_at": [],
-        "scoring": dict(scoring or {}),
+        "scoring": dict(scoring or {}), "load": {k: v for k, v in (load or {}).items() if v},
     }
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
     return _execute(run_dir, profile, target, listener)
@@ -203,7 +204,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
         return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
                           seed=int(meta["seed"]), tier=str(meta["tier"]), budget_s=meta.get("budget_s"),
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
-                          progress=_progress(listener, req), stop=stop)
+                          progress=_progress(listener, req), stop=stop, load=dict(meta.get("load") or {}))
 
     interrupted = False
     stop = threading.Event()

@@ -26,7 +26,12 @@ _URL = re.compile(r"listening on (https?://\S+)")
 
 
 class LaunchError(ConformanceError):
-    """The supplier process did not start, or did not say where it listens in time."""
+    """The supplier process did not start, or did not say where it listens in time. `summary` says which,
+    without the command line or the process's output (they may carry anything; the log keeps them)."""
+
+    def __init__(self, message: str, summary: str) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 def reference_command(profile: str = "pole-records", faults: Sequence[str] = (), *,
@@ -44,7 +49,7 @@ def reference_command(profile: str = "pole-records", faults: Sequence[str] = (),
 def launched(command: Sequence[str], *, timeout: float = 30.0, log_path: Path | None = None,
              env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `command`; yield the URL it announces; stop it (SIGTERM, then SIGKILL) on exit."""
-    log = log_path.open("w", encoding="utf-8") if log_path else None
+    log = log_path.open("a", encoding="utf-8") if log_path else None  # a resume adds to it
     proc = subprocess.Popen(
         list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
         env={**os.environ, **(env or {})}, start_new_session=True,
@@ -73,10 +78,12 @@ def launched(command: Sequence[str], *, timeout: float = 30.0, log_path: Path | 
         deadline = time.monotonic() + timeout
         while not ready.wait(0.1):
             if time.monotonic() > deadline:
-                raise LaunchError(f"`{' '.join(command)}` did not announce its URL within {timeout:.0f} s")
+                raise LaunchError(f"`{' '.join(command)}` did not announce its URL within {timeout:.0f} s",
+                                  f"no 'listening on URL' line within {timeout:.0f} s")
         if not found:
             tail = " | ".join(seen[-5:])
-            raise LaunchError(f"`{' '.join(command)}` exited ({proc.poll()}) before serving: {tail}")
+            raise LaunchError(f"`{' '.join(command)}` exited ({proc.poll()}) before serving: {tail}",
+                              f"it exited ({proc.poll()}) before serving")
         yield found[0]
     finally:
         _stop(proc)

@@ -72,9 +72,9 @@ def run_profile(url: str, runs_dir: Path, *extra: str) -> Run:
     return Run(proc.returncode, proc.stdout, proc.stderr, run_dir, read_scorecard(run_dir), url)
 
 
-def run_against(faults: Sequence[str], runs_dir: Path) -> Run:
+def run_against(faults: Sequence[str], runs_dir: Path, *extra: str) -> Run:
     with reference(*faults, log=runs_dir.parent / f"{runs_dir.name}-reference.log") as url:
-        return run_profile(url, runs_dir)
+        return run_profile(url, runs_dir, *extra)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from conformance.model import CheckKind, Profile, Requirement, Result
 from conformance.redact import Redactor
@@ -20,6 +20,7 @@ __all__ = ["RunContext", "Runner", "get_runner", "landed_kinds"]
 _REGISTRY: dict[CheckKind, str] = {
     CheckKind.SCHEMA: "conformance.runners.schema:SchemaRunner",
     CheckKind.CONTRACT: "conformance.runners.contract:ContractRunner",
+    CheckKind.LOAD: "conformance.runners.load:LoadRunner",
 }
 
 
@@ -41,6 +42,9 @@ class RunContext:
     stop: threading.Event = field(default_factory=threading.Event)
     # Headers that change during the run (OAuth2 access tokens), asked for before every request.
     auth: Callable[[], dict[str, str]] | None = None
+    # Load sized by the buyer (a tender's `load`, or --load-rate/--load-duration/--workers):
+    # {"arrival_rate", "duration_s", "workers"}; empty means the profile's quick-tier defaults.
+    load: dict[str, Any] = field(default_factory=dict)
 
 
 class Runner(Protocol):

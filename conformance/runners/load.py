@@ -1,0 +1,293 @@
+"""Load checks: an open-model load from loadtests/ run by locust in a subprocess, judged against service levels.
+
+The harness never imports locust (it monkey-patches the process with gevent). It writes the load's settings to
+a file, passes credentials in the environment (never a file), runs `python -m locust` headless (with
+`--workers K`, a master and K workers on this machine), and reads the merged results the scenario writes:
+HdrHistograms per operation and per business task, with latency measured from each request's due time, and
+how well the generator kept its schedule. Then:
+
+- the generator could not keep its schedule (arrivals dropped or held back by the in-flight cap, more than
+  1% sent late, setup failed, locust failed or wrote nothing) -> `error`, never a pass or a supplier failure;
+- a service level is missed (a percentile, the error rate, the share completed, or an acknowledged write that
+  no longer reads back) -> `fail`, one finding per miss;
+- otherwise `pass`, with every figure in the measurements.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from conformance.errors import EngineFailure
+from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
+from conformance.runners import RunContext
+
+__all__ = ["LoadRunner", "summarise"]
+
+LATE_SHARE_LIMIT = 0.01
+FULL_TIER_DURATION_FACTOR = 6
+STARTUP_GRACE_S = 60.0
+WRITE_CHECK_LIMIT = 20_000
+
+
+def _loadtests_dir() -> Path:
+    spec = importlib.util.find_spec("loadtests")
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineFailure("the loadtests package is not installed with this harness")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentiles(encoded: str) -> dict[str, float]:
+    from hdrh.histogram import HdrHistogram
+
+    hist = HdrHistogram.decode(encoded.encode("ascii"))
+    if hist.get_total_count() == 0:
+        return {"p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0, "max_ms": 0.0}
+    return {f"p{q}_ms": round(hist.get_value_at_percentile(q) / 1000, 2) for q in (50, 95, 99)} | {
+        "max_ms": round(hist.get_max_value() / 1000, 2)}
+
+
+def summarise(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
+    """Percentiles, counts and error rates from the merged results file (pure)."""
+    def table(src: dict[str, Any]) -> dict[str, Any]:
+        return {name: {**_percentiles(slot["hdr"]), "count": slot["count"], "errors": slot["errors"],
+                       "error_rate": round(slot["errors"] / slot["count"], 4) if slot["count"] else 0.0,
+                       "statuses": slot["statuses"], "error_samples": slot["error_samples"]}
+                for name, slot in sorted(src.items())}
+
+    operations, tasks = table(results["operations"]), table(results["tasks"])
+    requests = sum(o["count"] for o in operations.values())
+    errors = sum(o["errors"] for o in operations.values())
+    completed = sum(t["count"] - t["errors"] for t in tasks.values())
+    schedule = {k: v for k, v in results["schedule"].items() if k != "lateness_hdr"}
+    schedule["lateness"] = _percentiles(results["schedule"]["lateness_hdr"])
+    return {
+        "schedule": schedule,
+        "requests": requests, "errors": errors, "error_rate": round(errors / requests, 4) if requests else 0.0,
+        "tasks_completed": completed,
+        "throughput_per_s": round(completed / duration_s, 2) if duration_s else 0.0,
+        "operations": operations, "tasks": tasks,
+        "generator": results.get("generator", []), "workers": results.get("workers", 1),
+    }
+
+
+class LoadRunner:
+    kind = CheckKind.LOAD
+
+    def run(self, requirement: Requirement, ctx: RunContext) -> Result:
+        opts = requirement.check.options
+        sizing = dict(ctx.load or {})
+        rate = float(sizing.get("arrival_rate") or opts.get("rate", 10))
+        duration = float(sizing.get("duration_s") or opts.get("duration_s", 10))
+        if ctx.tier == "full" and not sizing.get("duration_s"):
+            duration *= FULL_TIER_DURATION_FACTOR
+        workers = int(sizing.get("workers") or 0)
+        folder = ctx.run_dir.path / "load" / requirement.id
+        folder.mkdir(parents=True, exist_ok=True)
+        out = folder / "results.json"
+        out.unlink(missing_ok=True)
+        config = {"rate": rate, "duration_s": duration, "max_in_flight": int(opts.get("max_in_flight", 500)),
+                  "timeout_s": float(opts.get("timeout_s", 10)), "seed": ctx.seed, "mix": opts.get("mix", {}),
+                  "arrivals": opts.get("arrivals", "poisson"), "out": str(out), "workers": max(1, workers)}
+        (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+        headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {})}
+        ctx.progress(f"load: {rate:g} arrivals/s for {duration:g} s" + (f" on {workers} workers" if workers else ""))
+        locust_stats = self._run_locust(requirement, ctx, folder, config, headers, workers)
+        if not out.exists():
+            raise EngineFailure(f"the load generator wrote no results (see {folder.name}/locust.log)")
+        results = json.loads(out.read_text(encoding="utf-8"))
+        summary = summarise(results, duration)
+        summary["plain_locust"] = locust_stats
+        summary["sizing"] = {"rate_per_s": rate, "duration_s": duration, "workers": workers,
+                             "source": "tender" if sizing else ctx.tier}
+        slo = dict(opts.get("slo") or {})
+        if slo.get("no_data_lost"):
+            summary["writes"] = self._check_writes(results["writes"], ctx, headers)
+        problem = self._generator_problem(results, summary)
+        if problem:
+            return Result(requirement.id, Outcome.ERROR, reason=problem, measurements=summary)
+        findings = self._judge(requirement, slo, summary)
+        return Result(requirement.id, Outcome.FAIL if findings else Outcome.PASS, findings=tuple(findings),
+                      measurements=summary)
+
+    # --- the generator -------------------------------------------------------------------------------
+    def _run_locust(self, requirement: Requirement, ctx: RunContext, folder: Path, config: dict[str, Any],
+                    headers: dict[str, str], workers: int) -> dict[str, Any] | None:
+        module, _, user_class = str(requirement.check.options.get("scenario", "")).partition(":")
+        locustfile = _loadtests_dir() / f"{module}.py"
+        if not locustfile.is_file():
+            raise EngineFailure(f"no load scenario {locustfile}")
+        env = {**os.environ, "CONFORMANCE_LOAD_CONFIG": str(folder / "config.json"),
+               "CONFORMANCE_LOAD_HEADERS": json.dumps(headers),
+               "PYTHONPATH": os.pathsep.join([str(locustfile.parent.parent), os.environ.get("PYTHONPATH", "")])}
+        run_time = int(config["duration_s"] + 3 * config["timeout_s"] + 30)
+        base = [sys.executable, "-m", "locust", "-f", str(locustfile), user_class, "--headless", "--host",
+                ctx.target.base_url, "--only-summary", "--skip-log-setup", "--exit-code-on-error", "0",
+                "--json-file", str(folder / "locust")]
+        port = _free_port()
+        users = str(max(1, workers))
+        master = [*base, "-u", users, "-r", users, "--run-time", f"{run_time}s"]
+        if workers:
+            master += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
+                       "--expect-workers", str(workers), "--expect-workers-max-wait", "60"]
+        log = (folder / "locust.log").open("w", encoding="utf-8")
+        procs = [subprocess.Popen(master, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)]
+        for _ in range(workers):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "locust", "-f", str(locustfile), user_class, "--worker", "--master-host",
+                 "127.0.0.1", "--master-port", str(port), "--skip-log-setup"],
+                cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        deadline = time.monotonic() + run_time + STARTUP_GRACE_S
+        try:
+            while procs[0].poll() is None:
+                if ctx.stop.is_set():
+                    raise KeyboardInterrupt
+                if time.monotonic() > deadline:
+                    raise EngineFailure(f"the load generator did not finish within {run_time + STARTUP_GRACE_S:.0f} s")
+                time.sleep(0.2)
+        finally:
+            for proc in procs:
+                _stop(proc)
+            log.close()
+        stats_file = folder / "locust.json"
+        try:
+            return _plain_locust(json.loads(stats_file.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @staticmethod
+    def _generator_problem(results: dict[str, Any], summary: dict[str, Any]) -> str | None:
+        sched = summary["schedule"]
+        if results.get("setup_errors"):
+            return f"the load could not be set up: {results['setup_errors'][0]}"
+        if results.get("workers", 1) < max(1, summary["sizing"]["workers"]):
+            return f"only {results.get('workers')} of {summary['sizing']['workers']} load workers reported"
+        if sched["dropped"] or sched["capped"]:
+            return (f"the generator could not keep its schedule: {sched['dropped']} of {sched['scheduled']} arrivals "
+                    f"dropped, {sched['capped']} held back by the in-flight cap (raise max_in_flight, or add "
+                    f"--workers)")
+        if sched["scheduled"] and sched["late"] / sched["scheduled"] > LATE_SHARE_LIMIT:
+            return (f"the generator could not keep its schedule: {sched['late']} of {sched['scheduled']} arrivals "
+                    f"sent more than 10 ms late (max {sched['max_lateness_ms']:.0f} ms; CPU saturated? add --workers)")
+        if sched["scheduled"] == 0:
+            return "no arrivals were scheduled (rate x duration < 1)"
+        return None
+
+    @staticmethod
+    def _check_writes(paths: list[str], ctx: RunContext, headers: dict[str, str]) -> dict[str, Any]:
+        """Read back every acknowledged write (up to WRITE_CHECK_LIMIT); missing = answered 404 or 410."""
+        missing: list[str] = []
+        unreadable = 0
+        checked = paths[:WRITE_CHECK_LIMIT]
+        with httpx.Client(base_url=ctx.target.base_url, timeout=10.0, follow_redirects=False,
+                          **ctx.target.http_options()) as client:
+            for index, path in enumerate(checked):
+                if ctx.stop.is_set():
+                    raise KeyboardInterrupt
+                if index % 200 == 0:
+                    ctx.progress(f"reading back acknowledged writes: {index}/{len(checked)}")
+                try:
+                    response = client.get(path, headers=headers)
+                except httpx.HTTPError:
+                    unreadable += 1
+                    continue
+                if response.status_code in (404, 410):
+                    missing.append(path)
+                elif response.status_code != 200:
+                    unreadable += 1
+        return {"acknowledged": len(paths), "checked": len(checked), "missing": len(missing),
+                "missing_examples": missing[:10], "unreadable": unreadable}
+
+    # --- service levels ------------------------------------------------------------------------------
+    @staticmethod
+    def _judge(requirement: Requirement, slo: dict[str, Any], summary: dict[str, Any]) -> list[Finding]:
+        findings: list[Finding] = []
+        rid = requirement.id
+        scope = slo.get("scope", "operations")
+        for name, figures in summary[scope].items():
+            for key in ("p50_ms", "p95_ms", "p99_ms"):
+                if key in slo and figures[key] > float(slo[key]):
+                    findings.append(Finding(
+                        rid, "latency", f"{key[:-3]} latency above the service level",
+                        f"{name}: {key[:-3]} {figures[key]:g} ms measured from the due time over {figures['count']} "
+                        f"{'tasks' if scope == 'tasks' else 'requests'}; the profile allows {float(slo[key]):g} ms",
+                        operation=name, occurrences=max(1, figures["count"]), code=f"slo_{key[:-3]}"))
+        if "error_rate" in slo and summary["error_rate"] > float(slo["error_rate"]):
+            worst: tuple[str | None, dict[str, Any]] = max(
+                summary["operations"].items(), key=lambda kv: kv[1]["errors"], default=(None, {}))
+            sample = (worst[1].get("error_samples") or [""])[0]
+            findings.append(Finding(
+                rid, "errors", "error rate above the service level",
+                f"{summary['errors']} of {summary['requests']} requests failed ({summary['error_rate']:.2%}); the "
+                f"profile allows {float(slo['error_rate']):.2%}. Most errors: {worst[0]} "
+                f"(statuses {worst[1].get('statuses')}). Example: {sample}",
+                operation=worst[0], occurrences=max(1, summary["errors"]), code="slo_error_rate"))
+        if "min_throughput" in slo:
+            scheduled = summary["schedule"]["scheduled"]
+            share = summary["tasks_completed"] / scheduled if scheduled else 0.0
+            if share < float(slo["min_throughput"]):
+                findings.append(Finding(
+                    rid, "throughput", "too few tasks completed",
+                    f"{summary['tasks_completed']} of {scheduled} scheduled tasks completed ({share:.1%}); the "
+                    f"profile requires {float(slo['min_throughput']):.0%}", code="slo_throughput"))
+        writes = summary.get("writes")
+        if writes and writes["missing"]:
+            findings.append(Finding(
+                rid, "data_lost", "acknowledged writes were lost",
+                f"{writes['missing']} of {writes['checked']} records the supplier acknowledged (201) no longer read "
+                f"back (404), e.g. {', '.join(writes['missing_examples'][:3])}",
+                occurrences=writes["missing"], code="data_lost"))
+        if writes and writes["unreadable"] and not writes["missing"]:
+            raise EngineFailure(f"{writes['unreadable']} acknowledged writes could not be read back to check them")
+        return findings
+
+
+def _plain_locust(stats: Any) -> dict[str, Any]:
+    """What locust's own statistics say (response time from the actual send, in ms), for comparison only."""
+    entries = stats if isinstance(stats, list) else stats.get("stats", [])
+    out: dict[str, Any] = {}
+    for entry in entries:
+        times = {int(float(k)): int(v) for k, v in (entry.get("response_times") or {}).items()}
+        total = sum(times.values())
+        if not total:
+            continue
+        figures: dict[str, float] = {}
+        for q in (50, 95, 99):
+            need, seen = total * q / 100, 0
+            for value in sorted(times):
+                seen += times[value]
+                if seen >= need:
+                    figures[f"p{q}_ms"] = float(value)
+                    break
+        out[entry.get("name", "?")] = {**figures, "count": total}
+    return out
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)

@@ -1,0 +1,286 @@
+"""An open (arrival-rate) model for locust, with latency measured from the intended send time.
+
+Locust's users wait for each response before the next request, so a stalled server is sent fewer requests and
+its stall hides from the statistics (coordinated omission). Here arrivals follow a fixed schedule that never
+waits for responses: arrival i of a worker is due at start + i / rate (workers interleave their phases). Each
+arrival runs one task of the scenario's mix in its own greenlet; every request's latency is measured from when
+it was due (the first request of a task from the arrival's due time, later steps from when the previous step
+answered) and recorded in an HdrHistogram per operation and per task. The generator's own health is recorded
+too: arrivals sent late (the generator was busy), held back by the in-flight cap, or dropped, and its CPU time.
+
+Configuration comes from the JSON file named by $CONFORMANCE_LOAD_CONFIG (written by the harness):
+    {"rate": arrivals per second (all workers together), "duration_s", "max_in_flight", "timeout_s",
+     "seed", "mix": {"task name": weight}, "arrivals": "poisson" | "uniform", "out": "results.json",
+     "workers": K}
+Request headers (credentials) come from $CONFORMANCE_LOAD_HEADERS (JSON), never from a file.
+Results: each worker (or the single local process) publishes its histograms; whoever runs the stats (the
+master, or the local runner) merges them and writes `out`, then stops the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import gevent
+from gevent.pool import Pool
+from hdrh.histogram import HdrHistogram
+from locust import FastHttpUser, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+CONFIG_ENV = "CONFORMANCE_LOAD_CONFIG"
+LATE_S = 0.010  # an arrival sent more than 10 ms after it was due counts as late
+MESSAGE = "conformance_results"
+HIGHEST_US = 120_000_000  # 120 s, in microseconds
+
+
+def load_config() -> dict[str, Any]:
+    path = os.environ.get(CONFIG_ENV)
+    if not path:
+        return {"rate": 1, "duration_s": 1, "max_in_flight": 10, "timeout_s": 10, "seed": 1, "mix": {},
+                "out": "", "workers": 1}
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+CONFIG = load_config()
+
+
+def histogram() -> HdrHistogram:
+    return HdrHistogram(1, HIGHEST_US, 3)
+
+
+class Recorder:
+    """Per-operation and per-task latency histograms (microseconds), counts, errors and status codes."""
+
+    def __init__(self) -> None:
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.tasks: dict[str, dict[str, Any]] = {}
+        self.writes: list[str] = []  # ids of records the supplier acknowledged creating
+
+    @staticmethod
+    def _slot(table: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
+        if name not in table:
+            table[name] = {"hist": histogram(), "count": 0, "errors": 0, "statuses": {}, "error_samples": []}
+        return table[name]
+
+    def record(self, table: dict[str, dict[str, Any]], name: str, seconds: float, ok: bool, status: int | str) -> None:
+        slot = self._slot(table, name)
+        slot["hist"].record_value(max(1, min(int(seconds * 1_000_000), HIGHEST_US)))
+        slot["count"] += 1
+        slot["statuses"][str(status)] = slot["statuses"].get(str(status), 0) + 1
+        if not ok:
+            slot["errors"] += 1
+
+    def error_sample(self, name: str, text: str) -> None:
+        samples = self._slot(self.operations, name)["error_samples"]
+        if len(samples) < 5:
+            samples.append(text[:300])
+
+    def export(self) -> dict[str, Any]:
+        def table(src: dict[str, dict[str, Any]]) -> dict[str, Any]:
+            return {name: {"hdr": slot["hist"].encode().decode("ascii"), "count": slot["count"],
+                           "errors": slot["errors"], "statuses": slot["statuses"],
+                           "error_samples": slot["error_samples"]} for name, slot in src.items()}
+        return {"operations": table(self.operations), "tasks": table(self.tasks), "writes": self.writes}
+
+
+class Step:
+    """One request inside a task: `call` performs it and says whether the answer was the expected one."""
+
+    def __init__(self, user: OpenModelUser, task_name: str, due: float) -> None:
+        self.user = user
+        self.task_name = task_name
+        self.due = due  # when this step should have been sent
+
+    def request(self, method: str, path: str, name: str, *, expect: tuple[int, ...] = (200,),
+                json_body: Any = None, headers: dict[str, str] | None = None) -> tuple[Any, dict[str, str]]:
+        """The answer's JSON body and headers; raises StepFailed (after recording) on an unexpected answer."""
+        user = self.user
+        all_headers = {**user.base_headers, **(headers or {})}
+        ok, status, body, answer_headers = False, "exception", None, {}
+        try:
+            response = user.client.request(method, path, name=name, json=json_body, headers=all_headers)
+            status = response.status_code or "no-response"
+            ok = response.status_code in expect
+            if ok:
+                answer_headers = {k.lower(): v for k, v in response.headers.items()}
+                body = response.json() if response.text else None
+            elif not ok:
+                user.recorder.error_sample(name, f"{method} {path} -> {status}: {(response.text or '')[:200]}")
+        except Exception as exc:  # timeouts, resets, garbage: an error of this request, never a crash
+            user.recorder.error_sample(name, f"{method} {path} -> {type(exc).__name__}: {exc}")
+        now = time.perf_counter()
+        user.recorder.record(user.recorder.operations, name, now - self.due, ok, status)
+        self.due = now
+        if not ok:
+            raise StepFailed(name)
+        return body, answer_headers
+
+
+class StepFailed(Exception):
+    pass
+
+
+TaskFn = Callable[["OpenModelUser", Step, random.Random], None]
+
+
+class OpenModelUser(FastHttpUser):
+    """One per worker: it runs this worker's share of the arrival schedule. Subclasses set `mix_tasks`."""
+
+    abstract = True
+    concurrency = int(CONFIG.get("max_in_flight", 100))  # connections in FastHttpSession's pool
+    network_timeout = float(CONFIG.get("timeout_s", 10.0))
+    connection_timeout = float(CONFIG.get("timeout_s", 10.0))
+    insecure = False
+    mix_tasks: ClassVar[dict[str, TaskFn]] = {}
+
+    def setup_data(self, rng: random.Random) -> None:
+        """Create what the tasks read (not measured). Override per profile."""
+
+    def on_start(self) -> None:
+        self.base_headers = json.loads(os.environ.get("CONFORMANCE_LOAD_HEADERS") or "{}")
+        self.recorder = Recorder()
+
+    @task
+    def run_schedule(self) -> None:
+        runner = self.environment.runner
+        index = getattr(runner, "worker_index", 0) if isinstance(runner, WorkerRunner) else 0
+        workers = max(1, int(CONFIG.get("workers", 1)))
+        rng = random.Random(f"{CONFIG.get('seed', 1)}-{index}")
+        try:
+            self.setup_data(rng)
+            setup_error = None
+        except Exception as exc:
+            setup_error = f"{type(exc).__name__}: {exc}"
+        rate = float(CONFIG["rate"])
+        per_worker = rate / workers
+        count = int(float(CONFIG["duration_s"]) * per_worker)
+        mix = [(name, float(w)) for name, w in (CONFIG.get("mix") or {}).items() if float(w) > 0]
+        names, weights = [m[0] for m in mix], [m[1] for m in mix]
+        cap = int(CONFIG.get("max_in_flight", 100))
+        pool = Pool(cap)
+        stats = {"scheduled": count, "sent": 0, "late": 0, "capped": 0, "dropped": 0, "max_lateness_ms": 0.0,
+                 "lateness": histogram()}
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.perf_counter() + 0.5 + (0.0 if CONFIG.get("arrivals", "poisson") == "poisson" else index / rate)
+        wall0 = time.perf_counter()
+        drop_after = float(CONFIG.get("drop_after_s", 1.0))
+        poisson = CONFIG.get("arrivals", "poisson") == "poisson"
+        gaps = random.Random(f"{CONFIG.get('seed', 1)}-gaps-{index}")
+        due = start
+        if setup_error is None:
+            for i in range(count):
+                # Poisson arrivals (officers act independently) or a fixed interval; either way the schedule
+                # is fixed in advance and never waits for an answer.
+                due = due + gaps.expovariate(per_worker) if poisson else start + i / per_worker
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    gevent.sleep(delay)
+                if pool.full():
+                    stats["capped"] += 1
+                    pool.wait_available(timeout=drop_after)
+                lateness = time.perf_counter() - due
+                if lateness > drop_after or pool.full():
+                    stats["dropped"] += 1
+                    continue
+                stats["lateness"].record_value(max(1, int(lateness * 1_000_000)))
+                stats["max_lateness_ms"] = max(stats["max_lateness_ms"], lateness * 1000)
+                if lateness > LATE_S:
+                    stats["late"] += 1
+                stats["sent"] += 1
+                name = rng.choices(names, weights)[0]
+                pool.spawn(self._arrive, name, due, random.Random(rng.random()))
+            pool.join(timeout=float(CONFIG.get("timeout_s", 10.0)) * 3)
+            pool.kill(block=True, timeout=5)
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        wall = time.perf_counter() - wall0
+        cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+        lateness_hist = stats.pop("lateness")
+        payload = {**self.recorder.export(), "schedule": {**stats, "lateness_hdr": lateness_hist.encode().decode(
+            "ascii")}, "generator": {"cpu_s": cpu, "wall_s": wall, "worker": index}, "setup_error": setup_error}
+        publish(self.environment, payload)
+        while True:  # this user's work is done; the test ends when every worker has published
+            gevent.sleep(3600)
+
+    def _arrive(self, name: str, due: float, rng: random.Random) -> None:
+        step = Step(self, name, due)
+        ok = True
+        try:
+            self.mix_tasks[name](self, step, rng)
+        except StepFailed:
+            ok = False
+        self.recorder.record(self.recorder.tasks, name, time.perf_counter() - due, ok, "ok" if ok else "failed")
+
+
+# --- merging and writing results (master or local runner) ------------------------------------------
+
+_received: list[dict[str, Any]] = []
+
+
+def publish(environment: Any, payload: dict[str, Any]) -> None:
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        runner.send_message(MESSAGE, payload)
+    else:
+        _collect(environment, payload)
+
+
+def _collect(environment: Any, payload: dict[str, Any]) -> None:
+    _received.append(payload)
+    if len(_received) >= max(1, int(CONFIG.get("workers", 1))):
+        write_results(_received, CONFIG["out"])
+        gevent.spawn_later(0.1, environment.runner.quit)
+
+
+@events.init.add_listener
+def _on_init(environment: Any, **_: Any) -> None:
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.register_message(MESSAGE, lambda msg, **kw: _collect(environment, msg.data))
+
+
+def _merge_hdr(encoded: list[str]) -> str:
+    total = histogram()
+    for item in encoded:
+        total.decode_and_add(item.encode("ascii"))
+    return total.encode().decode("ascii")
+
+
+def write_results(parts: list[dict[str, Any]], out: str) -> None:
+    """Merge every worker's results (histograms added, counts summed) into one JSON file."""
+    merged: dict[str, Any] = {"workers": len(parts), "operations": {}, "tasks": {}, "writes": [],
+                              "schedule": {}, "generator": [], "setup_errors": []}
+    for part in parts:
+        for table in ("operations", "tasks"):
+            for name, slot in part[table].items():
+                into = merged[table].setdefault(name, {"hdr": [], "count": 0, "errors": 0, "statuses": {},
+                                                        "error_samples": []})
+                into["hdr"].append(slot["hdr"])
+                into["count"] += slot["count"]
+                into["errors"] += slot["errors"]
+                for status, n in slot["statuses"].items():
+                    into["statuses"][status] = into["statuses"].get(status, 0) + n
+                into["error_samples"] = (into["error_samples"] + slot["error_samples"])[:5]
+        merged["writes"].extend(part["writes"])
+        sched = part["schedule"]
+        for key in ("scheduled", "sent", "late", "capped", "dropped"):
+            merged["schedule"][key] = merged["schedule"].get(key, 0) + sched[key]
+        merged["schedule"]["max_lateness_ms"] = max(merged["schedule"].get("max_lateness_ms", 0.0),
+                                                    sched["max_lateness_ms"])
+        merged["schedule"].setdefault("lateness_hdr", []).append(sched["lateness_hdr"])
+        merged["generator"].append(part["generator"])
+        if part.get("setup_error"):
+            merged["setup_errors"].append(part["setup_error"])
+    for table in ("operations", "tasks"):
+        for slot in merged[table].values():
+            slot["hdr"] = _merge_hdr(slot["hdr"])
+    merged["schedule"]["lateness_hdr"] = _merge_hdr(merged["schedule"]["lateness_hdr"])
+    tmp = out + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(merged, fh)
+    os.replace(tmp, out)

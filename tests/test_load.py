@@ -1,0 +1,124 @@
+"""Load checks: the coordinated-omission canary against a reference that stalls, on one process and on two
+locust workers; a generator that cannot keep its schedule is an error; service levels judged from histograms."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from conformance.model import CheckKind, CheckSpec, Level, Requirement
+from conformance.runners.load import LoadRunner, summarise
+from tests.conftest import conformance, only_run_dir, read_scorecard, reference
+
+STALL_MS, EVERY_MS = 300.0, 1000.0
+# Arrivals independent of the stall's phase wait (STALL - u) when they land u ms into a stall, so
+# P(latency > l) = (STALL - l) / EVERY, and the q-quantile is STALL - (1 - q) * EVERY (plus the service time).
+ANALYTIC = {"p95_ms": STALL_MS - 0.05 * EVERY_MS, "p99_ms": STALL_MS - 0.01 * EVERY_MS}
+TOLERANCE = 0.15
+
+
+def perf_001(tmp_path: Path, url: str, *extra: str) -> dict[str, Any]:
+    runs = tmp_path / "runs"
+    proc = conformance("run", "pole-records", "--target", url, "--only", "POLE-PERF-001", "--seed", "7",
+                       "--runs-dir", str(runs), "--load-rate", "80", "--load-duration", "10", *extra, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    card = read_scorecard(only_run_dir(runs))
+    row = next(r for r in card["requirements"] if r["id"] == "POLE-PERF-001")
+    return row
+
+
+def assert_canary(row: dict[str, Any]) -> None:
+    m = row["measurements"]
+    assert row["outcome"] == "pass", row  # 250/290 ms is inside the profile's 500/1000 ms service level
+    assert m["schedule"]["dropped"] == 0 and m["schedule"]["scheduled"] == 800
+    for name in ("GET /persons (search)", "GET /persons/{id}"):
+        op = m["operations"][name]
+        for key, expected in ANALYTIC.items():
+            assert abs(op[key] - expected) <= TOLERANCE * expected, f"{name} {key}: {op[key]} vs {expected}"
+    print("\ncanary (harness):", {n: {k: o[k] for k in ("count", "p50_ms", "p95_ms", "p99_ms")}
+                                  for n, o in m["operations"].items()})
+
+
+@pytest.mark.slow
+def test_stall_canary_latency_within_15_percent_of_analytic(tmp_path: Path) -> None:
+    with reference("stall", extra=["--stall-ms", str(STALL_MS), "--stall-every-ms", str(EVERY_MS)]) as url:
+        assert_canary(perf_001(tmp_path, url))
+
+
+@pytest.mark.slow
+def test_stall_canary_on_two_locust_workers_merges_histograms(tmp_path: Path) -> None:
+    with reference("stall", extra=["--stall-ms", str(STALL_MS), "--stall-every-ms", str(EVERY_MS)]) as url:
+        row = perf_001(tmp_path, url, "--workers", "2")
+    assert row["measurements"]["workers"] == 2
+    assert [g["worker"] for g in sorted(row["measurements"]["generator"], key=lambda g: g["worker"])] == [0, 1]
+    assert_canary(row)
+
+
+@pytest.mark.slow
+def test_a_generator_that_cannot_keep_its_schedule_is_an_error_not_a_verdict(tmp_path: Path) -> None:
+    with reference() as url:
+        proc = conformance("run", "pole-records", "--target", url, "--only", "POLE-PERF-001", "--runs-dir",
+                           str(tmp_path / "runs"), "--load-rate", "6000", "--load-duration", "2", timeout=300)
+    card = read_scorecard(only_run_dir(tmp_path / "runs"))
+    row = next(r for r in card["requirements"] if r["id"] == "POLE-PERF-001")
+    assert row["outcome"] == "error", row["outcome"]
+    assert "could not keep its schedule" in row["reason"]
+    assert proc.returncode == 3 and card["verdict"] == "incomplete"
+
+
+def encoded(values_ms: list[float]) -> str:
+    hist = HdrHistogram(1, 120_000_000, 3)
+    for value in values_ms:
+        hist.record_value(int(value * 1000))
+    return hist.encode().decode("ascii")
+
+
+def results(latencies: list[float], errors: int = 0, writes_missing: int = 0) -> dict[str, Any]:
+    slot = {"hdr": encoded(latencies), "count": len(latencies), "errors": errors, "statuses": {"200": len(latencies)},
+            "error_samples": []}
+    return {"operations": {"GET /x": slot}, "tasks": {"t": {**slot}}, "writes": [],
+            "schedule": {"scheduled": len(latencies), "sent": len(latencies), "late": 0, "capped": 0, "dropped": 0,
+                         "max_lateness_ms": 1.0, "lateness_hdr": encoded([0.5])}, "generator": [], "workers": 1}
+
+
+def requirement(slo: dict[str, Any]) -> Requirement:
+    return Requirement("P-1", "t", Level.MUST, "performance", 1.0, "r", CheckSpec(CheckKind.LOAD, {"slo": slo}))
+
+
+def test_service_levels_are_judged_on_the_histograms() -> None:
+    summary = summarise(results([10.0] * 90 + [900.0] * 10, errors=3), 10.0)
+    assert summary["operations"]["GET /x"]["p95_ms"] == pytest.approx(900, rel=0.01)
+    assert summary["error_rate"] == 0.03
+    findings = LoadRunner._judge(requirement({"p95_ms": 500, "p50_ms": 50, "error_rate": 0.01}),
+                                 {"p95_ms": 500, "p50_ms": 50, "error_rate": 0.01}, summary)
+    codes = sorted(f.code or "" for f in findings)
+    assert codes == ["slo_error_rate", "slo_p95"]
+    assert "900" in next(f.message for f in findings if f.code == "slo_p95")
+    assert LoadRunner._judge(requirement({"p95_ms": 1000}), {"p95_ms": 1000}, summary) == []
+
+
+def test_lost_writes_are_a_failure_and_unreadable_ones_an_error() -> None:
+    summary = summarise(results([5.0] * 10), 1.0)
+    summary["writes"] = {"acknowledged": 10, "checked": 10, "missing": 2, "missing_examples": ["/persons/a"],
+                         "unreadable": 0}
+    (finding,) = LoadRunner._judge(requirement({"no_data_lost": True}), {"no_data_lost": True}, summary)
+    assert finding.code == "data_lost" and finding.occurrences == 2
+    summary["writes"] = {**summary["writes"], "missing": 0, "unreadable": 3}
+    with pytest.raises(Exception, match="could not be read back"):
+        LoadRunner._judge(requirement({"no_data_lost": True}), {"no_data_lost": True}, summary)
+
+
+def test_schedule_problems_make_an_error() -> None:
+    raw = results([5.0] * 100)
+    summary = summarise(raw, 1.0)
+    summary["sizing"] = {"workers": 0}
+    assert LoadRunner._generator_problem(raw, summary) is None
+    summary["schedule"] = {**summary["schedule"], "late": 2}
+    assert "late" in (LoadRunner._generator_problem(raw, summary) or "")
+    summary["schedule"] = {**summary["schedule"], "late": 0, "dropped": 1}
+    assert "dropped" in (LoadRunner._generator_problem(raw, summary) or "")
+    assert json.dumps(summary)  # measurements are plain JSON
