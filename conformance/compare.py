@@ -2,7 +2,8 @@
 
 A candidate's overall score is the profile-weighted mean of its profile scores; its verdict is the worst of
 its profile verdicts (non-conformant, then incomplete, then conformant). It meets a tender's thresholds when
-(with `all_must`) every profile is conformant and (with `min_score`) its score reaches the minimum. Ranking:
+(with `all_must`) every profile is conformant and (with `min_score`) its score reaches the minimum, and never
+when a profile was not completely measured (no scorecard, an interrupted run). Ranking:
 candidates that meet the thresholds first, then conformant ones, then by score (a candidate that could not be started
 scores 0); equal on all three share a rank.
 """
@@ -81,6 +82,7 @@ def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
         ref, weight = p["ref"], float(p.get("weight", 1.0))
         card = cand.scorecards.get(ref)
         paths = cand.paths.get(ref, {})
+        error: str | None
         if card is None:
             error = cand.errors.get(ref, "no scorecard for this profile")
             per_profile[ref] = {"verdict": "incomplete", "score": 0.0, "run_id": None, "seed": None,
@@ -89,11 +91,15 @@ def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
             verdict, score = "incomplete", 0.0
         else:
             verdict, score = card["verdict"], float(card["score"])
+            found: str | None = cand.errors.get(ref)
+            error = found or ("the run was interrupted" if card["run"].get("interrupted") else None)
+            if error and verdict == "conformant":
+                verdict = "incomplete"  # what was measured passed, but not everything was measured
             per_profile[ref] = {"verdict": verdict, "score": score, "run_id": card["run"].get("id"),
                                 "seed": card["run"].get("seed"), "scorecard": paths.get("scorecard"),
                                 "report": paths.get("report"),
                                 "categories": {k: v["score"] for k, v in card["categories"].items()},
-                                "counts": dict(card["counts"]), "error": cand.errors.get(ref)}
+                                "counts": dict(card["counts"]), "error": error}
         verdicts.append(verdict)
         weighted += weight * score
         total += weight
@@ -102,6 +108,9 @@ def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
     verdict = max(verdicts, key=_VERDICT_ORDER.__getitem__) if verdicts else "incomplete"
     score = round(weighted / total, 1) if total else 0.0
     reasons: list[str] = []
+    unmeasured = [f"{ref}: {v['error']}" for ref, v in per_profile.items() if v["error"]]
+    if unmeasured:
+        reasons.append("not completely measured: " + "; ".join(unmeasured))
     if thresholds.get("all_must", True) and verdict != "conformant":
         failing = [f"{ref} {v['verdict']}" for ref, v in per_profile.items() if v["verdict"] != "conformant"]
         reasons.append("not every MUST requirement demonstrated: " + ", ".join(failing))

@@ -41,6 +41,8 @@ def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> di
         card_path, card = _read(path)
         target = card.get("target") or {}
         name = str(target.get("name") or target.get("supplier") or card_path.parent.name)
+        if "://" in str(target.get("source", "")):  # a URL target is named after its host: keep the port
+            name = str(target.get("base_url", name)).split("://", 1)[-1]
         ref = f"{card['profile']['id']}@{card['profile']['version']}"
         if ref in getattr(candidates.get(name), "scorecards", {}):
             name = str((card.get("run") or {}).get("id") or card_path.parent.name)  # two runs of one system
@@ -54,11 +56,19 @@ def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> di
         cand.paths[ref] = {"scorecard": os.path.relpath(card_path, out_dir),
                            "report": os.path.relpath(report, out_dir) if report.exists() else None}
     digests: dict[str, set[str]] = {}
+    rules: dict[str, set[str]] = {}
     for cand in candidates.values():
         for ref, card in cand.scorecards.items():
             digests.setdefault(ref, set()).add(card["profile"]["digest"])
+            waived = sorted((w["id"], w["reason"]) for w in card.get("waivers") or [])
+            weights = sorted((k, v.get("category_weight", 1.0)) for k, v in card["categories"].items())
+            rules.setdefault(ref, set()).add(json.dumps([waived, weights]))
     for ref, found in digests.items():
         if len(found) > 1:
             raise UsageError(f"the scorecards for {ref} were measured against different profile contents "
                              f"({len(found)} digests); compare runs of the same profile version")
+    for ref, found in rules.items():
+        if len(found) > 1:
+            raise UsageError(f"the scorecards for {ref} were scored under different waivers or category weights "
+                             "(different tenders); candidates can only be compared under the same rules")
     return build_comparison(list(candidates.values()), title=title)

@@ -172,6 +172,10 @@ def _check_url(url: str, *, file: str | None = None, line: int | None = None, ke
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise TargetError(f"'{url}' is not an http(s) URL", file=file, line=line, key=key,
                           fix="give the supplier's base URL, e.g. http://127.0.0.1:8000")
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise TargetError("a base URL must not carry credentials, a query or a fragment (it is recorded in every "
+                          "report)", file=file, line=line, key=key,
+                          fix="put credentials in a targets file's `auth`, read from an environment variable")
     return url.rstrip("/")
 
 

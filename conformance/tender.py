@@ -120,6 +120,7 @@ def load_tender(path: str | Path) -> Tender:
     profiles = _profiles(doc)
     _check_category_weights(doc, profiles)
     candidates = tuple(_candidate(doc, name, raw, file.parent) for name, raw in data["candidates"].items())
+    _check_claims(doc, profiles, candidates)
     thresholds = data.get("thresholds") or {}
     run = data.get("run") or {}
     return Tender(
@@ -155,7 +156,16 @@ def _profiles(doc: LocatedYaml) -> tuple[TenderProfile, ...]:
         if raw["requirement"] in waivers[owner.id]:
             raise TenderError(f"{raw['requirement']} is waived twice", file=doc.file, line=doc.line_of(where),
                               key=dotted(where), fix="keep one waiver per requirement")
-        waivers[owner.id][raw["requirement"]] = str(raw["reason"]).strip()
+        reason = " ".join(str(raw["reason"]).split())
+        if len(reason) < 10:
+            raise TenderError("a waiver needs a written reason of at least 10 characters", file=doc.file,
+                              line=doc.line_of([*where, "reason"]), key=dotted([*where, "reason"]),
+                              fix="say why the buyer accepts this requirement not being met")
+        if owner.requirement(raw["requirement"]).planned:
+            raise TenderError(f"{raw['requirement']} is planned (never run or scored): nothing to waive",
+                              file=doc.file, line=doc.line_of([*where, "requirement"]),
+                              key=dotted([*where, "requirement"]), fix="remove this waiver")
+        waivers[owner.id][raw["requirement"]] = reason
     return tuple(TenderProfile(p, w, waivers[p.id]) for p, w in loaded)
 
 
@@ -193,6 +203,25 @@ def _check_category_weights(doc: LocatedYaml, profiles: tuple[TenderProfile, ...
                               line=doc.line_of(["category_weights", category]),
                               key=dotted(["category_weights", category]),
                               fix=f"did you mean '{close[0]}'?" if close else f"categories: {', '.join(known)}")
+
+
+def _check_claims(doc: LocatedYaml, profiles: tuple[TenderProfile, ...], candidates: tuple[Candidate, ...]) -> None:
+    known = {r.id for tp in profiles for r in tp.profile.requirements}
+    refs = {ref for tp in profiles for ref in (tp.profile.id, tp.profile.ref)}
+    for cand in candidates:
+        where: list[str | int] = ["candidates", cand.name, "claims"]
+        for rid in (cand.claims or {}).get("requirements", []):
+            if rid not in known:
+                close = difflib.get_close_matches(rid, sorted(known), n=1)
+                raise TenderError(f"{cand.name} claims '{rid}', which no profile of this tender has", file=doc.file,
+                                  line=doc.line_of(where), key=dotted(where),
+                                  fix=f"did you mean '{close[0]}'?" if close else "claim requirement ids of the "
+                                      "tender's profiles")
+        for ref in (cand.claims or {}).get("profiles", []):
+            if ref not in refs and "@" not in ref:
+                raise TenderError(f"{cand.name} claims profile '{ref}', which this tender does not require",
+                                  file=doc.file, line=doc.line_of(where), key=dotted(where),
+                                  fix="claim id@version of a profile listed under `profiles`")
 
 
 def _candidate(doc: LocatedYaml, name: str, raw: dict[str, Any], base: Path) -> Candidate:

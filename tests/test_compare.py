@@ -128,3 +128,32 @@ def test_compare_command_builds_every_file_from_real_runs(clean_run: Run, drift_
     assert report is not None and (out / report).resolve() == (clean_run.run_dir / "report.html").resolve()
     bad = conformance("compare", str(tmp_path / "cmp" / "comparison.json"), "--out", str(tmp_path / "x"))
     assert bad.returncode == 2 and "not a valid scorecard" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_interrupted_or_unstarted_candidate_never_meets_thresholds_even_without_all_must() -> None:
+    lax = {**TENDER, "thresholds": {"all_must": False, "min_score": None}}
+    cut_short = card()
+    cut_short["run"]["interrupted"] = True
+    comparison = compare(cand("cut", cut_short), cand("never", None, errors={REF: "did not start"}),
+                         cand("ok", card()), tender=lax)
+    rows = {r["candidate"]: r for r in comparison["ranking"]}
+    assert rows["ok"]["meets_thresholds"] and comparison["ranking"][0]["candidate"] == "ok"
+    assert not rows["cut"]["meets_thresholds"] and rows["cut"]["verdict"] == "incomplete"
+    assert "interrupted" in rows["cut"]["reasons"][0]
+    assert not rows["never"]["meets_thresholds"]
+
+
+def test_compare_refuses_scorecards_scored_under_different_waivers(tmp_path: Path) -> None:
+    from conformance.compare_files import comparison_from_files
+    from conformance.errors import UsageError
+
+    plain = card(fail=("POLE-IF-001",), name="a")
+    waived = score_run(PROFILE, [], target={"name": "b", "supplier": "b"}, run={"id": "run-b"},
+                       waivers={"POLE-IF-001": "waived by someone"})
+    paths = []
+    for name, data in (("a", plain), ("b", waived)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "scorecard.json").write_text(json.dumps(data), encoding="utf-8")
+        paths.append(tmp_path / name)
+    with pytest.raises(UsageError, match="different waivers or category weights"):
+        comparison_from_files(paths, out_dir=tmp_path, title="t")

@@ -88,3 +88,25 @@ def test_a_leading_conformance_runs_this_harness() -> None:
     argv = candidate_command("conformance reference serve --port 0 --fault 'drop-flags'")
     assert argv[1:] == ["-m", "conformance", "reference", "serve", "--port", "0", "--fault", "drop-flags"]
     assert candidate_command("./start.sh --port 0") == ["./start.sh", "--port", "0"]
+
+
+@pytest.mark.parametrize(("insert", "says"), [
+    ("waivers:\n  - {requirement: POLE-SRCH-002, reason: never checked anyway}\n", "is planned"),
+    ("waivers:\n  - {requirement: POLE-REC-006, reason: \"           \"}\n", "written reason"),
+])
+def test_waivers_must_waive_something_for_a_reason(tmp_path: Path, insert: str, says: str) -> None:
+    with pytest.raises(TenderError, match=says):
+        load_tender(write(tmp_path, MINIMAL.replace("candidates:", insert + "candidates:")))
+
+
+def test_claims_name_requirements_of_the_tender(tmp_path: Path) -> None:
+    text = MINIMAL + "    claims: {requirements: [POLE-SRCH-020]}\n"
+    with pytest.raises(TenderError, match="did you mean 'POLE-SRCH-002'"):
+        load_tender(write(tmp_path, text))
+
+
+def test_a_base_url_with_credentials_is_refused_without_echoing_them(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace("http://127.0.0.1:9", "http://user:s3cret@127.0.0.1:9"))
+    with pytest.raises(TenderError) as caught:
+        load_tender(path)
+    assert "must not carry credentials" in str(caught.value) and "s3cret" not in str(caught.value)

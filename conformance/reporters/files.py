@@ -3,6 +3,8 @@ comparison's beside comparison.json. Every format is rendered from the same dict
 
 from __future__ import annotations
 
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from conformance.reporters.csvfile import render_comparison_csv, render_ranking_
 from conformance.reporters.html import render_comparison_html, render_html
 from conformance.reporters.junit import render_junit
 from conformance.reporters.markdown import render_comparison_markdown, render_markdown
-from conformance.rundir import write_json_atomic
+from conformance.rundir import utc_now, write_json_atomic
 
 __all__ = ["write_comparison", "write_run_reports"]
 
@@ -22,23 +24,30 @@ def _write_text(path: Path, text: str) -> Path:
     return path
 
 
+def _render_each(folder: Path, renderers: dict[str, tuple[str, Callable[[dict[str, Any]], str]]],
+                 data: dict[str, Any]) -> dict[str, Path]:
+    """Each file on its own: a renderer that raises costs only its file (the error is logged beside it)."""
+    written: dict[str, Path] = {}
+    for kind, (name, render) in renderers.items():
+        try:
+            written[kind] = _write_text(folder / name, render(data))
+        except Exception:
+            with (folder / "harness-errors.log").open("a", encoding="utf-8") as fh:
+                fh.write(f"--- {utc_now()} {name} not written\n{traceback.format_exc()}\n")
+    return written
+
+
 def write_run_reports(folder: Path, scorecard: dict[str, Any]) -> dict[str, Path]:
     """report.html, report.md and junit.xml for one run's scorecard."""
-    return {
-        "html": _write_text(folder / "report.html", render_html(scorecard)),
-        "markdown": _write_text(folder / "report.md", render_markdown(scorecard)),
-        "junit": _write_text(folder / "junit.xml", render_junit(scorecard)),
-    }
+    return _render_each(folder, {"html": ("report.html", render_html), "markdown": ("report.md", render_markdown),
+                                 "junit": ("junit.xml", render_junit)}, scorecard)
 
 
 def write_comparison(folder: Path, comparison: dict[str, Any]) -> dict[str, Path]:
-    """comparison.json, .html, .md, .csv and ranking.csv."""
+    """comparison.json first (the data), then .html, .md, .csv and ranking.csv."""
     json_path = folder / "comparison.json"
     write_json_atomic(json_path, comparison)
-    return {
-        "json": json_path,
-        "html": _write_text(folder / "comparison.html", render_comparison_html(comparison)),
-        "markdown": _write_text(folder / "comparison.md", render_comparison_markdown(comparison)),
-        "csv": _write_text(folder / "comparison.csv", render_comparison_csv(comparison)),
-        "ranking_csv": _write_text(folder / "ranking.csv", render_ranking_csv(comparison)),
-    }
+    return {"json": json_path, **_render_each(folder, {
+        "html": ("comparison.html", render_comparison_html), "markdown": ("comparison.md", render_comparison_markdown),
+        "csv": ("comparison.csv", render_comparison_csv), "ranking_csv": ("ranking.csv", render_ranking_csv)},
+        comparison)}
