@@ -11,6 +11,7 @@ import base64
 import copy
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Collection
 from html.parser import HTMLParser
 from typing import Any
@@ -60,10 +61,10 @@ def sample_results() -> list[Result]:
     return results
 
 
-def sample_scorecard() -> dict[str, Any]:
+def sample_scorecard(category_weights: dict[str, float] | None = None) -> dict[str, Any]:
     profile = load_profile("pole-records")
     return score_run(
-        profile, sample_results(),
+        profile, sample_results(), category_weights=category_weights,
         run={"id": "20261125T205308Z-acme", "seed": 7, "tier": "quick", "harness_version": "0.1.0",
              "started_at": "2026-11-25T20:53:08.810Z", "finished_at": "2026-11-25T20:54:04.045Z",
              "interrupted": False, "only": [], "skip": ["POLE-REC-002"]},
@@ -88,6 +89,7 @@ def sample_comparison() -> dict[str, Any]:
     profile = load_profile("pole-records")
     scores = {"acme": 100.0, "borealis": 81.5, "cobalt": 70.0}
     verdicts = {"acme": "conformant", "borealis": "non-conformant", "cobalt": "incomplete"}
+    # the tender weights performance at 0, so no candidate has a performance score: a `not scored` category
     category_scores: dict[str, dict[str, float | None]] = {
         "interface": {"acme": 100.0, "borealis": 88.2, "cobalt": 82.4},
         "records": {"acme": 100.0, "borealis": 76.9, "cobalt": 76.9},
@@ -96,7 +98,7 @@ def sample_comparison() -> dict[str, Any]:
         "performance": {"acme": None, "borealis": None, "cobalt": None},
     }
     reports = {"acme": "runs/acme/report.html", "borealis": "javascript:alert('x')", "cobalt": None}
-    requirements = []
+    requirements: list[dict[str, Any]] = []
     for req in profile.requirements:
         results = {}
         for name, outcomes in CANDIDATE_OUTCOMES.items():
@@ -116,7 +118,7 @@ def sample_comparison() -> dict[str, Any]:
             "verdict": verdicts[name], "score": scores[name], "run_id": f"20261125T2053Z-{name}", "seed": 7,
             "scorecard": f"runs/{name}/scorecard.json", "report": reports[name],
             "categories": {c: s[name] for c, s in category_scores.items()},
-            "counts": {"pass": 14, "fail": 1, "planned": 3}, "error": None}
+            "counts": dict(Counter(r["results"][name]["outcome"] for r in requirements)), "error": None}
         if name == "cobalt":
             run["error"] = "run interrupted: <target> went away"
         claims = [{"kind": "profile", "item": REF, "claimed": True, "demonstrated": verdicts[name],
@@ -135,14 +137,15 @@ def sample_comparison() -> dict[str, Any]:
     return {
         "schema_version": 1, "title": "Records system tender 2026 <lot 1>", "generated_at": "2026-11-26T09:00:00Z",
         "tender": {"id": "T-2026-01", "title": "Records lot 1", "thresholds": {"all_must": True, "min_score": 80.0},
-                   "category_weights": {"safeguarding": 2.0, "interface": 1.0},
+                   "category_weights": {"safeguarding": 2.0, "interface": 1.0, "performance": 0.0},
                    "waivers": [{"profile": REF, "requirement": "POLE-REC-006",
                                 "reason": "Gateway handles it <b>&</b> more"}]},
         "profiles": [{"ref": REF, "id": profile.id, "version": profile.version, "title": profile.title,
                       "digest": profile.digest, "weight": 1.0}],
         "ranking": ranking,
         "candidates": candidates,
-        "categories": [{"profile": REF, "category": c, "weight": 1.0, "scores": s} for c, s in category_scores.items()],
+        "categories": [{"profile": REF, "category": c, "weight": 0.0 if c == "performance" else 1.0, "scores": s}
+                       for c, s in category_scores.items()],
         "requirements": requirements,
         "interoperability": None,
     }
@@ -242,8 +245,9 @@ def test_every_requirement_is_a_row_with_its_outcome(report: str, scorecard: dic
     expected = {f"req-{r['id']}": ("planned" if r["status"] == "planned" else r["outcome"])
                 for r in scorecard["requirements"]}
     assert outcomes == expected
+    planned = {"planned"} if any(r["status"] == "planned" for r in scorecard["requirements"]) else set()
     assert {"pass", "fail", "error", "skipped", "not-run", "planned"} >= set(outcomes.values()) >= {
-        "pass", "fail", "error", "skipped", "planned"}
+        "pass", "fail", "error", "skipped", *planned}
 
 
 def test_verdict_score_target_and_run_are_shown(report: str, scorecard: dict[str, Any]) -> None:
@@ -280,17 +284,25 @@ def test_claimed_vs_demonstrated(report: str) -> None:
 
 
 def test_category_chart_has_one_bar_row_per_category(report: str, scorecard: dict[str, Any]) -> None:
-    svg = re.search(r'<svg id="category-chart".*?</svg>', report, re.S)
-    assert svg
-    chart = svg.group(0)
-    categories = scorecard["categories"]
-    assert chart.count('<g class="bar-row"') == len(categories) == 5
-    scored = {name: c["score"] for name, c in categories.items() if c["score"] is not None}
-    bars = re.findall(r'<rect class="bar" data-score="([0-9.]+)"', chart)
-    assert [float(b) for b in bars] == list(scored.values())
-    assert chart.count('class="value not-scored"') == 1  # performance: only planned requirements
-    for name in categories:
-        assert f'data-label="{name}"' in chart
+    categories = list(dict.fromkeys(r.category for r in load_profile("pole-records").requirements))
+    # a category's score is null when none of its weight is scored; weighting one at 0 makes sure one is
+    zeroed = categories[-1]
+    unweighted = sample_scorecard(category_weights={zeroed: 0.0})
+    assert unweighted["categories"][zeroed]["score"] is None
+    for card, html in ((scorecard, report), (unweighted, render_html(unweighted))):
+        svg = re.search(r'<svg id="category-chart".*?</svg>', html, re.S)
+        assert svg
+        chart = svg.group(0)
+        assert list(card["categories"]) == categories
+        assert chart.count('<g class="bar-row"') == len(categories)
+        scored = {name: c["score"] for name, c in card["categories"].items() if c["score"] is not None}
+        bars = re.findall(r'<rect class="bar" data-score="([0-9.]+)"', chart)
+        assert [float(b) for b in bars] == list(scored.values())
+        rows = dict(re.findall(r'<g class="bar-row" data-label="([^"]*)">(.*?)</g>', chart, re.S))
+        assert set(rows) == set(categories)
+        not_scored = {name for name, row in rows.items() if 'class="value not-scored"' in row}
+        assert not_scored == set(categories) - set(scored)  # a null score is written `not scored`, never a bar
+    assert zeroed in not_scored
 
 
 def test_key_measurements_are_summarised(report: str) -> None:
@@ -369,21 +381,28 @@ def test_comparison_matrix_has_every_requirement_and_candidate(comparison_report
     matrix = re.search(r'<table id="matrix-table".*?</table>', comparison_report, re.S)
     assert matrix
     rows = re.findall(r"<tr data-outcomes=\"([^\"]*)\"", matrix.group(0))
-    assert len(rows) == len(comparison["requirements"]) == 19
+    ids = [r.id for r in load_profile("pole-records").requirements]
+    assert len(rows) == len(comparison["requirements"]) == len(ids)
     for req in comparison["requirements"]:
         assert f'<th scope="row">{req["id"]}' in matrix.group(0)
-    assert rows[1] == "fail pass"  # POLE-IF-002: borealis fails
-    assert matrix.group(0).count('data-candidate="cobalt"') == 19
+    assert rows[ids.index("POLE-IF-002")] == "fail pass"  # POLE-IF-002: borealis fails
+    assert matrix.group(0).count('data-candidate="cobalt"') == len(ids)
     waived = re.search(r'<tr data-outcomes="pass" class="is-waived">.*?</tr>', matrix.group(0), re.S)
     assert waived and "POLE-REC-006" in waived.group(0) and '<span class="badge waived"' in waived.group(0)
 
 
-def test_comparison_chart_has_one_bar_per_scored_category_and_candidate(comparison_report: str) -> None:
+def test_comparison_chart_has_one_bar_per_scored_category_and_candidate(comparison_report: str,
+                                                                         comparison: dict[str, Any]) -> None:
     svg = re.search(r'<svg id="comparison-chart".*?</svg>', comparison_report, re.S)
     assert svg
-    assert svg.group(0).count('<g class="bar-row"') == 5 * 3
-    assert svg.group(0).count('<rect class="bar"') == 4 * 3
-    assert svg.group(0).count('class="group-label"') == 5
+    categories = comparison["categories"]
+    candidates = len(comparison["candidates"])
+    scores = [s for c in categories for s in c["scores"].values()]
+    assert None in scores  # the sample has a category nobody is scored on
+    assert svg.group(0).count('<g class="bar-row"') == len(categories) * candidates
+    assert svg.group(0).count('<rect class="bar"') == sum(1 for s in scores if s is not None)
+    assert svg.group(0).count('class="value not-scored"') == scores.count(None)
+    assert svg.group(0).count('class="group-label"') == len(categories)
 
 
 def test_comparison_claims_runs_and_waivers(comparison_report: str) -> None:

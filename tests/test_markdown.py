@@ -11,8 +11,9 @@ import re
 from typing import Any
 
 import pytest
+from markdown_it import MarkdownIt
 
-from conformance.model import Finding, Outcome, Result
+from conformance.model import Finding, Level, Outcome, Result
 from conformance.profiles import load_profile
 from conformance.reporters.markdown import SIZE_LIMIT, render_comparison_markdown, render_markdown
 from conformance.scoring import score_run
@@ -28,14 +29,17 @@ def finding(title: str, message: str = "m", **extra: Any) -> Finding:
     return Finding("POLE-REC-002", "round_trip", title, message, **extra)
 
 
-def card_with(fail_findings: tuple[Finding, ...], error_reason: str = "connection refused") -> dict[str, Any]:
+def card_with(fail_findings: tuple[Finding, ...], error_reason: str = "connection refused",
+              fail_reason: str = "fields changed",
+              category_weights: dict[str, float] | None = None) -> dict[str, Any]:
     results = [
         Result("POLE-IF-001", Outcome.PASS),
-        Result("POLE-REC-002", Outcome.FAIL, findings=fail_findings, reason="fields changed"),
+        Result("POLE-REC-002", Outcome.FAIL, findings=fail_findings, reason=fail_reason),
         Result("POLE-IF-003", Outcome.ERROR, reason=error_reason),
         Result("POLE-REC-003", Outcome.SKIPPED, reason="skipped by --skip"),
     ]
-    return score_run(load_profile("pole-records"), results, run=dict(RUN), target=dict(TARGET))
+    return score_run(load_profile("pole-records"), results, run=dict(RUN), target=dict(TARGET),
+                     category_weights=category_weights)
 
 
 @pytest.fixture(scope="module")
@@ -70,30 +74,48 @@ def test_first_line_is_verdict_and_score(scorecard: dict[str, Any]) -> None:
 
 
 def test_counts_and_facts(scorecard: dict[str, Any]) -> None:
+    profile = load_profile("pole-records")
+    planned = sum(1 for r in profile.requirements if r.planned)
+    not_run = len(profile.requirements) - planned - 4  # card_with gives 4 active requirements a result
+    counts = f"1 pass, 1 fail, 1 error, 1 skipped, {not_run} not-run" + (f", {planned} planned" if planned else "")
     text = render_markdown(scorecard)
-    assert "**Requirements:** 1 pass, 1 fail, 1 error, 1 skipped, 12 not-run, 3 planned" in text
+    assert f"**Requirements:** {counts}" in text
     assert "seed `20261124`" in text and "tier `quick`" in text
     assert "Acme Records" in text and "`http://127.0.0.1:8000`" in text
 
 
 def test_category_table(scorecard: dict[str, Any]) -> None:
-    rows = table_rows(section(render_markdown(scorecard), "Categories"))
+    profile = load_profile("pole-records")
+    categories = list(dict.fromkeys(r.category for r in profile.requirements))
+    # a category with no scored weight has a null score: weighting one at 0 (not one whose counts are checked
+    # below) makes sure there is one, whatever the profile holds
+    zeroed = next(c for c in reversed(categories) if c not in ("interface", "records"))
+    card = card_with((), category_weights={zeroed: 0.0})
+    unscored = {zeroed} | {c for c in categories if not any(
+        r.category == c and not r.planned and r.level is not Level.MAY for r in profile.requirements)}
+    rows = table_rows(section(render_markdown(card), "Categories"))
     header = rows[0]
     assert header[:3] == ["category", "score", "weight"]
     by_name = {r[0]: dict(zip(header, r, strict=True)) for r in rows[2:]}
-    assert set(by_name) == set(scorecard["categories"])
+    assert set(by_name) == set(card["categories"]) == set(categories)
     assert by_name["records"]["fail"] == "1"
     assert by_name["interface"]["pass"] == "1" and by_name["interface"]["error"] == "1"
-    assert by_name["performance"]["score"] == "–"  # only planned requirements: no score
+    assert {name for name, row in by_name.items() if row["score"] == "–"} == unscored  # null score: a dash
+    assert by_name["records"]["score"] == str(card["categories"]["records"]["score"])
     assert all(len(r) == len(header) for r in rows)
 
 
 def test_did_not_pass_table_lists_exactly_the_unpassed_active_rows(scorecard: dict[str, Any]) -> None:
-    rows = table_rows(section(render_markdown(scorecard), "Did not pass"))
+    card = copy.deepcopy(scorecard)
+    made_planned = next(r for r in card["requirements"] if r["outcome"] == "not-run" and r["status"] != "planned")
+    made_planned["status"] = "planned"  # so a planned row exists whatever the profile holds
+    planned = [r["id"] for r in card["requirements"] if r["status"] == "planned"]
+    rows = table_rows(section(render_markdown(card), "Did not pass"))
     ids = [r[0].split("**")[1] for r in rows[2:]]
-    expected = [r["id"] for r in scorecard["requirements"] if r["status"] != "planned" and r["outcome"] != "pass"]
+    expected = [r["id"] for r in card["requirements"] if r["status"] != "planned" and r["outcome"] != "pass"]
     assert ids == expected
-    assert "POLE-IF-001" not in ids and "POLE-PERF-001" not in ids
+    assert "POLE-IF-001" not in ids and made_planned["id"] in planned
+    assert not set(planned) & set(ids)
     rec = next(r for r in rows if r[0].startswith("**POLE-REC-002**"))
     assert rec[1:] == ["MUST", "fail", "Field changed on read back (+1 more)"]
 
@@ -121,6 +143,23 @@ def test_supplier_text_cannot_inject_html(scorecard: dict[str, Any]) -> None:
     text = render_markdown(scorecard)
     assert "<script>" not in text
     assert "Flag dropped &lt;/details&gt;&lt;script&gt;x&lt;/script&gt;" in text
+
+
+def test_supplier_text_cannot_become_a_link_or_an_image() -> None:
+    hostile = "see [click](http://x) and ![img](http://x/a.png)"
+    escaped = "see \\[click\\](http://x) and \\!\\[img\\](http://x/a.png)"
+    text = render_markdown(card_with((finding("Bad", "m"),), error_reason=hostile, fail_reason=hostile))
+    error = next(r for r in table_rows(section(text, "Did not pass")) if r[0].startswith("**POLE-IF-003**"))
+    assert error[3] == escaped  # the "Did not pass" cell
+    assert f"\n{escaped}\n" in section(text, "Findings")  # the failed requirement's reason above its findings
+    assert "[click](" not in text and "![img](" not in text
+    # and a CommonMark parser sees no link and no image anywhere, only the literal brackets
+    tokens = MarkdownIt("commonmark").parse(text)
+    children = [t for block in tokens for t in block.children or []]
+    assert not [t for t in children if t.type in ("link_open", "image")]
+    html = MarkdownIt("commonmark").render(text)
+    assert "<a " not in html and "<img" not in html
+    assert "see [click](http://x) and ![img](http://x/a.png)" in html
 
 
 def test_long_findings_are_truncated_under_the_size_limit() -> None:

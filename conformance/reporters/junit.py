@@ -120,6 +120,22 @@ def _testcase(suite: ET.Element, profile_id: str, row: dict[str, Any]) -> str:
     return "pass"
 
 
+def _verdict_testcase(suite: ET.Element, profile_id: str, scorecard: dict[str, Any]) -> str:
+    """One testcase for the verdict itself, so that a run whose MUSTs were not all run (interrupted, skipped)
+    is never shown green: non-conformant is a failure, incomplete an error."""
+    testcase = ET.SubElement(suite, "testcase")
+    _set(testcase, name=f"verdict: {profile_id} conformant", classname=f"{profile_id}.verdict", time="0")
+    verdict = str(scorecard.get("verdict") or "incomplete")
+    reason = str(scorecard.get("verdict_reason") or verdict)
+    if verdict == "conformant":
+        return "pass"
+    kind = "failure" if verdict == "non-conformant" else "error"
+    element = ET.SubElement(testcase, kind)
+    _set(element, message=f"{verdict}: {reason}", type=verdict)
+    element.text = _clean(reason)
+    return kind
+
+
 def _properties(suite: ET.Element, scorecard: dict[str, Any]) -> None:
     run: dict[str, Any] = scorecard.get("run") or {}
     target: dict[str, Any] = scorecard.get("target") or {}
@@ -161,6 +177,7 @@ def render_junit(scorecard: dict[str, Any]) -> str:
     tally = {"pass": 0, "failure": 0, "error": 0, "skipped": 0}
     for row in scorecard.get("requirements") or []:
         tally[_testcase(suite, profile_id, row)] += 1
+    tally[_verdict_testcase(suite, profile_id, scorecard)] += 1
     tests = sum(tally.values())
     time = _duration(run)
     _set(root, name=f"conformance {suite_name}", tests=tests, failures=tally["failure"], errors=tally["error"],

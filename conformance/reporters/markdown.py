@@ -41,6 +41,7 @@ def _inline(value: object, *, newline: str = " ") -> str:
     """Text for a table cell or a list item: no HTML, no row-breaking `|` or newline."""
     text = _CONTROL.sub("", "" if value is None else str(value))
     text = html.escape(text, quote=False).replace("|", "\\|")
+    text = re.sub(r"([\[\]!`*_])", r"\\\1", text)  # supplier text never becomes a link, an image or markup
     return _NEWLINES.sub(newline, text).strip()
 
 
