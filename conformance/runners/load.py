@@ -79,6 +79,7 @@ def summarise(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
     schedule = {k: v for k, v in results["schedule"].items() if k != "lateness_hdr"}
     schedule["lateness"] = _percentiles(results["schedule"]["lateness_hdr"])
     return {
+        "engine": "locust",
         "schedule": schedule,
         "requests": requests, "errors": errors, "error_rate": round(errors / requests, 4) if requests else 0.0,
         "tasks_completed": completed,
