@@ -8,7 +8,7 @@ outcome filter must hide and show rows. Full-page screenshots go to test-output/
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from conformance.compare_files import comparison_from_files
 from conformance.reporters.files import write_comparison
 from conformance.reporters.html import render_comparison_html, render_html
 from tests.conftest import Run
-from tests.test_html_reports import sample_comparison, sample_scorecard
+from tests.test_html_reports import LOAD_ID, LOAD_OPERATIONS, LOAD_TASKS, sample_comparison, sample_scorecard
 
 pytestmark = pytest.mark.browser
 
@@ -102,6 +102,29 @@ def assert_bars_drawn(bars: Locator, expected: int) -> None:
     assert drawn > 0
 
 
+def assert_latency_chart_drawn(page: Page, chart: Locator, expected: Mapping[str, tuple[float, ...]]) -> None:
+    """One visible bar per name and percentile, each a box of non-zero size, longer for a larger latency, and its
+    number written on screen beside it."""
+    assert chart.get_attribute("role") == "img" and chart.is_visible()
+    bars = chart.locator("rect.bar")
+    assert bars.count() == 3 * len(expected)
+    widths: dict[float, float] = {}
+    for i in range(bars.count()):
+        box = bars.nth(i).bounding_box()
+        assert box is not None and box["width"] > 0 and box["height"] > 0, f"bar {i} not rendered: {box}"
+        widths[float(bars.nth(i).get_attribute("data-ms") or "nan")] = box["width"]
+    ordered = [widths[v] for v in sorted(widths)]
+    assert ordered == sorted(ordered)
+    values = chart.locator("text.value")
+    assert [values.nth(i).text_content() or "" for i in range(values.count())][:3] == [
+        f"{v:g} ms" for v in next(iter(expected.values()))[:3]]
+    for i in range(values.count()):
+        box = values.nth(i).bounding_box()
+        assert box is not None and box["width"] > 0
+    chart_box, width = chart.bounding_box(), (page.viewport_size or {"width": 1280})["width"]
+    assert chart_box is not None and chart_box["x"] + chart_box["width"] <= width, "the chart is off screen"
+
+
 def visible_outcomes(rows: Locator) -> list[tuple[str, bool]]:
     return [(rows.nth(i).get_attribute("data-outcomes") or "", rows.nth(i).is_visible()) for i in range(rows.count())]
 
@@ -156,6 +179,14 @@ def test_scorecard_report_in_chromium(open_report: Callable[[Path], Opened], tmp
     assert_bars_drawn(page.locator("#category-chart rect.bar"), len(scored))
     assert page.locator(".copy-button").first.is_visible()
     screenshot(page, "scorecard")
+
+    load = page.locator(f"#load-{LOAD_ID}")
+    assert load.is_visible()
+    assert_latency_chart_drawn(page, load.locator('svg[id$="-operations"]'), LOAD_OPERATIONS)
+    assert_latency_chart_drawn(page, load.locator('svg[id$="-tasks"]'), LOAD_TASKS)
+    assert load.locator("rect.bar.over").count() == 1
+    assert "240 arrivals scheduled, 240 sent, 0 late, 0 dropped" in (load.text_content() or "")
+    load.screenshot(path=str(SCREENSHOTS / "scorecard-load.png"))
 
     check_filter(page, "requirements-table", "#req-POLE-IF-001")
     page.locator('.filter-bar button[data-outcome="fail"]').click()

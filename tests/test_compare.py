@@ -121,9 +121,9 @@ def test_compare_command_builds_every_file_from_real_runs(clean_run: Run, drift_
         assert (out / name).stat().st_size > 0, name
     comparison = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
     jsonschema.validate(comparison, load_schema("comparison"))
-    # both runs target 127.0.0.1: told apart by run id, the conformant one first
+    # both runs target 127.0.0.1, on different ports: told apart by host:port, the conformant one first
     assert [r["verdict"] for r in comparison["ranking"]] == ["conformant", "non-conformant"]
-    assert comparison["ranking"][1]["candidate"] == drift_run.run_dir.name
+    assert comparison["ranking"][1]["candidate"] == drift_run.url.split("://", 1)[1]
     report = comparison["candidates"][0]["profiles"][REF]["report"]
     assert report is not None and (out / report).resolve() == (clean_run.run_dir / "report.html").resolve()
     bad = conformance("compare", str(tmp_path / "cmp" / "comparison.json"), "--out", str(tmp_path / "x"))

@@ -29,6 +29,38 @@ HOSTILE_CURL = ("curl -X POST -H 'Content-Type: application/json' "
                 "'http://127.0.0.1:8000/persons?x=1&y=\"2\"'")
 HOSTILE_SUPPLIER = "Acme <script>alert('supplier')</script> & Sons"
 WAIVER_REASON = "Idempotency is handled by the buyer's gateway <b>not</b> the product & that is fine"
+LOAD_ID = "POLE-PERF-001"
+LOAD_OPERATIONS = {  # name -> (p50, p95, p99, max, count, errors)
+    "GET /persons (search)": (3.8, 267.8, 298.5, 301.0, 470, 0),
+    "GET /persons/{id}": (2.1, 40.2, 95.5, 120.0, 230, 0),
+    "PUT /persons/{id}": (6.4, 480.0, 1240.0, 1310.5, 80, 1),
+}
+LOAD_TASKS = {"read": (4.0, 88.0, 130.0, 150.0, 72, 0), "search": (5.1, 290.0, 330.2, 340.0, 144, 0),
+              "update": (11.9, 910.0, 1400.0, 1402.0, 24, 1)}
+
+
+def _latency_table(figures: dict[str, tuple[float, float, float, float, int, int]]) -> dict[str, Any]:
+    return {name: {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "max_ms": top, "count": count, "errors": errors,
+                   "error_rate": round(errors / count, 4), "statuses": {"200": count - errors, "503": errors},
+                   "error_samples": ["503 <html>busy</html>"] if errors else []}
+            for name, (p50, p95, p99, top, count, errors) in figures.items()}
+
+
+def load_measurements() -> dict[str, Any]:
+    """What the load runner records for an open-model run (conformance/runners/load.py `summarise`)."""
+    return {
+        "engine": "locust",
+        "schedule": {"scheduled": 240, "sent": 240, "late": 0, "capped": 0, "dropped": 0, "max_lateness_ms": 3.1,
+                     "lateness": {"p50_ms": 0.4, "p95_ms": 1.2, "p99_ms": 2.5, "max_ms": 3.1}},
+        "requests": 780, "errors": 1, "error_rate": 0.0013, "tasks_completed": 239, "throughput_per_s": 39.83,
+        "operations": _latency_table(LOAD_OPERATIONS), "tasks": _latency_table(LOAD_TASKS),
+        "generator": [{"cpu_s": 0.46, "wall_s": 11.7, "worker": 0}], "workers": 1,
+        "plain_locust": {"GET /persons (search)": {"p50_ms": 47.0, "p95_ms": 940.0, "p99_ms": 1000.0, "count": 243}},
+        "sizing": {"rate_per_s": 40.0, "duration_s": 6.0, "workers": 0, "source": "quick"},
+        "writes": {"acknowledged": 80, "checked": 80, "missing": 0, "missing_examples": [], "unreadable": 0},
+    }
+
+
 PASSED = ("POLE-IF-001", "POLE-IF-003", "POLE-IF-004", "POLE-IF-005", "POLE-IF-006", "POLE-IF-007",
           "POLE-REC-003", "POLE-REC-004", "POLE-REC-005", "POLE-REC-006", "POLE-SAFE-001", "POLE-SRCH-001")
 
@@ -57,6 +89,11 @@ def sample_results() -> list[Result]:
         Result("POLE-REC-001", Outcome.ERROR, reason="target unreachable: connection refused <after 3 tries>"),
         Result("POLE-REC-002", Outcome.SKIPPED, reason="excluded by --skip"),
         Result("POLE-SAFE-002", Outcome.PASS, reason="no violation"),
+        Result(LOAD_ID, Outcome.FAIL, (Finding(
+            LOAD_ID, "latency", "p99 latency above the service level",
+            "PUT /persons/{id}: p99 1240 ms measured from the due time over 80 requests; the profile allows 1000 ms",
+            operation="PUT /persons/{id}", occurrences=80, code="slo_p99"),),
+            reason="1 finding(s)", measurements=load_measurements()),
     ]
     return results
 
@@ -434,3 +471,98 @@ def test_interoperability_is_not_drawn_yet(comparison: dict[str, Any], compariso
 ])
 def test_relative_link_refuses_urls_and_absolute_paths(path: Any, expected: str | None) -> None:
     assert relative_link(path) == expected
+
+
+# ---------------------------------------------------------------- load requirements
+
+
+def load_section(html: str) -> str:
+    section = re.search(r'<section id="load".*?\n</section>', html, re.S)
+    assert section, "no Load section"
+    return section.group(0)
+
+
+def bars_of(html: str, chart_id: str) -> list[tuple[str, str, str]]:
+    """(label, percentile, data-ms) for every bar drawn in the chart `chart_id`."""
+    svg = re.search(rf'<svg id="{chart_id}".*?</svg>', html, re.S)
+    assert svg, f"no chart {chart_id}"
+    return re.findall(r'<g class="bar-row" data-label="([^"]*)" data-percentile="(p\d+)">.*?'
+                      r'<rect class="bar p\d+[^"]*" data-ms="([^"]*)"', svg.group(0), re.S)
+
+
+def test_a_load_requirement_has_a_latency_chart_per_operation_and_task(report: str) -> None:
+    load = load_section(report)
+    assert load.count('class="chart latency-chart" role="img"') == 2
+    assert report.index('id="requirements"') < report.index('id="load"') < report.index('id="findings"')
+    assert '<a href="#load">Load</a>' in report
+    for key, figures in (("operations", LOAD_OPERATIONS), ("tasks", LOAD_TASKS)):
+        chart_id = f"latency-{_load_index(report)}-{key}"
+        expected = [(str(escape(name)), p, f"{values[i]:g}") for name, values in figures.items()
+                    for i, p in enumerate(("p50", "p95", "p99"))]
+        assert bars_of(report, chart_id) == expected  # one bar per operation (or task) and percentile
+        svg = re.search(rf'<svg id="{chart_id}".*?</svg>', report, re.S)
+        assert svg and f'<title id="{chart_id}-title">{LOAD_ID}: latency per' in svg.group(0)
+        assert "linear scale, 0 to 1500 ms" in svg.group(0) and ">1500 ms</text>" in svg.group(0)
+        for values in figures.values():  # the number is written on each bar, and in the table beside it
+            for value in values[:3]:
+                assert f">{value:g} ms" in svg.group(0)
+        table = re.search(rf'<table id="{chart_id}-table".*?</table>', report, re.S)
+        assert table and all(f">{v:g}" in table.group(0) for vs in figures.values() for v in vs[:4])
+    assert "Latency per operation (each request on its own)" in load
+    assert "Latency per business task" in load and "<th scope=\"col\">Task</th>" in load
+    assert load.count("Measured from each request's due time (open model), so stalls are not hidden.") == 2
+
+
+def _load_index(html: str) -> int:
+    match = re.search(r'<svg id="latency-(\d+)-operations"', html)
+    assert match
+    return int(match.group(1))
+
+
+def test_load_facts_in_words_and_the_breach_marked(report: str) -> None:
+    load = load_section(report)
+    assert ("240 arrivals scheduled, 240 sent, 0 late, 0 dropped (at most 3.1 ms behind schedule); "
+            "load 40/s for 6 s, 1 process (quick tier sizing)") in load
+    assert "1 of 780 requests failed (error rate 0.13%)" in load
+    assert "239 tasks completed, 39.83 per second" in load
+    assert "80 acknowledged by the supplier, 80 read back afterwards: 0 missing" in load
+    assert f'<a href="#findings-{LOAD_ID}">see findings</a>' in load
+    # the finding names PUT /persons/{id} at p99: that bar and that cell, and nothing else, are marked
+    assert re.findall(r'data-label="([^"]*)" data-percentile="(p\d+)"><title>[^<]*✗', load) == [
+        ("PUT /persons/{id}", "p99")]
+    assert load.count('<rect class="bar p99 over"') == 1 and load.count('<td class="num over">') == 1
+
+
+def test_load_values_are_escaped_and_missing_keys_tolerated(scorecard: dict[str, Any]) -> None:
+    card = copy.deepcopy(scorecard)
+    row = next(r for r in card["requirements"] if r["id"] == LOAD_ID)
+    m = row["measurements"]
+    hostile = "GET /x<script>alert(1)</script> & \"q\""
+    m["operations"] = {hostile: {"p50_ms": 1.5, "p95_ms": "<b>9</b>", "p99_ms": float("nan"), "count": "<i>"}}
+    m["writes"] = {"acknowledged": 3, "checked": 3, "missing": 1, "missing_examples": ["/persons/<img src=x>"]}
+    for key in ("schedule", "sizing", "tasks", "workers", "error_rate"):
+        del m[key]
+    html = render_html(card)
+    assert "<script>alert(1)" not in html and "<b>9</b>" not in html and "<img src=x>" not in html
+    assert str(escape(hostile)) in html and "/persons/&lt;img src=x&gt;" in html
+    chart = f"latency-{_load_index(html)}-operations"
+    assert bars_of(html, chart) == [(str(escape(hostile)), "p50", "1.5")]
+    svg = re.search(rf'<svg id="{chart}".*?</svg>', html, re.S)
+    assert svg and svg.group(0).count(">not measured</text>") == 2
+    assert "? arrivals scheduled, ? sent, ? late, ? dropped; load rate not recorded" in html
+    assert "1 missing" in html
+    assert_self_contained(html)
+
+    row["measurements"] = {"engine": "locust"}  # an older load result: nothing but its engine
+    html = render_html(card)
+    assert "No operation was measured." in load_section(html) and "class=\"chart latency-chart\"" not in html
+
+
+def test_a_scorecard_without_load_has_no_latency_chart(scorecard: dict[str, Any]) -> None:
+    card = copy.deepcopy(scorecard)
+    for row in card["requirements"]:
+        if (row.get("measurements") or {}).get("engine") == "locust":
+            row["measurements"] = {}
+    html = render_html(card)
+    assert "class=\"chart latency-chart\"" not in html and 'id="load"' not in html and 'href="#load"' not in html
+    assert_self_contained(html)

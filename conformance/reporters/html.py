@@ -6,6 +6,8 @@ script blocks any other). Every value from a scorecard is escaped (Jinja2 autoes
 `markupsafe.escape`), so text a supplier sent back is shown verbatim and never runs.
 
 Older scorecards lack `waivers`, `claims` and a row's `waived`: every optional key is read with `.get`.
+A load requirement (measurements with `engine: locust`) gets a latency chart of its own; older load measurements
+may lack any of their keys, so those are read with `.get` too.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-__all__ = ["OUTCOMES", "category_chart", "grouped_chart", "measurement_summary", "relative_link",
+__all__ = ["OUTCOMES", "category_chart", "grouped_chart", "latency_chart", "measurement_summary", "relative_link",
            "render_comparison_html", "render_html"]
 
 OUTCOMES = ("pass", "fail", "error", "skipped", "not-run", "planned")
@@ -37,6 +39,15 @@ _MAX_MEASUREMENTS_JSON = 20_000
 
 # Chart geometry (SVG user units).
 _LABEL_W, _BAR_W, _VALUE_W, _ROW_H, _BAR_H = 190, 380, 90, 26, 16
+# Latency chart: a group heading per operation or task, then one short row per percentile.
+_LAT_LABEL_W, _LAT_BAR_W, _LAT_VALUE_W, _LAT_ROW_H, _LAT_BAR_H = 44, 380, 150, 20, 14
+_PERCENTILES = ("p50", "p95", "p99")
+_SLO_CODES = {f"slo_{p}": p for p in _PERCENTILES}
+_LATENCY_SCOPES = (
+    ("operations", "operation", "requests", "Operation", "each request on its own"),
+    ("tasks", "business task", "tasks", "Task", "a whole business task, from the due time of its first request "
+                                            "to the answer to its last"),
+)
 
 
 # ---------------------------------------------------------------- public API
@@ -44,7 +55,8 @@ _LABEL_W, _BAR_W, _VALUE_W, _ROW_H, _BAR_H = 190, 380, 90, 26, 16
 
 def render_html(scorecard: Mapping[str, Any]) -> str:
     """The report of one run: verdict, categories chart, requirement table with filter, findings, waivers."""
-    rows = [_requirement_view(row) for row in scorecard.get("requirements") or []]
+    raw_rows = [row for row in scorecard.get("requirements") or [] if isinstance(row, Mapping)]
+    rows = [_requirement_view(row) for row in raw_rows]
     categories = scorecard.get("categories") or {}
     return _render("scorecard.html.j2", {
         "sc": scorecard,
@@ -58,6 +70,8 @@ def render_html(scorecard: Mapping[str, Any]) -> str:
         "waivers": _scorecard_waivers(scorecard, rows),
         "claims": _claims_view(scorecard.get("claims")),
         "with_findings": [r for r in rows if r["findings"]],
+        "loads": [_load_view(raw, view, i) for i, (raw, view) in enumerate(zip(raw_rows, rows, strict=True), 1)
+                  if (raw.get("measurements") or {}).get("engine") == "locust"],
     })
 
 
@@ -150,6 +164,78 @@ def _bar(label: str, score: Any, y: int, colour: str | None, group: str | None) 
                    f'<text class="value" x="{_LABEL_W + _BAR_W + 6}" y="{y + 12}">{escape(_number(score))}</text></g>')
 
 
+def latency_chart(entries: Sequence[Mapping[str, Any]], *, title: str, chart_id: str) -> Markup:
+    """Horizontal bars grouped by operation (or task): p50, p95 and p99 in ms, on one linear scale from 0.
+
+    Each entry has `name`, `p50`/`p95`/`p99` (a number, or None when not measured) and `over` (the percentiles
+    the findings put above the service level, marked ✗). Each bar carries its percentile and its number as text,
+    so the chart reads without colour. The scale runs to a round number at or above the largest value, labelled.
+    """
+    values = [v for e in entries for p in _PERCENTILES if (v := _ms(e.get(p))) is not None]
+    top, step = _nice_scale(max(values, default=0.0))
+    width = _LAT_LABEL_W + _LAT_BAR_W + _LAT_VALUE_W
+    parts: list[str] = []
+    y = 24
+    for entry in entries:
+        name = str(entry.get("name", ""))
+        parts.append(f'<text class="group-label" x="4" y="{y + 13}">{_clip(name, 80)}</text>')
+        y += _LAT_ROW_H
+        over = entry.get("over") or ()
+        for p in _PERCENTILES:
+            parts.append(_latency_bar(name, p, _ms(entry.get(p)), top, y, p in over))
+            y += _LAT_ROW_H
+        y += 8
+    height = y + 4
+    grid = []
+    ticks = round(top / step)
+    for i in range(ticks + 1):
+        x = _LAT_LABEL_W + _LAT_BAR_W * i / ticks
+        label = _number(round(i * step, 6)) + (" ms" if i == ticks else "")
+        anchor = "end" if i == ticks else "middle"
+        grid.append(f'<line class="grid" x1="{x:g}" y1="18" x2="{x:g}" y2="{height - 4}"></line>'
+                    f'<text class="tick" x="{x:g}" y="12" text-anchor="{anchor}">{escape(label)}</text>')
+    return Markup(
+        f'<svg id="{escape(chart_id)}" class="chart latency-chart" role="img" '
+        f'aria-labelledby="{escape(chart_id)}-title" data-scale-max="{top:g}" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}"><title id="{escape(chart_id)}-title">{escape(title)}</title>'
+        f'{"".join(grid)}{"".join(parts)}</svg>')
+
+
+def _latency_bar(name: str, percentile: str, value: float | None, top: float, y: int, over: bool) -> str:
+    said = "not measured" if value is None else f"{_number(value)} ms" + (" ✗ above the service level" if over else "")
+    head = (f'<g class="bar-row" data-label="{escape(name)}" data-percentile="{percentile}">'
+            f'<title>{escape(name)}: {percentile} {escape(said)}</title>'
+            f'<text class="bar-label" x="{_LAT_LABEL_W - 6}" y="{y + 11}" text-anchor="end">{percentile}</text>'
+            f'<rect class="track" x="{_LAT_LABEL_W}" y="{y}" width="{_LAT_BAR_W}" height="{_LAT_BAR_H}"></rect>')
+    if value is None:
+        return head + f'<text class="value not-scored" x="{_LAT_LABEL_W + 6}" y="{y + 11}">not measured</text></g>'
+    length = _LAT_BAR_W * min(value, top) / top
+    if value > 0:
+        length = max(length, 1.0)  # a few ms on a scale of seconds is still a visible bar
+    marked = " over" if over else ""
+    text = f"{_number(value)} ms" + (" ✗ above limit" if over else "")
+    return head + (f'<rect class="bar {percentile}{marked}" data-ms="{value:g}" x="{_LAT_LABEL_W}" y="{y}" '
+                   f'width="{length:.1f}" height="{_LAT_BAR_H}"></rect>'
+                   f'<text class="value{marked}" x="{_LAT_LABEL_W + length + 5:.1f}" y="{y + 11}">{escape(text)}</text>'
+                   '</g>')
+
+
+def _ms(value: Any) -> float | None:
+    """A latency in ms, or None when it is missing or not a finite non-negative number."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+def _nice_scale(largest: float) -> tuple[float, float]:
+    """(scale maximum, tick step): the step is 1, 2 or 5 x 10^k, at most five steps, the maximum a whole step."""
+    if largest <= 0:
+        return 1.0, 1.0
+    magnitude = 10.0 ** math.floor(math.log10(largest / 5))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude * 5 >= largest)
+    return max(1, math.ceil(largest / step - 1e-9)) * step, step
+
+
 def _clip(text: str, limit: int) -> Markup:
     return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
@@ -209,6 +295,121 @@ def measurement_summary(measurements: Mapping[str, Any], limit: int = 8) -> list
         if isinstance(value, int | float) or (isinstance(value, str) and len(value) <= 40):
             out.append(f"{key}: {_number(value)}")
     return out[:limit]
+
+
+def _load_view(row: Mapping[str, Any], view: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """A load requirement's latency charts and tables (operations, and tasks when there are any) and its facts."""
+    m = row.get("measurements") or {}
+    findings = [f for f in row.get("findings") or [] if isinstance(f, Mapping)]
+    over: dict[str, set[str]] = {}
+    for f in findings:
+        percentile = _SLO_CODES.get(str(f.get("code")))
+        if percentile and f.get("operation") is not None:
+            over.setdefault(str(f.get("operation")), set()).add(percentile)
+    scopes = []
+    for key, noun, counted, column, what in _LATENCY_SCOPES:
+        table = m.get(key)
+        table = table if isinstance(table, Mapping) else {}
+        if key == "tasks" and not table:
+            continue
+        entries = [_latency_entry(name, figures, over.get(str(name), set())) for name, figures in table.items()]
+        largest = max((v for e in entries for p in _PERCENTILES if (v := _ms(e[p])) is not None), default=0.0)
+        scale = _number(_nice_scale(largest)[0])
+        chart_id = f"latency-{index}-{key}"
+        scopes.append({
+            "key": key, "noun": noun, "counted": counted, "column": column, "what": what, "entries": entries,
+            "chart_id": chart_id, "scale": scale, "marked": any(e["over"] for e in entries),
+            "chart": latency_chart(entries, chart_id=chart_id, title=(
+                f"{view['id']}: latency per {noun}, p50, p95 and p99 in ms (linear scale, 0 to {scale} ms)")),
+        })
+    return {
+        "id": view["id"], "title": view["title"], "outcome": view["outcome"], "reason": view["reason"],
+        "findings": findings, "scopes": scopes,
+        "schedule": _schedule_text(m),
+        "errors": _errors_text(m),
+        "throughput": _throughput_text(m),
+        "writes": _writes_text(m.get("writes")),
+        "missing_examples": [str(x) for x in _mapping(m.get("writes")).get("missing_examples") or []],
+    }
+
+
+def _latency_entry(name: Any, figures: Any, over: set[str]) -> dict[str, Any]:
+    figures = figures if isinstance(figures, Mapping) else {}
+    count, errors, rate = figures.get("count"), figures.get("errors"), figures.get("error_rate")
+    return {
+        "name": str(name), **{p: _ms(figures.get(f"{p}_ms")) for p in _PERCENTILES},
+        "max": _ms(figures.get("max_ms")), "count": count if isinstance(count, int) else None,
+        "errors": errors if isinstance(errors, int) else None, "error_rate": _percent(rate),
+        "over": sorted(over & set(_PERCENTILES)),
+    }
+
+
+def _percent(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return f"{_number(round(100 * float(value), 2))}%"
+
+
+def _count(value: Any) -> str:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "?"
+
+
+def _plural(value: Any, word: str) -> str:
+    return f"{_count(value)} {word}{'' if value == 1 else 'es' if word.endswith('s') else 's'}"
+
+
+def _schedule_text(m: Mapping[str, Any]) -> str:
+    """`240 arrivals scheduled, 240 sent, 0 late, 0 dropped; load 40/s for 6 s, 1 process (quick tier sizing)`."""
+    sched, sizing = _mapping(m.get("schedule")), _mapping(m.get("sizing"))
+    facts = [f"{_count(sched.get('scheduled'))} arrivals scheduled", f"{_count(sched.get('sent'))} sent",
+             f"{_count(sched.get('late'))} late", f"{_count(sched.get('dropped'))} dropped"]
+    if sched.get("capped"):
+        facts.append(f"{_count(sched.get('capped'))} held back by the in-flight cap")
+    text = ", ".join(facts)
+    lateness = _ms(sched.get("max_lateness_ms"))
+    if lateness is not None:
+        text += f" (at most {_number(lateness)} ms behind schedule)"
+    rate, duration = _ms(sizing.get("rate_per_s")), _ms(sizing.get("duration_s"))
+    workers = m.get("workers")
+    if not isinstance(workers, int) or isinstance(workers, bool):
+        workers = sizing.get("workers") if isinstance(sizing.get("workers"), int) else None
+        workers = max(1, workers) if workers is not None else None
+    load = [f"{_number(rate)}/s" if rate is not None else "rate not recorded",
+            f"for {_number(duration)} s" if duration is not None else "for a duration not recorded"]
+    text += "; load " + " ".join(load)
+    if workers is not None:
+        text += f", {_plural(workers, 'process')}"
+    source = sizing.get("source")
+    if isinstance(source, str) and source:
+        text += " (sized by the tender)" if source == "tender" else f" ({source} tier sizing)"
+    return text
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _errors_text(m: Mapping[str, Any]) -> str:
+    rate = _percent(m.get("error_rate"))
+    return (f"{_count(m.get('errors'))} of {_count(m.get('requests'))} requests failed"
+            + (f" (error rate {rate})" if rate is not None else ""))
+
+
+def _throughput_text(m: Mapping[str, Any]) -> str | None:
+    done, per_s = m.get("tasks_completed"), _ms(m.get("throughput_per_s"))
+    if done is None and per_s is None:
+        return None
+    return f"{_count(done)} tasks completed" + (f", {_number(per_s)} per second" if per_s is not None else "")
+
+
+def _writes_text(writes: Any) -> str | None:
+    if not isinstance(writes, Mapping):
+        return None
+    text = (f"{_count(writes.get('acknowledged'))} acknowledged by the supplier, {_count(writes.get('checked'))} "
+            f"read back afterwards: {_count(writes.get('missing'))} missing")
+    if writes.get("unreadable"):
+        text += f", {_count(writes.get('unreadable'))} could not be read"
+    return text
 
 
 def _scorecard_waivers(scorecard: Mapping[str, Any], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
