@@ -17,10 +17,11 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from conformance.errors import ConformanceError
 
-__all__ = ["LaunchError", "launched", "reference_command"]
+__all__ = ["LaunchError", "launched", "reference_command", "stop_process_group"]
 
 _URL = re.compile(r"listening on (https?://\S+)")
 
@@ -86,17 +87,18 @@ def launched(command: Sequence[str], *, timeout: float = 30.0, log_path: Path | 
                               f"it exited ({proc.poll()}) before serving")
         yield found[0]
     finally:
-        _stop(proc)
+        stop_process_group(proc)
         reader.join(timeout=5)
         if log:
             log.close()
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
+def stop_process_group(proc: subprocess.Popen[Any], signum: int = signal.SIGTERM) -> None:
+    """Stop a child started with start_new_session=True: `signum` to its whole group, SIGKILL after 10 s."""
     if proc.poll() is not None:
         return
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signum)
         proc.wait(timeout=10)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         with contextlib.suppress(ProcessLookupError):

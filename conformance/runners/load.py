@@ -15,7 +15,6 @@ how well the generator kept its schedule. Then:
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 
 from conformance.errors import EngineFailure
+from conformance.launch import stop_process_group
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 
@@ -166,7 +166,7 @@ class LoadRunner:
                 time.sleep(0.2)
         finally:
             for proc in procs:
-                _stop(proc)
+                stop_process_group(proc, signal.SIGINT)  # locust writes its stats on SIGINT
             log.close()
         stats_file = folder / "locust.json"
         try:
@@ -281,14 +281,3 @@ def _plain_locust(stats: Any) -> dict[str, Any]:
         out[entry.get("name", "?")] = {**figures, "count": total}
     return out
 
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(timeout=10)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
