@@ -50,7 +50,6 @@ Run it from the repository root:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import signal
@@ -64,7 +63,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from conformance.launch import LaunchError, launched, reference_command
+from conformance.launch import LaunchError, launched, reference_command, stop_process_group
 
 PROFILE = "pole-records"
 REQUIREMENT = "POLE-PERF-001"
@@ -142,16 +141,7 @@ class HarnessRun:
 # --- processes -----------------------------------------------------------------------------------------------
 def _kill_group(proc: subprocess.Popen[Any]) -> None:
     """SIGINT to the process group (locust and the harness stop cleanly on it), then SIGKILL."""
-    if proc.poll() is not None:
-        return
-    for sig, wait_s in ((signal.SIGINT, 15.0), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    stop_process_group(proc, signal.SIGINT, grace_s=15.0)
 
 
 def run_bounded(command: Sequence[str], *, timeout: float, cwd: Path, env: dict[str, str], what: str

@@ -54,6 +54,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.launch import stop_process_group
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RATES = (500, 1000, 1500, 2000, 3000, 4000)
 DEFAULT_DURATION_S = 5.0
@@ -157,16 +159,7 @@ class RateRun:
 # --- processes -----------------------------------------------------------------------------------------------
 def _kill_group(proc: subprocess.Popen[Any]) -> None:
     """SIGINT to the process group (locust and the harness stop cleanly on it), then SIGKILL."""
-    if proc.poll() is not None:
-        return
-    for sig, wait_s in ((signal.SIGINT, 10.0), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    stop_process_group(proc, signal.SIGINT, grace_s=10.0)
 
 
 def run_bounded(command: Sequence[str], *, timeout: float, cwd: Path, env: dict[str, str] | None = None,

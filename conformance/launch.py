@@ -93,13 +93,13 @@ def launched(command: Sequence[str], *, timeout: float = 30.0, log_path: Path | 
             log.close()
 
 
-def stop_process_group(proc: subprocess.Popen[Any], signum: int = signal.SIGTERM) -> None:
-    """Stop a child started with start_new_session=True: `signum` to its whole group, SIGKILL after 10 s."""
+def stop_process_group(proc: subprocess.Popen[Any], signum: int = signal.SIGTERM, grace_s: float = 10.0) -> None:
+    """Stop a child started with start_new_session=True: `signum` to its whole group, SIGKILL after `grace_s`."""
     if proc.poll() is not None:
         return
     try:
         os.killpg(proc.pid, signum)
-        proc.wait(timeout=10)
+        proc.wait(timeout=grace_s)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
