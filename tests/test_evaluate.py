@@ -68,7 +68,10 @@ def test_evaluate_ranks_candidates_keeps_going_past_a_broken_one_and_resumes(tmp
     assert ranking["drifty"]["verdict"] == "non-conformant"
     assert ranking["broken"]["verdict"] == "incomplete"
     broken = next(c for c in comparison["candidates"] if c["name"] == "broken")
-    assert "no database" in broken["profiles"]["pole-records@1.0.0"]["error"]
+    error = broken["profiles"]["pole-records@1.0.0"]["error"]
+    # the reports say why, without the candidate's own output (it may carry anything); its log keeps it
+    assert "exited (4) before serving" in error and "logs/broken.log" in error and "no database" not in error
+    assert "no database" in (folder / "logs" / "broken.log").read_text(encoding="utf-8")
     outcomes = {r["id"]: {k: v["outcome"] for k, v in r["results"].items()} for r in comparison["requirements"]}
     assert outcomes["POLE-IF-001"] == {"clean": "pass", "drifty": "fail", "broken": "not-run"}
     # the tender's waiver and weights reached every run's scorecard and report
