@@ -64,9 +64,12 @@ def cli() -> None:
               help="Load checks: seconds of arrivals (default: the profile's; the full tier runs 6x as long).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Load checks: locust worker processes (0: one local process). Each runs its share of arrivals.")
+@click.option("--system", "systems", multiple=True, metavar="NAME=URL",
+              help="Another system the profile's requirements talk to (case-file: --system receiver=URL); "
+                   "a targets file can give them under `systems:`.")
 def run(profile: str | None, target: str | None, seed: int | None, tier: str, budget: int | None,
         only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None,
-        load_rate: float | None, load_duration: float | None, workers: int) -> None:
+        load_rate: float | None, load_duration: float | None, workers: int, systems: tuple[str, ...]) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.execute import resume_run, start_run
     from conformance.reporters.terminal import TerminalListener, render_scorecard
@@ -75,7 +78,7 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
     if resume is not None and (profile or target or seed is not None or only or skip or budget or load_rate
-                               or load_duration or workers):
+                               or load_duration or workers or systems):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
     with TerminalListener(console) as listener:
         if resume is not None:
@@ -83,7 +86,7 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         else:
             assert profile is not None and target is not None
             outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
-                                budget_s=budget, only=only, skip=skip,
+                                budget_s=budget, only=only, skip=skip, systems=_system_options(systems, "--system"),
                                 load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers})
     render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)
     if outcome.interrupted:
@@ -243,14 +246,17 @@ def reference() -> None:
 
 @reference.command("serve")
 @click.option("--profile", default="pole-records", show_default=True, help="Which profile to implement.")
-@click.option("--fault", "faults", multiple=True, metavar="NAME", help="Inject a catalogued fault (repeatable).")
+@click.option("--fault", "faults", multiple=True, metavar="NAME", help="Inject a catalogued fault (repeatable; "
+              "`conformance reference faults --profile P` lists them).")
+@click.option("--system", "systems", multiple=True, metavar="NAME=URL",
+              help="Another system this reference talks to (case-file: --system receiver=URL).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=8000, show_default=True, help="0 picks a free port.")
 @click.option("--db", type=click.Path(path_type=Path), help="SQLite file (default: a fresh temporary one).")
 @click.option("--api-key-env", metavar="VAR", help="Require the API key held in this environment variable.")
 @click.option("--ready-file", type=click.Path(path_type=Path), help="Write the URL here once serving.")
-@click.option("--oauth-client", metavar="ID", help="Require OAuth2 access tokens, issued to this client at "
-              "POST /__reference/oauth/token (client credentials grant).")
+@click.option("--oauth-client", metavar="ID", help="pole-records: require OAuth2 access tokens, issued to this "
+              "client at POST /__reference/oauth/token (client credentials grant).")
 @click.option("--oauth-secret-env", metavar="VAR", help="The environment variable holding that client's secret.")
 @click.option("--token-ttl", type=click.FloatRange(min=0.5), default=300.0, show_default=True,
               help="Lifetime of the access tokens, in seconds.")
@@ -262,52 +268,81 @@ def reference() -> None:
               help="With --fault stall: how long each freeze lasts.")
 @click.option("--stall-every-ms", type=click.FloatRange(min=2), default=2000.0, show_default=True,
               help="With --fault stall: a freeze starts every this many milliseconds.")
-def reference_serve(profile: str, faults: tuple[str, ...], host: str, port: int, db: Path | None,
-                    api_key_env: str | None, ready_file: Path | None, oauth_client: str | None,
+def reference_serve(profile: str, faults: tuple[str, ...], systems: tuple[str, ...], host: str, port: int,
+                    db: Path | None, api_key_env: str | None, ready_file: Path | None, oauth_client: str | None,
                     oauth_secret_env: str | None, token_ttl: float, tls_cert: str | None, tls_key: str | None,
                     tls_client_ca: str | None, stall_ms: float, stall_every_ms: float) -> None:
     """Serve a reference supplier over HTTP until Ctrl-C."""
     import os
 
-    from fixtures.reference.faults import FAULTS
     from fixtures.reference.server import serve
+    from fixtures.registry import REFERENCES
 
+    loaded = load_profile(profile)
+    impl = REFERENCES.get(loaded.id)
+    if impl is None:
+        raise UsageError(f"--profile: no reference supplier implements {loaded.id}; "
+                         f"references exist for {', '.join(sorted(REFERENCES))}")
+    known = impl.faults()
     for name in faults:
-        if name not in FAULTS:
-            raise UsageError(f"--fault: unknown fault '{name}'; known: {', '.join(sorted(FAULTS))}")
+        if name not in known:
+            raise UsageError(f"--fault: {loaded.id} has no fault '{name}'; known: {', '.join(sorted(known))}")
     api_key = None
     if api_key_env:
         api_key = os.environ.get(api_key_env)
         if not api_key:
             raise UsageError(f"--api-key-env: environment variable {api_key_env} is not set")
-    oauth = None
-    if oauth_client:
-        secret = os.environ.get(oauth_secret_env or "")
-        if not secret:
-            raise UsageError("--oauth-client needs --oauth-secret-env naming a set environment variable")
-        from fixtures.reference.app import OAuthClient
+    options: dict[str, Any] = {}
+    if loaded.id == "pole-records":
+        from fixtures.reference.app import LoadFaultOptions, OAuthClient
 
-        oauth = OAuthClient(oauth_client, secret, token_ttl)
+        if stall_ms >= stall_every_ms:
+            raise UsageError("--stall-ms must be shorter than --stall-every-ms (or the server never answers)")
+        options["load_faults"] = LoadFaultOptions(stall_ms=stall_ms, stall_every_ms=stall_every_ms)
+        if oauth_client:
+            secret = os.environ.get(oauth_secret_env or "")
+            if not secret:
+                raise UsageError("--oauth-client needs --oauth-secret-env naming a set environment variable")
+            options["oauth"] = OAuthClient(oauth_client, secret, token_ttl)
+    elif oauth_client:
+        raise UsageError(f"--oauth-client: only the pole-records reference issues OAuth2 tokens, not {loaded.id}")
     if bool(tls_cert) != bool(tls_key) or (tls_client_ca and not tls_cert):
         raise UsageError("--tls-cert and --tls-key go together (and --tls-client-ca needs them)")
     tls = (tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
-    if stall_ms >= stall_every_ms:
-        raise UsageError("--stall-ms must be shorter than --stall-every-ms (or the server never answers)")
-    from fixtures.reference.app import LoadFaultOptions
-
     serve(profile, list(faults), host=host, port=port, db_path=str(db) if db else None, api_key=api_key,
-          ready_file=str(ready_file) if ready_file else None, oauth=oauth, tls=tls,
-          load_faults=LoadFaultOptions(stall_ms=stall_ms, stall_every_ms=stall_every_ms))
+          ready_file=str(ready_file) if ready_file else None, tls=tls,
+          systems=_system_options(systems, "--system"), **options)
+
+
+def _system_options(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """`NAME=URL` pairs, each URL an http(s) base URL."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise UsageError(f"{option} {value}: expected NAME=URL, e.g. {option} receiver=http://127.0.0.1:8001")
+        if name in out:
+            raise UsageError(f"{option}: {name} is given twice")
+        out[name] = url.rstrip("/")
+    return out
 
 
 @reference.command("faults")
-def reference_faults() -> None:
+@click.option("--profile", default=None, help="Only this profile's faults (default: every profile's).")
+def reference_faults(profile: str | None) -> None:
     """The fault catalogue: each fault and the requirement(s) that must catch it."""
-    from fixtures.reference.faults import FAULTS
+    from fixtures.registry import REFERENCES
 
-    table = Table("fault", "caught by", "what it does")
-    for fault in FAULTS.values():
-        table.add_row(fault.name, ", ".join(fault.catches), fault.description)
+    impls = list(REFERENCES.values())
+    if profile is not None:
+        impls = [i for i in impls if i.profile == profile]
+        if not impls:
+            raise UsageError(f"--profile: no reference supplier implements {profile}; "
+                             f"references exist for {', '.join(sorted(REFERENCES))}")
+    table = Table("profile", "fault", "caught by", "what it does")
+    for impl in impls:
+        for fault in impl.faults().values():
+            table.add_row(impl.profile, fault.name, ", ".join(fault.catches), fault.description)
     console.print(table)
 
 

@@ -3,6 +3,7 @@ result as it finishes, score at the end. Front ends (CLI, pytest plugin) call `s
 
 from __future__ import annotations
 
+import contextlib
 import random
 import shlex
 import signal
@@ -25,7 +26,7 @@ from conformance.profiles import load_profile
 from conformance.rundir import RunDir, utc_now
 from conformance.runners import RunContext, get_runner
 from conformance.scoring import score_run
-from conformance.targets import Target, parse_target
+from conformance.targets import ResetSpec, Target, parse_target
 
 __all__ = ["RunListener", "RunOutcome", "rescore", "resume_run", "start_run", "write_reports"]
 
@@ -71,15 +72,24 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
               seed: int | None = None, tier: str = "quick", budget_s: int | None = None,
               only: tuple[str, ...] = (),
               skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
-              target: Target | None = None, load: dict[str, Any] | None = None) -> RunOutcome:
+              target: Target | None = None, load: dict[str, Any] | None = None,
+              systems: dict[str, str] | None = None) -> RunOutcome:
     """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
     {category: multiplier}; it is kept in run.json so a resume or a re-score applies it again.
     `target` may be given ready-made (a tender's candidate); `target_spec` then only names it.
-    `load` sizes load checks for the buyer: {"arrival_rate", "duration_s", "workers"} (any of them)."""
+    `load` sizes load checks for the buyer: {"arrival_rate", "duration_s", "workers"} (any of them).
+    `systems` ({name: base URL}, from `--system`) adds to or replaces the target file's `systems:`."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
     profile = load_profile(profile_ref)
     target = target or parse_target(target_spec)
+    if systems:
+        declared = {system.name for system in profile.systems}
+        for name in systems:
+            if name not in declared:
+                raise UsageError(f"--system {name}: {profile.ref} talks to no system of that name; "
+                                 f"it declares {', '.join(sorted(declared)) or 'none'}")
+        target = target.with_systems(systems)
     target.request_headers()  # fail now, before creating anything, if a credential is missing
     _select(profile, only, skip)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -91,6 +101,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
         "seed": seed, "tier": tier, "budget_s": budget_s, "only": list(only), "skip": list(skip),
         "started_at": utc_now(), "finished_at": None, "status": "running", "resumed_at": [],
         "scoring": dict(scoring or {}), "load": {k: v for k, v in (load or {}).items() if v},
+        "systems_given": dict(systems or {}),
     }
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
     return _execute(run_dir, profile, target, listener)
@@ -103,6 +114,8 @@ def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None
     try:
         profile = load_profile(meta["profile"]["path"])
         target = _target_of(meta)
+        if meta.get("systems_given"):
+            target = target.with_systems(dict(meta["systems_given"]))
         if base_url is not None:
             target = replace(target, base_url=base_url.rstrip("/"))
     except KeyError as exc:
@@ -181,6 +194,61 @@ def _reset(target: Target, headers: dict[str, str]) -> str | None:
     return None
 
 
+def _systems_needed(profile: Profile, req: Requirement) -> frozenset[str]:
+    """The other systems a requirement talks to: its scenario's steps' `system:`, or its Python check's."""
+    if req.check.kind is not CheckKind.CONTRACT:
+        return frozenset()
+    if "python" in req.check.options:
+        from conformance.contracts import find_check
+
+        check = find_check(req.check.options["python"])
+        return frozenset(check.systems) if check else frozenset()
+    from conformance.scenarios import load_scenario
+
+    return load_scenario(Path(profile.path) / req.check.options["scenario"]).systems
+
+
+def _missing_systems(profile: Profile, names: list[str]) -> str:
+    described = "; ".join(f"{s.name}: {s.description}" for s in profile.systems if s.name in names)
+    options = " ".join(f"--system {name}=URL" for name in names)
+    return (f"could not be tested: it needs {', '.join(names)} ({described}); give {options} "
+            "or `systems:` in the targets file")
+
+
+def _start_reference_systems(profile: Profile, names: set[str], run_dir: RunDir, stack: contextlib.ExitStack,
+                             listener: RunListener) -> dict[str, Target]:
+    """Start this profile's reference supplier for each missing system the profile lets it play (a migration's
+    other side, with a single candidate). Each is stopped when the run ends; its output goes to systems/."""
+    from conformance.launch import LaunchError, launched, reference_command
+
+    started: dict[str, Target] = {}
+    for spec in profile.systems:
+        if spec.name not in names or not spec.reference:
+            continue
+        log = run_dir.path / "systems" / f"{spec.name}.log"
+        log.parent.mkdir(exist_ok=True)
+        try:
+            url = stack.enter_context(launched(reference_command(profile.id), log_path=log))
+        except LaunchError as exc:
+            listener.warning(f"could not start the reference supplier as {spec.name}: {exc.summary} (see {log})")
+            continue
+        listener.warning(f"{spec.name}: the harness started the {profile.id} reference supplier at {url}")
+        started[spec.name] = Target(name=spec.name, base_url=url, source="reference",
+                                    supplier=f"{profile.id} reference supplier",
+                                    reset=ResetSpec(request=("POST", "/__reference/reset")))
+    if started:
+        run_dir.update_meta(systems_started={name: t.to_dict() for name, t in started.items()})
+    return started
+
+
+def _reset_systems(systems: dict[str, Target], names: frozenset[str]) -> str | None:
+    for name in sorted(names):
+        system = systems[name]
+        if system.reset is not None and (failed := _reset(system, system.request_headers())):
+            return f"{name}: {failed}"
+    return None
+
+
 def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunListener) -> RunOutcome:
     meta = run_dir.meta
     plan = _select(profile, tuple(meta.get("only", ())), tuple(meta.get("skip", ())))
@@ -200,27 +268,38 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
         except TokenError as exc:
             unreachable = f"no OAuth2 token: {redactor.text(str(exc))}"
 
+    needs = {req.id: _systems_needed(profile, req) for req, why in todo if why is None}
+    systems = dict(target.systems)
+
     def context(req: Requirement) -> RunContext:
         return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
                           seed=int(meta["seed"]), tier=str(meta["tier"]), budget_s=meta.get("budget_s"),
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
-                          progress=_progress(listener, req), stop=stop, load=dict(meta.get("load") or {}))
+                          progress=_progress(listener, req), stop=stop, load=dict(meta.get("load") or {}),
+                          systems={name: systems[name] for name in needs.get(req.id, ())})
 
     interrupted = False
     stop = threading.Event()
-    with _graceful_stop(stop, listener):
+    with _graceful_stop(stop, listener), contextlib.ExitStack() as started_systems:
         try:
+            if not unreachable:
+                systems.update(_start_reference_systems(profile, set().union(*needs.values()) - set(systems),
+                                                        run_dir, started_systems, listener))
             for req, why in todo:
                 if stop.is_set():
                     raise KeyboardInterrupt
                 listener.requirement_started(req)
                 started = utc_now()
+                missing = sorted(needs.get(req.id, frozenset()) - set(systems))
                 if why is not None:
                     result = Result(req.id, Outcome.SKIPPED, reason=why)
                 elif unreachable:
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
+                elif missing:
+                    result = Result(req.id, Outcome.ERROR, reason=_missing_systems(profile, missing))
                 elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
-                        failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})})):
+                        failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})})
+                        or _reset_systems(systems, needs.get(req.id, frozenset()))):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
                     result = _run_one(req, context(req), run_dir)

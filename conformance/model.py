@@ -88,6 +88,16 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class SystemSpec:
+    """Another system some requirements talk to besides the target (a court receiver, a migration peer).
+    `reference`: when a run is not given it, the harness starts this profile's reference supplier for it."""
+
+    name: str
+    description: str
+    reference: bool = False
+
+
+@dataclass(frozen=True)
 class Profile:
     id: str
     version: str
@@ -98,6 +108,7 @@ class Profile:
     path: str
     openapi_path: str
     digest: str
+    systems: tuple[SystemSpec, ...] = ()
 
     @property
     def ref(self) -> str:

@@ -29,6 +29,7 @@ from conformance.model import (
     ProfileStatus,
     Requirement,
     RequirementStatus,
+    SystemSpec,
 )
 from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
 
@@ -180,6 +181,8 @@ def _check(folder: Path, landed: frozenset[CheckKind] | None) -> tuple[list[Prof
         id=data["id"], version=data["version"], title=data["title"], status=ProfileStatus(data["status"]),
         summary=data["summary"].strip(), requirements=requirements, path=str(folder),
         openapi_path=str(openapi_path), digest=_digest(folder),
+        systems=tuple(SystemSpec(name, " ".join(str(spec["description"]).split()), bool(spec.get("reference")))
+                      for name, spec in (data.get("systems") or {}).items()),
     )
     return [], profile
 
@@ -291,6 +294,15 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
                                        key=dotted([*path, "check", "python"]),
                                        fix="register it with @contract_check(name, requirements=(id,)) in "
                                            "conformance/contracts/")
+                else:
+                    for system in check.systems:
+                        if system not in (data.get("systems") or {}):
+                            yield ProfileError(f"contract check '{python}' talks to system '{system}', which the "
+                                               "profile does not declare", file=doc.file,
+                                               line=doc.line_of([*path, "check", "python"]),
+                                               key=dotted([*path, "check", "python"]),
+                                               fix=f"add `systems: {{{system}: {{description: ...}}}}` at the "
+                                                   "top of profile.yaml")
             elif not scenario:
                 yield ProfileError("an active contract requirement needs a scenario", file=doc.file,
                                    line=doc.line_of([*path, "check"]), key=dotted([*path, "check"]),
@@ -303,7 +315,8 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
             else:
                 from conformance.scenarios import lint_scenario
 
-                yield from lint_scenario(folder / scenario)
+                yield from lint_scenario(folder / scenario, systems=frozenset(data.get("systems") or {}),
+                                         datasets=folder / "datasets")
 
 
 def _openapi_problems(path: Path, profile_doc: LocatedYaml) -> Iterator[ProfileError]:

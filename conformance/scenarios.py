@@ -38,6 +38,8 @@ class Step:
     expect: dict[str, Any]
     capture: dict[str, str]
     setup: bool = False
+    system: str | None = None  # None: the target
+    eventually: tuple[float, float] | None = None  # (within_s, interval_s)
 
 
 @dataclass(frozen=True)
@@ -46,25 +48,85 @@ class Scenario:
     path: str
     steps: tuple[Step, ...]
 
+    @property
+    def systems(self) -> frozenset[str]:
+        return frozenset(step.system for step in self.steps if step.system)
 
-def lint_scenario(path: Path) -> list[ProfileError]:
+
+def lint_scenario(path: Path, *, systems: frozenset[str] | None = None,
+                  datasets: Path | None = None) -> list[ProfileError]:
+    """Every problem of a scenario file. With `systems` (the profile's) and `datasets` (its folder), steps'
+    `system:` and `dataset:` are checked against them too."""
     try:
         doc = load_located_yaml(path, error=ProfileError)
     except ProfileError as exc:
         return [exc]
-    return list(_problems(doc))
-
-
-def load_scenario(path: Path) -> Scenario:
-    doc = load_located_yaml(path, error=ProfileError)
     problems = list(_problems(doc))
     if problems:
+        return problems
+    return list(_reference_problems(doc, systems, datasets))
+
+
+def load_scenario(path: Path, *, datasets: Path | None = None) -> Scenario:
+    """Load a scenario; `dataset:` bodies are read from `datasets` (the profile's datasets folder)."""
+    doc = load_located_yaml(path, error=ProfileError)
+    problems = list(_problems(doc))
+    if not problems and datasets is not None:
+        problems = list(_reference_problems(doc, None, datasets))
+    if problems:
         raise problems[0]
-    steps = tuple(
-        Step(name=raw["name"], line=doc.line_of(["steps", i]), request=raw["request"], expect=raw["expect"],
-             capture=dict(raw.get("capture") or {}), setup=bool(raw.get("setup", False)))
-        for i, raw in enumerate(doc.data["steps"]))
-    return Scenario(name=doc.data["name"], path=str(path), steps=steps)
+    steps = []
+    for i, raw in enumerate(doc.data["steps"]):
+        request = dict(raw["request"])
+        if "dataset" in request and datasets is not None:
+            file, _, name = request.pop("dataset").partition("#")
+            request["json"] = dataset_entries(datasets / f"{file}.yaml")[name]
+        eventually = raw.get("eventually")
+        steps.append(Step(name=raw["name"], line=doc.line_of(["steps", i]), request=request, expect=raw["expect"],
+                          capture=dict(raw.get("capture") or {}), setup=bool(raw.get("setup", False)),
+                          system=raw.get("system"),
+                          eventually=(float(eventually["within_s"]), float(eventually.get("interval_s", 0.25)))
+                          if eventually else None))
+    return Scenario(name=doc.data["name"], path=str(path), steps=tuple(steps))
+
+
+def dataset_entries(path: Path) -> dict[str, Any]:
+    """A datasets file: a mapping of entry name -> JSON body."""
+    doc = load_located_yaml(path, error=ProfileError)
+    if not isinstance(doc.data, dict):
+        raise ProfileError("a datasets file is a mapping of entry name -> body", file=str(path), line=1,
+                           fix="write `name: {field: value, ...}` entries")
+    return dict(doc.data)
+
+
+def _reference_problems(doc: LocatedYaml, systems: frozenset[str] | None,
+                        datasets: Path | None) -> Iterator[ProfileError]:
+    for i, raw in enumerate(doc.data["steps"]):
+        system = raw.get("system")
+        if systems is not None and system is not None and system not in systems:
+            known = ", ".join(sorted(systems)) or "none"
+            yield ProfileError(f"system '{system}' is not declared by the profile (step '{raw['name']}')",
+                               file=doc.file, line=doc.line_of(["steps", i, "system"]), key=f"steps[{i}].system",
+                               fix=f"declare it under `systems:` in profile.yaml (declared: {known})")
+        ref = raw["request"].get("dataset")
+        if ref is None or datasets is None:
+            continue
+        file, _, name = ref.partition("#")
+        line, key = doc.line_of(["steps", i, "request", "dataset"]), f"steps[{i}].request.dataset"
+        if not (datasets / f"{file}.yaml").is_file():
+            yield ProfileError(f"no datasets file {datasets / (file + '.yaml')} (step '{raw['name']}')",
+                               file=doc.file, line=line, key=key,
+                               fix="create it, or fix FILE in FILE#NAME")
+            continue
+        try:
+            entries = dataset_entries(datasets / f"{file}.yaml")
+        except ProfileError as exc:
+            yield exc
+            continue
+        if name not in entries:
+            yield ProfileError(f"{file}.yaml has no entry '{name}' (step '{raw['name']}')", file=doc.file, line=line,
+                               key=key,
+                               fix=f"use one of: {', '.join(sorted(map(str, entries)))}")
 
 
 def _walk(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], Any]]:

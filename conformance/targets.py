@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,12 +35,14 @@ from urllib.parse import urlsplit
 from conformance.errors import TargetError
 from conformance.oauth import TokenSource
 from conformance.redact import Redactor
-from conformance.yamlfile import dotted, load_located_yaml
+from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
 
 __all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_target"]
 
 _TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
-                "tls", "claims")
+                "tls", "claims", "systems")
+_SYSTEM_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
+                "tls")
 _TLS_KEYS = ("ca", "client_cert", "client_key")
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 _AUTH_TYPES = ("api_key", "bearer", "oauth2_client_credentials")
@@ -101,6 +103,14 @@ class Target:
     reset: ResetSpec | None = None
     tls: TlsSpec | None = None
     claims: dict[str, list[str]] | None = None  # {"profiles": [...], "requirements": [...]}, as the supplier says
+    # Other systems some requirements talk to (a court receiver, a migration peer), by the profile's names.
+    systems: dict[str, Target] = field(default_factory=dict)
+
+    def with_systems(self, extra: dict[str, str]) -> Target:
+        """This target with `--system NAME=URL` systems added (replacing any of the same name)."""
+        given = {name: Target(name=name, base_url=_check_url(url, key=f"--system {name}"), source=url,
+                              supplier=urlsplit(url).netloc) for name, url in extra.items()}
+        return replace(self, systems={**self.systems, **given})
 
     def http_options(self) -> dict[str, Any]:
         """verify/cert for every HTTP client the harness opens besides the engine (preflight, reset, tokens)."""
@@ -126,6 +136,8 @@ class Target:
             "reset": self.reset.to_dict() if self.reset else None,
             "tls": self.tls.to_dict() if self.tls else None,
             "claims": self.claims,
+            **({"systems": {name: system.to_dict() for name, system in self.systems.items()}}
+               if self.systems else {}),
         }
 
     def request_headers(self) -> dict[str, str]:
@@ -160,10 +172,11 @@ class Target:
 
     def redactor(self) -> Redactor:
         secrets: dict[str, str] = {}  # a dict the run may add to (OAuth2 tokens), see Redactor.remember
-        if self.auth is not None:
-            secret = os.environ.get(self.auth.env)
-            if secret:
-                secrets[secret] = "${" + self.auth.env + "}"
+        for target in (self, *self.systems.values()):
+            if target.auth is not None:
+                secret = os.environ.get(target.auth.env)
+                if secret:
+                    secrets[secret] = "${" + target.auth.env + "}"
         return Redactor(secrets)
 
 
@@ -204,17 +217,21 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
         close = difflib.get_close_matches(name, list(targets), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"targets here: {', '.join(targets)}"
         raise TargetError(f"no target named '{name}'", file=file, key="targets", fix=hint)
-    raw = targets[name]
-    path_base: list[str | int] = ["targets", name]
+    return _target_from_mapping(targets[name], name, doc, path, ["targets", name], supplier, _TARGET_KEYS)
+
+
+def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path_base: list[str | int],
+                         supplier: str | None, allowed: tuple[str, ...]) -> Target:
+    file = str(doc.file)
     if not isinstance(raw, dict):
         raise TargetError("must be a mapping", file=file, line=doc.line_of(path_base), key=dotted(path_base),
                           fix="give base_url, supplier, product, auth")
     for key in raw:
-        if key not in _TARGET_KEYS:
-            close = difflib.get_close_matches(key, _TARGET_KEYS, n=1)
+        if key not in allowed:
+            close = difflib.get_close_matches(key, allowed, n=1)
             raise TargetError("unknown key", file=file, line=doc.line_of([*path_base, key]),
                               key=dotted([*path_base, key]),
-                              fix=f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(_TARGET_KEYS)}")
+                              fix=f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(allowed)}")
     if "base_url" not in raw:
         raise TargetError("missing required key 'base_url'", file=file, line=doc.line_of(path_base),
                           key=dotted(path_base), fix="add the supplier system's base URL")
@@ -249,11 +266,29 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
                      key=dotted([*path_base, "tls"])) if "tls" in raw else None
     claims = _parse_claims(raw["claims"], file=file, line=doc.line_of([*path_base, "claims"]),
                            key=dotted([*path_base, "claims"])) if raw.get("claims") is not None else None
+    systems: dict[str, Target] = {}
+    if raw.get("systems") is not None:
+        where = [*path_base, "systems"]
+        if not isinstance(raw["systems"], dict):
+            raise TargetError("must be a mapping of system name -> {base_url, auth, ...}", file=file,
+                              line=doc.line_of(where), key=dotted(where),
+                              fix="e.g. systems: {receiver: {base_url: http://127.0.0.1:8001}}")
+        for system_name, system_raw in raw["systems"].items():
+            system = _target_from_mapping(system_raw, str(system_name), doc, path, [*where, system_name], None,
+                                          _SYSTEM_KEYS)
+            if system.auth is not None and system.auth.type == "oauth2_client_credentials":
+                raise TargetError("another system's auth may be api_key or bearer, not OAuth2", file=file,
+                                  line=doc.line_of([*where, system_name, "auth"]),
+                                  key=dotted([*where, system_name, "auth"]),
+                                  fix="give that system an API key or a bearer token")
+            systems[str(system_name)] = system
     return Target(
-        name=name, base_url=url, source=f"{file}#{name}", supplier=str(raw.get("supplier", supplier or name)),
+        name=name, base_url=url, source=f"{file}#{dotted(path_base[1:])}",
+        supplier=str(raw.get("supplier", supplier or name)),
         product=raw.get("product"), product_version=str(raw["product_version"]) if raw.get(
             "product_version") is not None else None,
         auth=auth, headers={str(k): str(v) for k, v in headers.items()}, reset=reset, tls=tls, claims=claims,
+        systems=systems,
     )
 
 

@@ -90,3 +90,97 @@ def test_property_contract_shrinks_to_a_minimal_record(tmp_path: Path) -> None:
         ("date_of_birth: sent '18" in message and "read back '1900-01-01'" in message)
     assert f"minimal record (seed {SEED})" in message
     assert result["measurements"]["python"] == "pole_records.person_round_trip"
+
+
+SYSTEMS_BLOCK = """systems:
+  peer:
+    description: A second records system (the harness starts the reference when none is given).
+    reference: true
+  receiver:
+    description: A system only the run can name.
+requirements:
+"""
+
+
+def requirement(rid: str, scenario: str) -> str:
+    return f"""  - id: {rid}
+    title: {rid}
+    level: MUST
+    category: records
+    weight: 1
+    rationale: A test of the scenario format.
+    check: {{kind: contract, description: test, scenario: scenarios/{scenario}}}
+"""
+
+
+def test_steps_on_other_systems_with_datasets_eventually_and_matchers(tmp_path: Path) -> None:
+    """One scenario sends a dataset record to the target and to `peer` (started by the harness, since the
+    profile lets its reference play it); one needs `receiver`, which nobody gave (an error naming the option);
+    one waits `eventually` for something that never happens (a failure saying how long it waited)."""
+    folder = copy_profile(tmp_path)
+    (folder / "datasets").mkdir()
+    (folder / "datasets" / "people.yaml").write_text(
+        'minimal:\n  family_name: "Pryce-${run_id}"\n  given_names: Mererid\n')
+    (folder / "scenarios" / "sys-peer.yaml").write_text("""name: both systems
+steps:
+  - name: create on the target
+    request: {method: POST, path: /persons, dataset: "people#minimal"}
+    expect: {status: 201, body: {/family_name: {matches: "^Pryce-[0-9a-f]{12}$"}, /version: {gte: 1}}}
+    capture: {id: /body/id}
+  - name: create on the peer
+    system: peer
+    request: {method: POST, path: /persons, dataset: "people#minimal"}
+    expect: {status: 201, body: {/version: {lte: 1}}}
+    capture: {peer_id: /body/id}
+  - name: read on the peer
+    system: peer
+    eventually: {within_s: 5, interval_s: 0.1}
+    request: {method: GET, path: "/persons/${peer_id}"}
+    expect: {status: 200, body: {/given_names: {one_of: [Mererid, Mared]}}}
+""")
+    (folder / "scenarios" / "sys-receiver.yaml").write_text("""name: needs a receiver
+steps:
+  - name: ask the receiver
+    system: receiver
+    request: {method: GET, path: /deliveries}
+    expect: {status: 200}
+""")
+    (folder / "scenarios" / "never.yaml").write_text("""name: waits in vain
+steps:
+  - name: a record that never appears
+    eventually: {within_s: 1, interval_s: 0.2}
+    request: {method: GET, path: /persons/00000000-0000-4000-8000-000000000000}
+    expect: {status: 200}
+""")
+    profile = folder / "profile.yaml"
+    text = profile.read_text().replace("requirements:\n", SYSTEMS_BLOCK, 1)
+    profile.write_text(text + requirement("TEST-SYS-001", "sys-peer.yaml")
+                       + requirement("TEST-SYS-002", "sys-receiver.yaml") + requirement("TEST-EVT-001", "never.yaml"))
+    assert conformance("profiles", "lint", str(folder)).returncode == 0
+    runs = tmp_path / "runs"
+    with reference() as url:
+        proc = conformance("run", str(folder), "--target", url, "--seed", SEED, "--runs-dir", str(runs),
+                           "--only", "TEST-SYS-001", "--only", "TEST-SYS-002", "--only", "TEST-EVT-001")
+    run_dir = only_run_dir(runs)
+    assert result_of(run_dir, "TEST-SYS-001")["outcome"] == "pass", proc.stdout + proc.stderr
+    exchanges = [json.loads(line) for line in (run_dir / "exchanges" / "TEST-SYS-001.jsonl").read_text().splitlines()]
+    assert [e.get("system") for e in exchanges] == [None, "peer", "peer"]
+    peer_url = json.loads((run_dir / "run.json").read_text())["systems_started"]["peer"]["base_url"]
+    assert exchanges[1]["request"]["url"].startswith(peer_url) and peer_url != url
+    assert exchanges[0]["request"]["body"] and "Pryce-" in exchanges[0]["request"]["body"]
+    needs = result_of(run_dir, "TEST-SYS-002")
+    assert needs["outcome"] == "error" and "--system receiver=URL" in needs["reason"]
+    never = result_of(run_dir, "TEST-EVT-001")
+    assert never["outcome"] == "fail"
+    assert "still not met after 1 s" in never["findings"][0]["message"]
+    attempts = (run_dir / "exchanges" / "TEST-EVT-001.jsonl").read_text().splitlines()
+    assert 3 <= len(attempts) <= 7
+
+
+def test_a_step_on_an_undeclared_system_or_dataset_is_a_located_error(tmp_path: Path) -> None:
+    folder = copy_profile(tmp_path)
+    scenario = folder / "scenarios" / "rec-005-lost-update.yaml"
+    scenario.write_text(scenario.read_text().replace("  - name: create\n", "  - name: create\n    system: court\n", 1))
+    found = lint_scenario(scenario, systems=frozenset({"receiver"}), datasets=folder / "datasets")
+    assert [str(p) for p in found] and "system 'court' is not declared" in str(found[0])
+    assert "steps[0].system" in str(found[0]) and "rec-005-lost-update.yaml:" in str(found[0])

@@ -95,3 +95,42 @@ def test_reset_hook_is_parsed_and_checked(tmp_path: Path) -> None:
     assert parse_target(f"{path}#b").to_dict()["reset"] == {"command": "./reset.sh --all"}
     with pytest.raises(TargetError, match=r"targets.yaml:10: targets.c.reset: .*not 'METHOD /path'"):
         parse_target(f"{path}#c")
+
+
+def test_other_systems_in_a_targets_file_have_their_own_credentials_redacted(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, """\
+targets:
+  acme:
+    base_url: http://127.0.0.1:8000
+    systems:
+      receiver:
+        base_url: http://127.0.0.1:8001/
+        auth: {type: bearer, env: RECEIVER_TOKEN}
+""")
+    monkeypatch.setenv("RECEIVER_TOKEN", "s3cret-receiver-token")
+    target = parse_target(f"{path}#acme")
+    receiver = target.systems["receiver"]
+    assert receiver.base_url == "http://127.0.0.1:8001"
+    assert receiver.request_headers() == {"Authorization": "Bearer s3cret-receiver-token"}
+    assert "s3cret" not in target.redactor().text("sent Bearer s3cret-receiver-token")
+    assert target.to_dict()["systems"]["receiver"]["auth"]["env"] == "RECEIVER_TOKEN"
+    assert "s3cret" not in str(target.to_dict())
+    given = target.with_systems({"receiver": "http://127.0.0.1:9000"})
+    assert given.systems["receiver"].base_url == "http://127.0.0.1:9000" and given.systems["receiver"].auth is None
+
+
+def test_a_bad_other_system_is_a_located_error(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+targets:
+  acme:
+    base_url: http://127.0.0.1:8000
+    systems:
+      receiver:
+        base_url: http://127.0.0.1:8001
+        claims: {profiles: [case-file@1.0.0]}
+""")
+    with pytest.raises(TargetError) as caught:
+        parse_target(f"{path}#acme")
+    text = str(caught.value)
+    assert "targets.yaml:7" in text and "targets.acme.systems.receiver.claims" in text and "unknown key" in text

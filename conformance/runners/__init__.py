@@ -45,6 +45,9 @@ class RunContext:
     # Load sized by the buyer (a tender's `load`, or --load-rate/--load-duration/--workers):
     # {"arrival_rate", "duration_s", "workers"}; empty means the profile's quick-tier defaults.
     load: dict[str, Any] = field(default_factory=dict)
+    # The other systems this run was given (or started), by the profile's names; a requirement needing one
+    # that is missing is an error naming it.
+    systems: dict[str, Target] = field(default_factory=dict)
 
 
 class Runner(Protocol):

@@ -9,10 +9,12 @@ measured, and bounded when the requirement sets `max_requests` / `max_seconds` (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +30,8 @@ from conformance.scenarios import Scenario, Step, load_scenario
 __all__ = ["ContractRunner"]
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+REQUEST_TIMEOUT_S = 30.0
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a contract answer larger than this is cut (a migration export stays well under)
 _MISSING = object()
 
 
@@ -39,6 +43,7 @@ class _Unmet(Exception):
 class _State:
     ctx: RunContext
     evidence: IO[str]
+    clients: dict[str | None, httpx.Client]
     variables: dict[str, Any] = field(default_factory=dict)
     requests: int = 0
     last_curl: str = ""
@@ -50,19 +55,17 @@ class ContractRunner:
     def run(self, requirement: Requirement, ctx: RunContext) -> Result:
         if "python" in requirement.check.options:
             return self._run_python(requirement, ctx)
-        scenario = load_scenario(Path(ctx.profile.path) / requirement.check.options["scenario"])
+        scenario = load_scenario(Path(ctx.profile.path) / requirement.check.options["scenario"],
+                                 datasets=Path(ctx.profile.path) / "datasets")
         started = time.monotonic()
-        with ctx.run_dir.open_exchanges(requirement.id) as evidence, \
-                httpx.Client(base_url=ctx.target.base_url, timeout=30.0, follow_redirects=False,
-                             **ctx.target.http_options()) as client:
-            state = _State(ctx, evidence, {"run_id": uuid.uuid4().hex[:12]})
+        with ctx.run_dir.open_exchanges(requirement.id) as evidence, _clients(ctx) as clients:
+            state = _State(ctx, evidence, clients, {"run_id": uuid.uuid4().hex[:12]})
             for number, step in enumerate(scenario.steps, 1):
                 if ctx.stop.is_set():
                     raise KeyboardInterrupt
                 ctx.progress(f"step {number}/{len(scenario.steps)}: {step.name}")
                 try:
-                    response = _send(client, step, state, requirement)
-                    _check(_fill(step.expect, state.variables), response)
+                    response = _attempt(step, state, requirement)
                     _capture(step, response, state)
                 except _Unmet as unmet:
                     if step.setup:  # a precondition, not the rule: nothing about the rule was measured
@@ -73,7 +76,6 @@ class ContractRunner:
                     return _result(requirement, scenario, state, started, step, str(unmet))
         return _result(requirement, scenario, state, started, None, None)
 
-
     def _run_python(self, requirement: Requirement, ctx: RunContext) -> Result:
         from conformance.contracts import ContractContext, Unmet, find_check
 
@@ -83,33 +85,75 @@ class ContractRunner:
             raise EngineFailure(f"no contract check '{name}' registered for {requirement.id}")
         examples = int(requirement.check.options.get("max_examples", 25)) * (5 if ctx.tier == "full" else 1)
         started = time.monotonic()
-        with ctx.run_dir.open_exchanges(requirement.id) as evidence, \
-                httpx.Client(base_url=ctx.target.base_url, timeout=30.0, follow_redirects=False,
-                             **ctx.target.http_options()) as client:
-            state = _State(ctx, evidence)
+        with ctx.run_dir.open_exchanges(requirement.id) as evidence, _clients(ctx) as clients:
+            state = _State(ctx, evidence, clients)
 
             def send(method: str, path: str, *, json: Any = None, query: dict[str, Any] | None = None,
-                     headers: dict[str, str] | None = None, step: str = "") -> httpx.Response:
+                     headers: dict[str, str] | None = None, step: str = "", system: str | None = None,
+                     content: bytes | None = None) -> httpx.Response:
                 if ctx.stop.is_set():
                     raise KeyboardInterrupt
+                if system is not None and system not in check.systems:
+                    raise EngineFailure(f"contract check '{name}' sent to system '{system}' without declaring it "
+                                        "in @contract_check(systems=...)")
                 request: dict[str, Any] = {"method": method, "path": path}
                 if json is not None:
                     request["json"] = json
+                if content is not None:
+                    request["content"] = content
                 if query:
                     request["query"] = query
                 if headers:
                     request["headers"] = headers
-                ctx.progress(f"{step or method + ' ' + path} ({state.requests} requests)")
-                return _send(client, Step(step or f"{method} {path}", None, request, {}, {}), state, requirement,
-                             fill=False)
+                where = f" on {system}" if system else ""
+                ctx.progress(f"{step or method + ' ' + path}{where} ({state.requests} requests)")
+                return _send(Step(step or f"{method} {path}", None, request, {}, {}, system=system), state,
+                             requirement, fill=False)
 
             scenario = Scenario(name=check.name, path=name, steps=())
             try:
-                check.function(ContractContext(send, ctx.profile.openapi_path, ctx.seed, examples))
+                check.function(ContractContext(send, ctx.profile.openapi_path, ctx.seed, examples,
+                                               frozenset(ctx.systems)))
             except Unmet as unmet:
                 failed = Step(f"property {name}", None, {"method": "", "path": ""}, {}, {})
                 return _result(requirement, scenario, state, started, failed, str(unmet))
         return _result(requirement, scenario, state, started, None, None)
+
+
+@contextlib.contextmanager
+def _clients(ctx: RunContext) -> Iterator[dict[str | None, httpx.Client]]:
+    """One HTTP client for the target (key None) and one for each other system the requirement needs."""
+    with contextlib.ExitStack() as stack:
+        clients: dict[str | None, httpx.Client] = {None: stack.enter_context(httpx.Client(
+            base_url=ctx.target.base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False,
+            **ctx.target.http_options()))}
+        for name, system in ctx.systems.items():
+            clients[name] = stack.enter_context(httpx.Client(
+                base_url=system.base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False,
+                headers=system.request_headers(), **system.http_options()))
+        yield clients
+
+
+def _attempt(step: Step, state: _State, requirement: Requirement) -> httpx.Response:
+    """Send the step and check it; with `eventually`, again every interval until it holds or time runs out."""
+    if step.eventually is None:
+        response = _send(step, state, requirement)
+        _check(_fill(step.expect, state.variables), response)
+        return response
+    within_s, interval_s = step.eventually
+    deadline = time.monotonic() + within_s
+    tries = 0
+    while True:
+        tries += 1
+        response = _send(step, state, requirement)
+        try:
+            _check(_fill(step.expect, state.variables), response)
+            return response
+        except _Unmet as unmet:
+            if time.monotonic() + interval_s > deadline:
+                raise _Unmet(f"still not met after {within_s:g} s ({tries} tries): {unmet}") from None
+        if state.ctx.stop.wait(interval_s):
+            raise KeyboardInterrupt
 
 
 def _fill(value: Any, variables: dict[str, Any]) -> Any:
@@ -133,13 +177,16 @@ def _fill(value: Any, variables: dict[str, Any]) -> Any:
     return value
 
 
-def _send(client: httpx.Client, step: Step, state: _State, requirement: Requirement, *,
-          fill: bool = True) -> httpx.Response:
+def _send(step: Step, state: _State, requirement: Requirement, *, fill: bool = True) -> httpx.Response:
     ctx = state.ctx
+    client = state.clients[step.system]
     spec = _fill(step.request, state.variables) if fill else step.request
-    headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {}), **spec.get("headers", {})}
-    body = json.dumps(spec["json"]).encode() if "json" in spec else None
-    if body is not None:
+    if step.system is None:
+        headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {}), **spec.get("headers", {})}
+    else:  # the system's own credentials are the client's default headers
+        headers = {**client.headers, **spec.get("headers", {})}
+    body = json.dumps(spec["json"]).encode() if "json" in spec else spec.get("content")
+    if "json" in spec:
         headers.setdefault("Content-Type", "application/json")
     request = client.build_request(spec["method"], spec["path"], params=spec.get("query"), headers=headers,
                                    content=body)
@@ -147,16 +194,17 @@ def _send(client: httpx.Client, step: Step, state: _State, requirement: Requirem
     state.last_curl = redact.text(curl(request.method, str(request.url), redact.headers(headers), body))
     state.requests += 1
     record: dict[str, Any] = {
-        "seq": state.requests, "step": step.name,
+        "seq": state.requests, "step": step.name, **({"system": step.system} if step.system else {}),
         "request": {"method": request.method, "url": redact.text(str(request.url)),
                     "headers": redact.headers(dict(request.headers)), "body": body_text(body or b"", redact.text)},
         "response": None,
     }
     try:
-        response = client.send(request)
+        response = _bounded_send(client, request)
     except httpx.HTTPError as exc:
         state.evidence.write(jsonl({**record, "error": redact.text(f"{type(exc).__name__}: {exc}")}))
-        raise EngineFailure(f"step '{step.name}': {spec['method']} {spec['path']} got no answer: "
+        where = f" on {step.system}" if step.system else ""
+        raise EngineFailure(f"step '{step.name}': {spec['method']} {spec['path']}{where} got no answer: "
                             f"{type(exc).__name__}: {redact.text(str(exc))}") from None
     expected = step.expect.get("status", [])
     if response.status_code in (401, 403) and response.status_code not in (
@@ -170,6 +218,29 @@ def _send(client: httpx.Client, step: Step, state: _State, requirement: Requirem
                           "body": body_text(response.content, redact.text)}
     state.evidence.write(jsonl(record))
     return response
+
+
+def _bounded_send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """Send, reading at most MAX_BODY_BYTES of the answer: a huge body is cut and marked, never held whole."""
+    response = client.send(request, stream=True)
+    try:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                response.extensions["truncated"] = True
+                break
+        content = b"".join(chunks)[:MAX_BODY_BYTES]
+    finally:
+        response.close()
+    # The content is already decoded: a Content-Encoding kept here would make httpx decode it again.
+    headers = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    cut = httpx.Response(response.status_code, headers=headers, content=content, request=request,
+                         extensions=response.extensions)
+    cut.elapsed = response.elapsed
+    return cut
 
 
 def _json_body(response: httpx.Response) -> Any:
@@ -230,6 +301,17 @@ def _match(where: str, actual: Any, expected: Any) -> None:
         missing = [w for w in want if not any(_holds(item, w) for item in actual)]
         if missing:
             raise _Unmet(f"{where}: expected items matching {_show(missing)} as well, got {_show(actual)}")
+    elif op in ("gte", "lte"):
+        if isinstance(actual, bool) or not isinstance(actual, int | float):
+            raise _Unmet(f"{where}: expected a number, got {_show(actual)}")
+        if (actual < want) if op == "gte" else (actual > want):
+            raise _Unmet(f"{where}: expected {'at least' if op == 'gte' else 'at most'} {want}, got {_show(actual)}")
+    elif op == "one_of":
+        if actual is _MISSING or actual not in want:
+            raise _Unmet(f"{where}: expected one of {_show(want)}, got {_show(actual)}")
+    elif op == "matches":
+        if not isinstance(actual, str) or not re.search(want, actual):
+            raise _Unmet(f"{where}: expected text matching /{want}/, got {_show(actual)}")
     elif op in ("length", "min_length"):
         if not isinstance(actual, list | str | dict):
             raise _Unmet(f"{where}: expected something with a length, got {_show(actual)}")
