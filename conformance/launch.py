@@ -21,7 +21,7 @@ from typing import Any
 
 from conformance.errors import ConformanceError
 
-__all__ = ["LaunchError", "launched", "reference_command", "stop_process_group"]
+__all__ = ["LaunchError", "launched", "reference_command", "reference_stack", "stop_process_group"]
 
 _URL = re.compile(r"listening on (https?://\S+)")
 
@@ -44,6 +44,31 @@ def reference_command(profile: str = "pole-records", faults: Sequence[str] = (),
     if api_key_env:
         cmd += ["--api-key-env", api_key_env]
     return cmd
+
+
+@contextmanager
+def reference_stack(profile: str, faults: Sequence[str] = (), *, log_dir: Path | None = None,
+                    timeout: float = 30.0, extra: Sequence[str] = (),
+                    env: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, str]]]:
+    """A profile's reference supplier with the stand-ins for the systems it talks to (the case-file reference's
+    court receiver), each a process on a free loopback port. Yields (reference URL, {system: URL}); pass the
+    systems to the run as `--system NAME=URL`. Logs go to `log_dir` as <profile>.log and <system>.log."""
+    from fixtures.registry import COMPANIONS, REFERENCES
+
+    impl = REFERENCES.get(profile)
+    needs = impl.needs if impl else ()
+    with contextlib.ExitStack() as stack:
+        systems: dict[str, str] = {}
+        for name in needs:
+            systems[name] = stack.enter_context(launched(
+                [sys.executable, "-m", COMPANIONS[name], "--port", "0"], timeout=timeout,
+                log_path=log_dir / f"{name}.log" if log_dir else None))
+        command = [*reference_command(profile, faults), *extra]
+        for name, url in systems.items():
+            command += ["--system", f"{name}={url}"]
+        url = stack.enter_context(launched(command, timeout=timeout, env=env,
+                                           log_path=log_dir / f"{profile}.log" if log_dir else None))
+        yield url, systems
 
 
 @contextmanager

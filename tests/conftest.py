@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conformance.launch import launched, reference_command
+from conformance.launch import launched, reference_command, reference_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "20261124"
@@ -66,15 +66,29 @@ class Run:
     url: str
 
 
-def run_profile(url: str, runs_dir: Path, *extra: str) -> Run:
-    proc = conformance("run", "pole-records", "--target", url, "--seed", SEED, "--runs-dir", str(runs_dir), *extra)
+def skip_load(profile: str) -> list[str]:
+    """`--skip ID` for each load requirement of a profile."""
+    from conformance.model import CheckKind
+    from conformance.profiles import load_profile
+
+    return [arg for r in load_profile(profile).requirements if r.check.kind is CheckKind.LOAD
+            for arg in ("--skip", r.id)]
+
+
+def run_profile(url: str, runs_dir: Path, *extra: str, profile: str = "pole-records") -> Run:
+    proc = conformance("run", profile, "--target", url, "--seed", SEED, "--runs-dir", str(runs_dir), *extra)
     run_dir = only_run_dir(runs_dir)
     return Run(proc.returncode, proc.stdout, proc.stderr, run_dir, read_scorecard(run_dir), url)
 
 
-def run_against(faults: Sequence[str], runs_dir: Path, *extra: str) -> Run:
-    with reference(*faults, log=runs_dir.parent / f"{runs_dir.name}-reference.log") as url:
-        return run_profile(url, runs_dir, *extra)
+def run_against(faults: Sequence[str], runs_dir: Path, *extra: str, profile: str = "pole-records") -> Run:
+    """A run of `profile` against its reference supplier with `faults`, started (with any systems it talks to)
+    for this run alone; logs beside `runs_dir`."""
+    logs = runs_dir.parent / f"{runs_dir.name}-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with reference_stack(profile, faults, log_dir=logs) as (url, systems):
+        system_args = [arg for name, system_url in systems.items() for arg in ("--system", f"{name}={system_url}")]
+        return run_profile(url, runs_dir, *system_args, *extra, profile=profile)
 
 
 @pytest.fixture(scope="session")
@@ -87,5 +101,7 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 def drift_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     """The whole profile against `--fault schema-drift`; the supplier stays up so findings can be replayed."""
     runs = tmp_path_factory.mktemp("drift") / "runs"
+    # schema-drift shows in every answer, with or without load: the load requirements (about 40 s) are the
+    # clean run's and the load faults' business, so this run leaves them out.
     with reference("schema-drift", log=runs.parent / "reference.log") as url:
-        yield run_profile(url, runs)
+        yield run_profile(url, runs, *skip_load("pole-records"))

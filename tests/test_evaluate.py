@@ -25,6 +25,7 @@ profiles:
 category_weights: {{safeguarding: 2}}
 thresholds: {{all_must: true, min_score: 80}}
 run: {{seed: {SEED}}}
+load: {{duration_s: 3}}  # the quick tier's rate for 3 s: enough to measure, and the suite stays quick
 waivers:
   - requirement: POLE-REC-006
     reason: accepted by the design authority for this test
