@@ -3,6 +3,8 @@
     evaluations/<UTC timestamp>-<tender id>/
         evaluation.json          the tender (path, digest, summary), the seed every candidate shares, status
         runs/<candidate>/<run>/  one ordinary run directory per candidate and profile (see rundir.py)
+        interop/<a>--<b>/<run>/  with two or more candidates and a profile whose requirements talk to a peer
+                                 system (a migration's other side): candidate a as the target, b as the peer
         logs/<candidate>.log     what a started candidate printed
         comparison.json|html|csv|md and ranking.csv
 
@@ -29,7 +31,7 @@ from conformance.execute import RunListener, resume_run, start_run
 from conformance.launch import LaunchError, launched
 from conformance.rundir import RunDir, utc_now, write_json_atomic
 from conformance.targets import Target, parse_target
-from conformance.tender import Candidate, Tender, TenderProfile, candidate_command, load_tender
+from conformance.tender import Candidate, Tender, TenderProfile, candidate_command, fill_systems, load_tender
 
 __all__ = ["EvaluationOutcome", "evaluate_tender", "resume_evaluation"]
 
@@ -94,51 +96,129 @@ def resume_evaluation(path: Path, *, listener: RunListener, say: Callable[[str],
 def _evaluate(path: Path, tender: Tender, state: dict[str, Any], listener: RunListener,
               say: Callable[[str], None]) -> EvaluationOutcome:
     interrupted = False
-    for number, cand in enumerate(tender.candidates, start=1):
-        entry = state["candidates"].setdefault(cand.name, {"status": "pending", "error": None})
-        if entry["status"] == "finished":
-            say(f"[{number}/{len(tender.candidates)}] {cand.name}: already evaluated, kept")
-            continue
-        say(f"[{number}/{len(tender.candidates)}] {cand.name} ({cand.supplier})")
-        entry.update(status="running", error=None)
-        write_json_atomic(path / EVALUATION_FILE, state)
-        try:
-            interrupted = _evaluate_candidate(path, tender, cand, int(state["seed"]), listener, say)
-            entry["status"] = "interrupted" if interrupted else "finished"
-        except LaunchError as exc:  # its output may hold anything: the log has it, the reports only the gist
-            entry.update(status="error", error=f"the candidate did not start: {exc.summary} "
-                                               f"(its output is in logs/{cand.name}.log)")
-            say(f"  {cand.name}: {entry['error']}")
-        except ConformanceError as exc:
-            entry.update(status="error", error=str(exc))
-            say(f"  {cand.name}: could not be evaluated: {exc}")
-        except Exception as exc:  # a harness bug on one candidate must not lose the others
-            entry.update(status="error", error=f"harness error {type(exc).__name__}: {exc}")
-            with (path / "logs" / "harness-errors.log").open("a", encoding="utf-8") as fh:
-                fh.write(f"--- {utc_now()} {cand.name}\n{traceback.format_exc()}\n")
-            say(f"  {cand.name}: harness error {type(exc).__name__} (see logs/harness-errors.log); going on")
-        write_json_atomic(path / EVALUATION_FILE, state)
-        if interrupted:
-            break
+    with ExitStack() as systems_stack:
+        urls = _start_systems(path, tender, systems_stack, say)
+        for number, cand in enumerate(tender.candidates, start=1):
+            entry = state["candidates"].setdefault(cand.name, {"status": "pending", "error": None})
+            if entry["status"] == "finished":
+                say(f"[{number}/{len(tender.candidates)}] {cand.name}: already evaluated, kept")
+                continue
+            say(f"[{number}/{len(tender.candidates)}] {cand.name} ({cand.supplier})")
+            entry.update(status="running", error=None)
+            write_json_atomic(path / EVALUATION_FILE, state)
+            try:
+                interrupted = _evaluate_candidate(path, tender, cand, int(state["seed"]), listener, say, urls)
+                entry["status"] = "interrupted" if interrupted else "finished"
+            except LaunchError as exc:  # its output may hold anything: the log has it, the reports only the gist
+                entry.update(status="error", error=f"the candidate did not start: {exc.summary} "
+                                                   f"(its output is in logs/{cand.name}.log)")
+                say(f"  {cand.name}: {entry['error']}")
+            except ConformanceError as exc:
+                entry.update(status="error", error=str(exc))
+                say(f"  {cand.name}: could not be evaluated: {exc}")
+            except Exception as exc:  # a harness bug on one candidate must not lose the others
+                entry.update(status="error", error=f"harness error {type(exc).__name__}: {exc}")
+                with (path / "logs" / "harness-errors.log").open("a", encoding="utf-8") as fh:
+                    fh.write(f"--- {utc_now()} {cand.name}\n{traceback.format_exc()}\n")
+                say(f"  {cand.name}: harness error {type(exc).__name__} (see logs/harness-errors.log); going on")
+            write_json_atomic(path / EVALUATION_FILE, state)
+            if interrupted:
+                break
+        if not interrupted:
+            interrupted = _interoperability(path, tender, state, listener, say, urls)
     state.update(status="interrupted" if interrupted else "finished",
                  finished_at=None if interrupted else utc_now())
     write_json_atomic(path / EVALUATION_FILE, state)
     comparison = build_comparison([_collect(path, tender, c, state) for c in tender.candidates],
                                   title=tender.title, tender=tender.summary(), profiles=_profile_rows(tender))
+    comparison["interoperability"] = _interop_matrices(path, tender) or None
     from conformance.reporters.files import write_comparison
 
     files = write_comparison(path, comparison)
     return EvaluationOutcome(path, comparison, files, interrupted)
 
 
-def _profile_rows(tender: Tender) -> list[dict[str, Any]]:
-    return [{"ref": tp.profile.ref, "id": tp.profile.id, "version": tp.profile.version, "title": tp.profile.title,
-             "digest": tp.profile.digest, "weight": tp.weight} for tp in tender.profiles]
+def _start_systems(path: Path, tender: Tender, stack: ExitStack, say: Callable[[str], None]) -> dict[str, str]:
+    """The tender's other systems (a court receiver), up for the whole evaluation: {name: URL}."""
+    urls: dict[str, str] = {}
+    for name, spec in tender.systems.items():
+        if "base_url" in spec:
+            urls[name] = spec["base_url"].rstrip("/")
+            continue
+        say(f"starting the {name}: {spec['command']}")
+        try:
+            urls[name] = stack.enter_context(launched(candidate_command(spec["command"]), timeout=60.0,
+                                                      log_path=path / "logs" / f"system-{name}.log"))
+        except LaunchError as exc:
+            raise ConformanceError(f"the tender's {name} did not start: {exc.summary} "
+                                   f"(see logs/system-{name}.log); no candidate can be tested without it") from None
+        say(f"  {name} listening on {urls[name]}")
+    return urls
 
 
-def _runs_of(path: Path, cand: Candidate, tp: TenderProfile) -> list[RunDir]:
-    """This candidate's run directories for this profile, oldest first."""
-    folder = path / "runs" / cand.name
+def _peer_plan(tender: Tender) -> list[tuple[TenderProfile, str, list[str]]]:
+    """(profile, peer system, requirement ids that talk to it) for each tender profile whose requirements talk
+    to a system its reference can play: those are the journeys between two candidates."""
+    from conformance.execute import systems_needed
+
+    plan = []
+    for tp in tender.profiles:
+        for system in tp.profile.systems:
+            if not system.reference:
+                continue
+            ids = [r.id for r in tp.profile.requirements if not r.planned
+                   and system.name in systems_needed(tp.profile, r)]
+            if ids:
+                plan.append((tp, system.name, ids))
+    return plan
+
+
+def _interoperability(path: Path, tender: Tender, state: dict[str, Any], listener: RunListener,
+                      say: Callable[[str], None], systems: dict[str, str]) -> bool:
+    """Every ordered pair of candidates that started: a as the target, b as its peer, on the requirements that
+    talk to the peer. True if interrupted. A pair whose run finished is kept on resume."""
+    plan = _peer_plan(tender)
+    started = [c for c in tender.candidates if state["candidates"].get(c.name, {}).get("status") == "finished"]
+    if not plan or len(started) < 2:
+        return False
+    pairs = [(a, b) for a in started for b in started if a is not b]
+    say(f"interoperability: {len(pairs)} ordered pairs of {len(started)} candidates")
+    with ExitStack() as stack:
+        urls: dict[str, str] = {}
+        for cand in started:  # all up at once: each is a target in some pairs and a peer in others
+            if cand.command:
+                try:
+                    urls[cand.name] = stack.enter_context(launched(
+                        candidate_command(fill_systems(cand.command, systems)), timeout=60.0,
+                        log_path=path / "logs" / f"{cand.name}.interop.log"))
+                except LaunchError as exc:
+                    say(f"  {cand.name}: did not start for the interoperability runs: {exc.summary}")
+            else:
+                assert cand.target is not None
+                urls[cand.name] = _target(cand, cand.target).base_url
+        for tp, system, ids in plan:
+            for a, b in pairs:
+                folder = path / "interop" / f"{a.name}--{b.name}"
+                if any(r.meta.get("status") == "finished" for r in _runs_of_folder(folder, tp)):
+                    continue
+                if a.name not in urls or b.name not in urls:
+                    continue  # recorded as not run in the matrix
+                say(f"  {tp.profile.ref}: {a.name} as the target, {b.name} as the {system}")
+                target = _target(a, urls[a.name]) if a.command else _target(a, a.target or "")
+                try:
+                    outcome = start_run(tp.profile.path, target.base_url, runs_dir=folder, listener=listener,
+                                        seed=int(state["seed"]), tier=tender.tier, budget_s=tender.budget_s,
+                                        only=tuple(ids), target=target,
+                                        systems={**tender.systems_for(tp.profile, systems), system: urls[b.name]})
+                except ConformanceError as exc:
+                    say(f"  {a.name}--{b.name}: could not be run: {exc}")
+                    continue
+                if outcome.interrupted:
+                    return True
+    return False
+
+
+def _runs_of_folder(folder: Path, tp: TenderProfile) -> list[RunDir]:
     found = []
     for child in sorted(folder.iterdir()) if folder.is_dir() else []:
         try:
@@ -150,8 +230,52 @@ def _runs_of(path: Path, cand: Candidate, tp: TenderProfile) -> list[RunDir]:
     return found
 
 
+def _interop_matrices(path: Path, tender: Tender) -> list[dict[str, Any]]:
+    """One matrix per profile with peer journeys: for each ordered pair, the outcome of each requirement, the
+    first finding's message when it failed, and the run's report."""
+    matrices = []
+    names = [c.name for c in tender.candidates]
+    for tp, system, ids in _peer_plan(tender):
+        pairs = []
+        for a in names:
+            for b in names:
+                if a == b:
+                    continue
+                runs = _runs_of_folder(path / "interop" / f"{a}--{b}", tp)
+                pair: dict[str, Any] = {"target": a, "peer": b, "status": "not-run", "outcomes": {},
+                                        "findings": {}, "report": None}
+                if runs:
+                    run = runs[-1]
+                    pair["status"] = run.meta.get("status", "unknown")
+                    results, _ = run.results()
+                    for result in results:
+                        if result.requirement_id in ids:
+                            pair["outcomes"][result.requirement_id] = result.outcome.value
+                            if result.findings:
+                                pair["findings"][result.requirement_id] = result.findings[0].message[:300]
+                            elif result.reason and result.outcome.value == "error":
+                                pair["findings"][result.requirement_id] = result.reason[:300]
+                    report = run.path / "report.html"
+                    pair["report"] = str(report.relative_to(path)) if report.exists() else None
+                pairs.append(pair)
+        matrices.append({"profile": tp.profile.ref, "system": system,
+                         "requirements": [{"id": rid, "title": tp.profile.requirement(rid).title} for rid in ids],
+                         "candidates": names, "pairs": pairs})
+    return matrices
+
+
+def _profile_rows(tender: Tender) -> list[dict[str, Any]]:
+    return [{"ref": tp.profile.ref, "id": tp.profile.id, "version": tp.profile.version, "title": tp.profile.title,
+             "digest": tp.profile.digest, "weight": tp.weight} for tp in tender.profiles]
+
+
+def _runs_of(path: Path, cand: Candidate, tp: TenderProfile) -> list[RunDir]:
+    """This candidate's run directories for this profile, oldest first."""
+    return _runs_of_folder(path / "runs" / cand.name, tp)
+
+
 def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, listener: RunListener,
-                        say: Callable[[str], None]) -> bool:
+                        say: Callable[[str], None], systems: dict[str, str]) -> bool:
     """Run every profile on one candidate; True if interrupted."""
     todo = [tp for tp in tender.profiles
             if not any(r.meta.get("status") == "finished" for r in _runs_of(path, cand, tp))]
@@ -160,7 +284,7 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
     with ExitStack() as stack:
         if cand.command:
             say(f"  starting: {cand.command}")
-            url = stack.enter_context(launched(candidate_command(cand.command), timeout=60.0,
+            url = stack.enter_context(launched(candidate_command(fill_systems(cand.command, systems)), timeout=60.0,
                                                log_path=path / "logs" / f"{cand.name}.log"))
             say(f"  listening on {url}")
             spec = url
@@ -175,12 +299,14 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
             if unfinished:
                 say(f"  {tp.profile.ref}: resuming {unfinished[-1].path.name}")
                 outcome = resume_run(unfinished[-1].path, listener=listener,
-                                     base_url=target.base_url if cand.command else None)
+                                     base_url=target.base_url if cand.command else None,
+                                     systems=tender.systems_for(tp.profile, systems))
             else:
                 say(f"  {tp.profile.ref}: seed {seed}, tier {tender.tier}")
                 outcome = start_run(tp.profile.path, spec, runs_dir=path / "runs" / cand.name, listener=listener,
                                     seed=seed, tier=tender.tier, budget_s=tender.budget_s, scoring=scoring,
-                                    target=target, load=tender.load)
+                                    target=target, load=tender.load,
+                                    systems=tender.systems_for(tp.profile, systems))
             card = outcome.scorecard
             say(f"  {tp.profile.ref}: {card['verdict']}, score {card['score']:g}")
             if outcome.interrupted:

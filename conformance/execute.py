@@ -107,15 +107,18 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
     return _execute(run_dir, profile, target, listener)
 
 
-def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None) -> RunOutcome:
-    """Continue a run. `base_url` points it at a restarted candidate listening somewhere new."""
+def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None,
+               systems: dict[str, str] | None = None) -> RunOutcome:
+    """Continue a run. `base_url` points it at a restarted candidate listening somewhere new, `systems` at
+    restarted other systems (replacing the URLs the run was given)."""
     run_dir = RunDir.open(path)
     meta = run_dir.meta
     try:
         profile = load_profile(meta["profile"]["path"])
         target = _target_of(meta)
-        if meta.get("systems_given"):
-            target = target.with_systems(dict(meta["systems_given"]))
+        given = {**dict(meta.get("systems_given") or {}), **(systems or {})}
+        if given:
+            target = target.with_systems(given)
         if base_url is not None:
             target = replace(target, base_url=base_url.rstrip("/"))
     except KeyError as exc:
@@ -194,7 +197,7 @@ def _reset(target: Target, headers: dict[str, str]) -> str | None:
     return None
 
 
-def _systems_needed(profile: Profile, req: Requirement) -> frozenset[str]:
+def systems_needed(profile: Profile, req: Requirement) -> frozenset[str]:
     """The other systems a requirement talks to: its scenario's steps' `system:`, or its Python check's."""
     if req.check.kind is not CheckKind.CONTRACT:
         return frozenset()
@@ -268,7 +271,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
         except TokenError as exc:
             unreachable = f"no OAuth2 token: {redactor.text(str(exc))}"
 
-    needs = {req.id: _systems_needed(profile, req) for req, why in todo if why is None}
+    needs = {req.id: systems_needed(profile, req) for req, why in todo if why is None}
     systems = dict(target.systems)
 
     def context(req: Requirement) -> RunContext:

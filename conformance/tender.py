@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ from conformance.schemas import load_schema
 from conformance.targets import parse_target
 from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
 
-__all__ = ["Candidate", "Tender", "TenderProfile", "candidate_command", "load_tender", "tender_schema"]
+__all__ = ["Candidate", "Tender", "TenderProfile", "candidate_command", "fill_systems", "load_tender",
+           "tender_schema"]
 
 
 def tender_schema() -> dict[str, Any]:
@@ -76,6 +78,12 @@ class Tender:
     seed: int | None = None
     budget_s: int | None = None
     load: dict[str, Any] = field(default_factory=dict)
+    # other systems the profiles talk to: name -> {"command": ...} or {"base_url": ...}
+    systems: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def systems_for(self, profile: Profile, urls: dict[str, str]) -> dict[str, str]:
+        """The tender's systems (by URL) that `profile` declares."""
+        return {name: url for name, url in urls.items() if name in {s.name for s in profile.systems}}
 
     def summary(self) -> dict[str, Any]:
         """What a comparison records about the tender."""
@@ -132,7 +140,35 @@ def load_tender(path: str | Path) -> Tender:
         min_score=float(thresholds["min_score"]) if thresholds.get("min_score") is not None else None,
         tier=run.get("tier", "quick"), seed=run.get("seed"), budget_s=run.get("budget"),
         load=dict(data.get("load") or {}),
+        systems=_systems(doc, profiles, candidates),
     )
+
+
+_SYSTEM_REF = re.compile(r"\{systems\.([a-z][a-z0-9_-]*)\}")
+
+
+def fill_systems(command: str, urls: dict[str, str]) -> str:
+    """A candidate's command with each {systems.NAME} replaced by that system's URL."""
+    return _SYSTEM_REF.sub(lambda m: urls[m.group(1)], command)
+
+
+def _systems(doc: LocatedYaml, profiles: tuple[TenderProfile, ...],
+             candidates: tuple[Candidate, ...]) -> dict[str, dict[str, str]]:
+    raw = doc.data.get("systems") or {}
+    declared = {s.name for tp in profiles for s in tp.profile.systems}
+    for name in raw:
+        if name not in declared:
+            raise TenderError(f"no required profile talks to a system named '{name}'", file=doc.file,
+                              line=doc.line_of(["systems", name]), key=f"systems.{name}",
+                              fix=f"the profiles declare: {', '.join(sorted(declared)) or 'none'}")
+    for cand in candidates:
+        for name in _SYSTEM_REF.findall(cand.command or ""):
+            if name not in raw:
+                where: list[str | int] = ["candidates", cand.name, "command"]
+                raise TenderError(f"the command names {{systems.{name}}}, which the tender does not define",
+                                  file=doc.file, line=doc.line_of(where), key=dotted(where),
+                                  fix=f"add `systems: {{{name}: {{command: ...}}}}` to the tender")
+    return {str(name): {str(k): str(v) for k, v in spec.items()} for name, spec in raw.items()}
 
 
 def _profiles(doc: LocatedYaml) -> tuple[TenderProfile, ...]:

@@ -16,12 +16,14 @@ from collections.abc import Collection
 from html.parser import HTMLParser
 from typing import Any
 
+import jsonschema
 import pytest
 from markupsafe import escape
 
 from conformance.model import Finding, Outcome, Result
 from conformance.profiles import load_profile
 from conformance.reporters.html import relative_link, render_comparison_html, render_html
+from conformance.schemas import load_schema
 from conformance.scoring import score_run
 
 HOSTILE_CURL = ("curl -X POST -H 'Content-Type: application/json' "
@@ -452,9 +454,31 @@ def test_comparison_claims_runs_and_waivers(comparison_report: str) -> None:
     assert waivers and "POLE-REC-006" in waivers.group(0)
 
 
-def test_interoperability_is_not_drawn_yet(comparison: dict[str, Any], comparison_report: str) -> None:
-    with_interop = {**comparison, "interoperability": {"note": "<b>later</b>"}}
-    assert render_comparison_html(with_interop) == comparison_report
+INTEROP = [{
+    "profile": "records-migration@1.0.0", "system": "peer",
+    "requirements": [{"id": "MIG-INT-001", "title": "Export <b>imports</b> cleanly"}],
+    "candidates": ["acme", "bravo", "charlie"],
+    "pairs": [
+        {"target": "acme", "peer": "bravo", "status": "finished", "outcomes": {"MIG-INT-001": "pass"},
+         "findings": {}, "report": "interop/acme--bravo/r1/report.html"},
+        {"target": "bravo", "peer": "acme", "status": "finished", "outcomes": {"MIG-INT-001": "fail"},
+         "findings": {"MIG-INT-001": "12 of 140 open records missing <script>x</script>"},
+         "report": "javascript:alert(1)"},
+        {"target": "acme", "peer": "charlie", "status": "not-run", "outcomes": {}, "findings": {}, "report": None},
+    ]}]
+
+
+def test_interoperability_matrix_is_drawn_target_by_peer_and_escaped(comparison: dict[str, Any]) -> None:
+    jsonschema.validate({**comparison, "interoperability": INTEROP}, load_schema("comparison"))
+    html = render_comparison_html({**comparison, "interoperability": INTEROP})
+    section = html[html.index('id="interoperability"'):]
+    assert "records-migration@1.0.0" in section and "target \\ peer" in section
+    assert '<a href="interop/acme--bravo/r1/report.html">report</a>' in section
+    assert "javascript:" not in section  # a link that is not a relative path is not drawn
+    assert "&lt;script&gt;" in section and "<script>x" not in section
+    assert "Export &lt;b&gt;imports&lt;/b&gt; cleanly" in section
+    assert section.count("itself") == 3 and "not run (a candidate did not start)" in section
+    assert 'id="interoperability"' not in render_comparison_html(comparison)  # none: no section
 
 
 @pytest.mark.parametrize(("path", "expected"), [

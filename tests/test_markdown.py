@@ -297,3 +297,20 @@ def test_comparison_without_tender_takes_waivers_from_requirements(comparison: d
     text = render_comparison_markdown(bare)
     assert "Thresholds" not in text
     assert "**POLE-REC-006**: not in lot 2" in section(text, "Waivers")
+
+
+def test_comparison_draws_the_interoperability_matrix_target_by_peer(comparison: dict[str, Any]) -> None:
+    matrix = {"profile": "records-migration@1.0.0", "system": "peer",
+              "requirements": [{"id": "MIG-INT-001", "title": "t"}, {"id": "MIG-IMP-001", "title": "u"}],
+              "candidates": ["alpha", "beta|b"],
+              "pairs": [{"target": "alpha", "peer": "beta|b", "status": "finished",
+                         "outcomes": {"MIG-INT-001": "pass", "MIG-IMP-001": "fail"},
+                         "findings": {"MIG-IMP-001": "3 of 40 open records missing | after import"}, "report": None}]}
+    text = render_comparison_markdown({**comparison, "interoperability": [matrix]})
+    header, _, *rows = table_rows(section(text, "Interoperability"))
+    assert header == ["target \\ peer", "alpha", r"beta\|b"]
+    assert rows[0][0] == "**alpha**" and rows[0][1] == "–"
+    assert rows[0][2] == "MIG-INT-001 pass<br>MIG-IMP-001 **fail**"
+    assert rows[1][1] == "not run"  # beta as the target was never run
+    assert "alpha → beta\\|b, MIG-IMP-001: 3 of 40 open records missing \\| after import" in text
+    assert "Interoperability" not in render_comparison_markdown(comparison)

@@ -75,11 +75,24 @@ def render_html(scorecard: Mapping[str, Any]) -> str:
     })
 
 
-def render_comparison_html(comparison: Mapping[str, Any]) -> str:
-    """The comparison of candidates: ranking, category chart and table, requirement matrix, claims, waivers.
+def _interop_view(matrix: Mapping[str, Any]) -> dict[str, Any]:
+    """Rows by target candidate, one cell per peer candidate (None on the diagonal)."""
+    names = [str(n) for n in matrix.get("candidates") or []]
+    pairs = {(str(p.get("target")), str(p.get("peer"))): p for p in matrix.get("pairs") or []}
+    rows = [{"name": a, "cells": [None if a == b else _pair_view(pairs.get((a, b))) for b in names]} for a in names]
+    return {"profile": matrix.get("profile"), "system": matrix.get("system"), "candidates": names,
+            "requirements": list(matrix.get("requirements") or []), "rows": rows}
 
-    `interoperability` is not drawn: that section is filled when the interoperability profile lands.
-    """
+
+def _pair_view(pair: Mapping[str, Any] | None) -> dict[str, Any]:
+    pair = pair or {"status": "not-run"}
+    return {"status": pair.get("status"), "outcomes": dict(pair.get("outcomes") or {}),
+            "findings": dict(pair.get("findings") or {}), "report": relative_link(pair.get("report"))}
+
+
+def render_comparison_html(comparison: Mapping[str, Any]) -> str:
+    """The comparison of candidates: ranking, category chart and table, requirement matrix, claims, waivers,
+    and the interoperability matrices (candidate by candidate) when the tender had peer journeys."""
     candidates = _ranked_candidates(comparison)
     names = [str(c.get("name")) for c in candidates]
     matrix = [_matrix_row(req, names) for req in comparison.get("requirements") or []]
@@ -89,6 +102,7 @@ def render_comparison_html(comparison: Mapping[str, Any]) -> str:
               for c in comparison.get("categories") or []]
     return _render("comparison.html.j2", {
         "cmp": comparison,
+        "interop": [_interop_view(m) for m in comparison.get("interoperability") or []],
         "tender": comparison.get("tender"),
         "profiles": profiles,
         "many_profiles": many_profiles,

@@ -347,6 +347,37 @@ def _comparison_waivers(comparison: dict[str, Any]) -> list[str]:
             *(f"- {_code_span(profile)} **{_inline(rid)}**: {_inline(reason)}" for profile, rid, reason in waivers)]
 
 
+def _interoperability(comparison: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for matrix in comparison.get("interoperability") or []:
+        names = [str(n) for n in matrix.get("candidates") or []]
+        system = _inline(matrix.get("system"))
+        ids = [str(r.get("id")) for r in matrix.get("requirements") or []]
+        pairs = {(str(p.get("target")), str(p.get("peer"))): p for p in matrix.get("pairs") or []}
+        rows = []
+        for a in names:
+            cells = []
+            for b in names:
+                pair = pairs.get((a, b))
+                if a == b:
+                    cells.append("–")
+                elif pair is None or pair.get("status") == "not-run":
+                    cells.append("not run")
+                else:
+                    outcomes = pair.get("outcomes") or {}
+                    shown = [(rid, _cell(outcomes.get(rid) or "not-run")) for rid in ids]
+                    cells.append("<br>".join(f"{_cell(rid)} " + (f"**{o}**" if o == "fail" else o) for rid, o in shown))
+            rows.append([f"**{_cell(a)}**", *cells])
+        lines += ["", f"### Interoperability: {_code_span(matrix.get('profile'))}", "",
+                  f"Rows: the candidate tested as the target; columns: the candidate playing the {system}.", "",
+                  *_table([f"target \\ {system}", *(_cell(n) for n in names)], rows)]
+        failed = [(p, rid, msg) for p in matrix.get("pairs") or [] for rid, msg in (p.get("findings") or {}).items()]
+        if failed:
+            lines += ["", *(f"- {_inline(p.get('target'))} → {_inline(p.get('peer'))}, {_inline(rid)}: "
+                            f"{_inline(_short(msg))}" for p, rid, msg in failed)]
+    return lines
+
+
 def render_comparison_markdown(comparison: dict[str, Any]) -> str:
     """A tender's comparison: the ranking, then the requirements on which candidates differ or fail."""
     names = [str(r.get("candidate")) for r in comparison.get("ranking") or []]
@@ -355,5 +386,5 @@ def render_comparison_markdown(comparison: dict[str, Any]) -> str:
             names.append(str(candidate["name"]))
     lines = [*_comparison_header(comparison), *_ranking(comparison), *_problems(comparison),
              *_category_scores(comparison, names), *_requirement_differences(comparison, names),
-             *_comparison_waivers(comparison)]
+             *_interoperability(comparison), *_comparison_waivers(comparison)]
     return "\n".join(lines) + "\n"

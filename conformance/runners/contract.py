@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -45,6 +46,8 @@ class _State:
     evidence: IO[str]
     clients: dict[str | None, httpx.Client]
     variables: dict[str, Any] = field(default_factory=dict)
+    # A Python check may send from several threads at once (a burst): the count and the evidence file are shared.
+    lock: threading.Lock = field(default_factory=threading.Lock)
     requests: int = 0
     last_curl: str = ""
 
@@ -191,10 +194,12 @@ def _send(step: Step, state: _State, requirement: Requirement, *, fill: bool = T
     request = client.build_request(spec["method"], spec["path"], params=spec.get("query"), headers=headers,
                                    content=body)
     redact = ctx.redactor
-    state.last_curl = redact.text(curl(request.method, str(request.url), redact.headers(headers), body))
-    state.requests += 1
+    with state.lock:
+        state.last_curl = redact.text(curl(request.method, str(request.url), redact.headers(headers), body))
+        state.requests += 1
+        seq = state.requests
     record: dict[str, Any] = {
-        "seq": state.requests, "step": step.name, **({"system": step.system} if step.system else {}),
+        "seq": seq, "step": step.name, **({"system": step.system} if step.system else {}),
         "request": {"method": request.method, "url": redact.text(str(request.url)),
                     "headers": redact.headers(dict(request.headers)), "body": body_text(body or b"", redact.text)},
         "response": None,
@@ -202,21 +207,24 @@ def _send(step: Step, state: _State, requirement: Requirement, *, fill: bool = T
     try:
         response = _bounded_send(client, request)
     except httpx.HTTPError as exc:
-        state.evidence.write(jsonl({**record, "error": redact.text(f"{type(exc).__name__}: {exc}")}))
+        with state.lock:
+            state.evidence.write(jsonl({**record, "error": redact.text(f"{type(exc).__name__}: {exc}")}))
         where = f" on {step.system}" if step.system else ""
         raise EngineFailure(f"step '{step.name}': {spec['method']} {spec['path']}{where} got no answer: "
                             f"{type(exc).__name__}: {redact.text(str(exc))}") from None
     expected = step.expect.get("status", [])
     if response.status_code in (401, 403) and response.status_code not in (
             expected if isinstance(expected, list) else [expected]):
-        state.evidence.write(jsonl({**record, "response": {"status": response.status_code}}))
+        with state.lock:
+            state.evidence.write(jsonl({**record, "response": {"status": response.status_code}}))
         raise EngineFailure(f"step '{step.name}': the target refused the credentials ({response.status_code}), "
                             "so the rule could not be tested; check the target's auth settings")
     record["response"] = {"status": response.status_code,
                           "elapsed_ms": round(response.elapsed.total_seconds() * 1000, 2),
                           "headers": redact.headers(dict(response.headers)),
                           "body": body_text(response.content, redact.text)}
-    state.evidence.write(jsonl(record))
+    with state.lock:
+        state.evidence.write(jsonl(record))
     return response
 
 
