@@ -184,3 +184,41 @@ def test_a_step_on_an_undeclared_system_or_dataset_is_a_located_error(tmp_path: 
     found = lint_scenario(scenario, systems=frozenset({"receiver"}), datasets=folder / "datasets")
     assert [str(p) for p in found] and "system 'court' is not declared" in str(found[0])
     assert "steps[0].system" in str(found[0]) and "rec-005-lost-update.yaml:" in str(found[0])
+
+
+def test_an_answer_too_large_to_judge_is_an_error_not_a_verdict(tmp_path: Path) -> None:
+    """A target answering 9 MiB to a scenario step: the runner keeps at most 8 MiB, and says it could not judge."""
+    import http.server
+    import threading
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            body = b'{"items": [' + b'"x",' * (9 * 1024 * 1024 // 4) + b'"x"]}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    folder = copy_profile(tmp_path)
+    (folder / "scenarios" / "huge.yaml").write_text("""name: a huge answer
+steps:
+  - name: read everything
+    request: {method: GET, path: /code-lists}
+    expect: {status: 200, body: {/items: {min_length: 1}}}
+""")
+    profile = folder / "profile.yaml"
+    profile.write_text(profile.read_text() + requirement("TEST-HUGE-001", "huge.yaml"))
+    runs = tmp_path / "runs"
+    try:
+        conformance("run", str(folder), "--target", f"http://127.0.0.1:{server.server_address[1]}", "--runs-dir",
+                    str(runs), "--only", "TEST-HUGE-001")
+    finally:
+        server.shutdown()
+    result = result_of(only_run_dir(runs), "TEST-HUGE-001")
+    assert result["outcome"] == "error" and "larger than 8 MiB" in result["reason"], result

@@ -77,6 +77,15 @@ def test_unknown_routes_and_bad_bodies_are_problems(api: httpx.Client) -> None:
     assert api.get("/persons/not-a-uuid").status_code == 422
 
 
+def test_huge_and_deeply_nested_bodies_are_refused_as_problems(api: httpx.Client) -> None:
+    """Bad input is bounded and answered, never a crash: 413 over 1 MiB, 400 for nesting too deep to parse."""
+    huge = api.post("/persons", content=b'{"family_name": "' + b"x" * (1024 * 1024 + 10) + b'"}',
+                    headers={"Content-Type": "application/json"})
+    assert huge.status_code == 413 and huge.json()["title"] == "Content Too Large"
+    deep = api.post("/persons", content=b"[" * 200_000 + b"]" * 200_000, headers={"Content-Type": "application/json"})
+    assert deep.status_code == 400 and "nested too deeply" in deep.json()["detail"]
+
+
 @pytest.mark.parametrize(("fault", "request_", "status"), [
     ("server-error-on-unicode", {"family_name": "Siân"}, 500),
     ("strict-irrelevant-fields", {"family_name": "Evans"}, 422),

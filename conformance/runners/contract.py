@@ -219,6 +219,12 @@ def _send(step: Step, state: _State, requirement: Requirement, *, fill: bool = T
             state.evidence.write(jsonl({**record, "response": {"status": response.status_code}}))
         raise EngineFailure(f"step '{step.name}': the target refused the credentials ({response.status_code}), "
                             "so the rule could not be tested; check the target's auth settings")
+    if response.extensions.get("truncated"):
+        with state.lock:
+            state.evidence.write(jsonl({**record, "response": {"status": response.status_code,
+                                                               "truncated_at_bytes": MAX_BODY_BYTES}}))
+        raise EngineFailure(f"step '{step.name}': the answer was larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB "
+                            "and was cut, so it could not be judged")
     record["response"] = {"status": response.status_code,
                           "elapsed_ms": round(response.elapsed.total_seconds() * 1000, 2),
                           "headers": redact.headers(dict(response.headers)),
