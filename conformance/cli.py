@@ -121,9 +121,16 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
         console.print(f"{tender}: ok: [bold]{escape(plan.title)}[/] ({plan.id})")
         for tp in plan.profiles:
             console.print(f"  profile {tp.profile.ref} weight {tp.weight:g}, {len(tp.waivers)} waiver(s)")
+        for name, spec in plan.systems.items():
+            console.print(f"  system {name}: {escape(spec.get('command') or spec.get('base_url') or '')}")
         for cand in plan.candidates:
             how = f"command: {cand.command}" if cand.command else f"target: {cand.target}"
             console.print(f"  candidate {cand.name} ({escape(cand.supplier)}): {escape(how)}")
+        from conformance.evaluate import interop_plan
+
+        for ref, system, ids, pairs in interop_plan(plan):
+            console.print(f"  interoperability on {ref}: {pairs} ordered pair(s), each candidate as the target and "
+                          f"another as the {system}, on {', '.join(ids)}")
         return
 
     def say(text: str) -> None:

@@ -33,7 +33,7 @@ from conformance.rundir import RunDir, utc_now, write_json_atomic
 from conformance.targets import Target, parse_target
 from conformance.tender import Candidate, Tender, TenderProfile, candidate_command, fill_systems, load_tender
 
-__all__ = ["EvaluationOutcome", "evaluate_tender", "resume_evaluation"]
+__all__ = ["EvaluationOutcome", "evaluate_tender", "interop_plan", "resume_evaluation"]
 
 EVALUATION_FILE = "evaluation.json"
 
@@ -171,6 +171,12 @@ def _peer_plan(tender: Tender) -> list[tuple[TenderProfile, str, list[str]]]:
             if ids:
                 plan.append((tp, system.name, ids))
     return plan
+
+
+def interop_plan(tender: Tender) -> list[tuple[str, str, list[str], int]]:
+    """What the interoperability phase will run: (profile ref, peer system, requirement ids, ordered pairs)."""
+    n = len(tender.candidates)
+    return [(tp.profile.ref, system, ids, n * (n - 1)) for tp, system, ids in _peer_plan(tender) if n >= 2]
 
 
 def _interoperability(path: Path, tender: Tender, state: dict[str, Any], listener: RunListener,
