@@ -62,6 +62,15 @@ class Recorder:
         self.operations: dict[str, dict[str, Any]] = {}
         self.tasks: dict[str, dict[str, Any]] = {}
         self.writes: list[str] = []  # ids of records the supplier acknowledged creating
+        # Wall-clock second (epoch) a request was due -> [answered as expected, answered wrongly, no answer]:
+        # availability over time, error bursts, and outages in which nothing answered at all (a restart).
+        self.timeline: dict[int, list[int]] = {}
+        self._wall_offset = time.time() - time.perf_counter()
+
+    def moment(self, due: float, outcome: int) -> None:
+        """Count one request in the second it was due: outcome 0 ok, 1 wrong answer, 2 no answer."""
+        bucket = self.timeline.setdefault(int(due + self._wall_offset), [0, 0, 0])
+        bucket[outcome] += 1
 
     @staticmethod
     def _slot(table: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
@@ -87,7 +96,8 @@ class Recorder:
             return {name: {"hdr": slot["hist"].encode().decode("ascii"), "count": slot["count"],
                            "errors": slot["errors"], "statuses": slot["statuses"],
                            "error_samples": slot["error_samples"]} for name, slot in src.items()}
-        return {"operations": table(self.operations), "tasks": table(self.tasks), "writes": self.writes}
+        return {"operations": table(self.operations), "tasks": table(self.tasks), "writes": self.writes,
+                "timeline": {str(k): v for k, v in self.timeline.items()}}
 
 
 class Step:
@@ -117,6 +127,7 @@ class Step:
             user.recorder.error_sample(name, f"{method} {path} -> {type(exc).__name__}: {exc}")
         now = time.perf_counter()
         user.recorder.record(user.recorder.operations, name, now - self.due, ok, status)
+        user.recorder.moment(self.due, 0 if ok else (1 if isinstance(status, int) else 2))
         self.due = now
         if not ok:
             raise StepFailed(name)
@@ -254,7 +265,7 @@ def _merge_hdr(encoded: list[str]) -> str:
 def write_results(parts: list[dict[str, Any]], out: str) -> None:
     """Merge every worker's results (histograms added, counts summed) into one JSON file."""
     merged: dict[str, Any] = {"workers": len(parts), "operations": {}, "tasks": {}, "writes": [],
-                              "schedule": {}, "generator": [], "setup_errors": []}
+                              "schedule": {}, "generator": [], "setup_errors": [], "timeline": {}}
     for part in parts:
         for table in ("operations", "tasks"):
             for name, slot in part[table].items():
@@ -267,6 +278,10 @@ def write_results(parts: list[dict[str, Any]], out: str) -> None:
                     into["statuses"][status] = into["statuses"].get(status, 0) + n
                 into["error_samples"] = (into["error_samples"] + slot["error_samples"])[:5]
         merged["writes"].extend(part["writes"])
+        for second, counts in part.get("timeline", {}).items():
+            into_counts = merged["timeline"].setdefault(second, [0, 0, 0])
+            for i, n in enumerate(counts):
+                into_counts[i] += n
         sched = part["schedule"]
         for key in ("scheduled", "sent", "late", "capped", "dropped"):
             merged["schedule"][key] = merged["schedule"].get(key, 0) + sched[key]

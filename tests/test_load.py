@@ -117,8 +117,78 @@ def test_schedule_problems_make_an_error() -> None:
     summary = summarise(raw, 1.0)
     summary["sizing"] = {"workers": 0}
     assert LoadRunner._generator_problem(raw, summary) is None
-    summary["schedule"] = {**summary["schedule"], "late": 2}
-    assert "late" in (LoadRunner._generator_problem(raw, summary) or "")
+    summary["schedule"] = {**summary["schedule"], "late": 2}  # two hiccups in 100: not the generator's figures
+    assert LoadRunner._generator_problem(raw, summary) is None
+    summary["schedule"] = {**summary["schedule"], "late": 3}
+    assert "3 of 100 arrivals sent more than 10 ms late" in (LoadRunner._generator_problem(raw, summary) or "")
     summary["schedule"] = {**summary["schedule"], "late": 0, "dropped": 1}
     assert "dropped" in (LoadRunner._generator_problem(raw, summary) or "")
     assert json.dumps(summary)  # measurements are plain JSON
+
+
+def test_availability_counts_seconds_bursts_and_outages() -> None:
+    from conformance.runners.load import availability
+
+    base = 1_800_000_000
+    timeline = {str(base + s): counts for s, counts in {
+        0: [10, 0, 0], 1: [9, 1, 0], 2: [0, 3, 4], 3: [10, 0, 0],  # a 2 s burst with a silence in it: an outage
+        5: [10, 0, 0],  # second 4 had nothing due: not counted either way
+        6: [8, 2, 0], 7: [10, 0, 0]}.items()}
+    got = availability(timeline)
+    assert (got["windows"], got["available"], got["availability"]) == (7, 4, round(4 / 7, 4))
+    assert got["bursts"] == [{"start_s": 1, "length_s": 2, "wrong": 4, "no_answer": 4, "ok": 9},
+                             {"start_s": 6, "length_s": 1, "wrong": 2, "no_answer": 0, "ok": 8}]
+    assert (got["longest_burst_s"], got["outages"], got["burst_count"]) == (2, 1, 2)
+    summary = {"availability": got}
+    findings = LoadRunner._judge_availability("P-1", {"min_availability": 0.9, "max_burst_s": 1, "max_outages": 0},
+                                              summary["availability"])
+    assert sorted(f.code or "" for f in findings) == ["slo_availability", "slo_burst", "slo_outage"]
+    assert "in 4 of 7 seconds" in findings[0].message and "at 1 s for 2 s" in findings[0].message
+    assert LoadRunner._judge_availability("P-1", {"min_availability": 0.5, "max_burst_s": 2, "max_outages": 1},
+                                          got) == []
+    with pytest.raises(Exception, match="availability was not measured"):
+        LoadRunner._judge_availability("P-1", {"min_availability": 0.5}, availability({}))
+
+
+@pytest.mark.slow
+def test_a_supplier_restarted_during_the_soak_shows_as_an_outage(tmp_path: Path) -> None:
+    """The soak requirement against a reference that is really killed part-way and started again on the same
+    port and database: the seconds it was gone are unavailable, and the outage (no answer at all) is counted."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from conformance.launch import launched, reference_command, stop_process_group
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [arg if arg != "0" else str(port) for arg in reference_command("pole-records")]
+    command += ["--db", str(tmp_path / "records.sqlite")]
+    runs = tmp_path / "runs"
+    first = launched(command, log_path=tmp_path / "reference-1.log")
+    url = first.__enter__()
+    run = subprocess.Popen([sys.executable, "-m", "conformance", "run", "pole-records", "--target", url, "--only",
+                            "POLE-PERF-004", "--seed", "7", "--runs-dir", str(runs), "--load-duration", "14"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(runs.glob("*/load/POLE-PERF-004/config.json")):  # the load is about to start
+            assert time.monotonic() < deadline and run.poll() is None, run.stdout.read() if run.stdout else ""
+            time.sleep(0.1)
+        time.sleep(6)  # locust is up and the arrivals have been running a few seconds
+        first.__exit__(None, None, None)  # SIGTERM: it goes away, connections are refused
+        time.sleep(1.5)
+        with launched(command, log_path=tmp_path / "reference-2.log"):
+            output, _ = run.communicate(timeout=240)
+    finally:
+        stop_process_group(run)
+    row = next(r for r in read_scorecard(only_run_dir(runs))["requirements"] if r["id"] == "POLE-PERF-004")
+    avail = row["measurements"]["availability"]
+    assert row["outcome"] == "fail", (row["outcome"], row.get("reason"), output[-2000:])
+    assert avail["outages"] >= 1 and avail["availability"] < 0.95
+    assert any(b["no_answer"] > 0 and b["length_s"] >= 1 for b in avail["bursts"])
+    assert "slo_outage" in {f["code"] for f in row["findings"]}
+    # the supplier came back: the last seconds of the soak were available again
+    assert avail["bursts"][-1]["start_s"] + avail["bursts"][-1]["length_s"] < avail["windows"]

@@ -36,6 +36,7 @@ from conformance.runners import RunContext
 __all__ = ["LoadRunner", "summarise"]
 
 LATE_SHARE_LIMIT = 0.01
+LATE_COUNT_ALLOWED = 2
 FULL_TIER_DURATION_FACTOR = 6
 STARTUP_GRACE_S = 60.0
 WRITE_CHECK_LIMIT = 20_000
@@ -64,6 +65,40 @@ def _percentiles(encoded: str) -> dict[str, float]:
         "max_ms": round(hist.get_max_value() / 1000, 2)}
 
 
+def availability(timeline: dict[str, list[int]]) -> dict[str, Any]:
+    """Availability over time from {epoch second: [ok, wrong answer, no answer]} (pure).
+
+    A second is available when every request due in it was answered as expected; seconds in which nothing was
+    due are not counted (no evidence either way). An error burst is a run of unavailable seconds, broken only by
+    an available one; an outage is a burst in which some requests got no answer at all (connection refused or
+    reset, or a timeout): what a crash or a restart looks like from outside."""
+    seconds = sorted((int(k), v) for k, v in timeline.items())
+    if not seconds:
+        return {"windows": 0, "available": 0, "availability": None, "bursts": [], "longest_burst_s": 0,
+                "outages": 0}
+    first = seconds[0][0]
+    bursts: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    available = 0
+    for second, (ok, wrong, silent) in seconds:
+        if wrong == 0 and silent == 0:
+            available += 1
+            current = None
+            continue
+        if current is None:
+            current = {"start_s": second - first, "length_s": 0, "wrong": 0, "no_answer": 0, "ok": 0}
+            bursts.append(current)
+        current["length_s"] = second - first - current["start_s"] + 1
+        current["wrong"] += wrong
+        current["no_answer"] += silent
+        current["ok"] += ok
+    return {"windows": len(seconds), "available": available,
+            "availability": round(available / len(seconds), 4),
+            "bursts": bursts[:20], "burst_count": len(bursts),
+            "longest_burst_s": max((b["length_s"] for b in bursts), default=0),
+            "outages": sum(1 for b in bursts if b["no_answer"])}
+
+
 def summarise(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
     """Percentiles, counts and error rates from the merged results file (pure)."""
     def table(src: dict[str, Any]) -> dict[str, Any]:
@@ -86,6 +121,7 @@ def summarise(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
         "throughput_per_s": round(completed / duration_s, 2) if duration_s else 0.0,
         "operations": operations, "tasks": tasks,
         "generator": results.get("generator", []), "workers": results.get("workers", 1),
+        "availability": availability(results.get("timeline") or {}),
     }
 
 
@@ -185,7 +221,9 @@ class LoadRunner:
             return (f"the generator could not keep its schedule: {sched['dropped']} of {sched['scheduled']} arrivals "
                     f"dropped, {sched['capped']} held back by the in-flight cap (raise max_in_flight, or add "
                     f"--workers)")
-        if sched["scheduled"] and sched["late"] / sched["scheduled"] > LATE_SHARE_LIMIT:
+        # A couple of arrivals a few milliseconds late (a scheduler hiccup on a shared machine) cannot move a
+        # percentile; more than 1% of them, and never fewer than three, means the figures are the generator's.
+        if sched["scheduled"] and sched["late"] > max(LATE_SHARE_LIMIT * sched["scheduled"], LATE_COUNT_ALLOWED):
             return (f"the generator could not keep its schedule: {sched['late']} of {sched['scheduled']} arrivals "
                     f"sent more than 10 ms late (max {sched['max_lateness_ms']:.0f} ms; CPU saturated? add --workers)")
         if sched["scheduled"] == 0:
@@ -249,6 +287,7 @@ class LoadRunner:
                     rid, "throughput", "too few tasks completed",
                     f"{summary['tasks_completed']} of {scheduled} scheduled tasks completed ({share:.1%}); the "
                     f"profile requires {float(slo['min_throughput']):.0%}", code="slo_throughput"))
+        findings.extend(LoadRunner._judge_availability(rid, slo, summary["availability"]))
         writes = summary.get("writes")
         if writes and writes["missing"]:
             findings.append(Finding(
@@ -258,6 +297,37 @@ class LoadRunner:
                 occurrences=writes["missing"], code="data_lost"))
         if writes and writes["unreadable"] and not writes["missing"]:
             raise EngineFailure(f"{writes['unreadable']} acknowledged writes could not be read back to check them")
+        return findings
+
+
+    @staticmethod
+    def _judge_availability(rid: str, slo: dict[str, Any], avail: dict[str, Any]) -> list[Finding]:
+        if not any(key in slo for key in ("min_availability", "max_burst_s", "max_outages")):
+            return []
+        if not avail["windows"]:
+            raise EngineFailure("no request was due in any second of the soak, so availability was not measured")
+        findings = []
+        bursts = "; ".join(f"at {b['start_s']} s for {b['length_s']} s ({b['wrong']} wrong answers, "
+                           f"{b['no_answer']} unanswered)" for b in avail["bursts"][:5])
+        if "min_availability" in slo and avail["availability"] < float(slo["min_availability"]):
+            findings.append(Finding(
+                rid, "availability", "availability below the service level",
+                f"the supplier answered every request correctly in {avail['available']} of {avail['windows']} "
+                f"seconds ({avail['availability']:.2%}); the profile requires {float(slo['min_availability']):.2%}. "
+                f"Error bursts: {bursts}", occurrences=max(1, avail["windows"] - avail["available"]),
+                code="slo_availability"))
+        if "max_burst_s" in slo and avail["longest_burst_s"] > float(slo["max_burst_s"]):
+            findings.append(Finding(
+                rid, "error_burst", "an error burst lasted longer than the service level allows",
+                f"the longest run of seconds with failed requests lasted {avail['longest_burst_s']} s; the profile "
+                f"allows {float(slo['max_burst_s']):g} s. Bursts: {bursts}",
+                occurrences=max(1, avail["burst_count"]), code="slo_burst"))
+        if "max_outages" in slo and avail["outages"] > int(slo["max_outages"]):
+            findings.append(Finding(
+                rid, "outage", "the supplier stopped answering (a crash or restart)",
+                f"{avail['outages']} outage(s) in which requests got no answer at all (refused, reset or timed "
+                f"out); the profile allows {int(slo['max_outages'])}. Bursts: {bursts}",
+                occurrences=avail["outages"], code="slo_outage"))
         return findings
 
 
