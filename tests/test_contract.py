@@ -192,7 +192,7 @@ def test_an_answer_too_large_to_judge_is_an_error_not_a_verdict(tmp_path: Path) 
     import threading
 
     class Huge(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:
             body = b'{"items": [' + b'"x",' * (9 * 1024 * 1024 // 4) + b'"x"]}'
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
