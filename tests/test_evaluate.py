@@ -118,3 +118,45 @@ def test_evaluate_refuses_a_bad_tender_before_starting_anything(tmp_path: Path) 
     assert proc.returncode == 2
     assert f"{tender}:10: waivers[0].requirement: no requirement 'POLE-REC-060'" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_tender_with_a_peer_profile_runs_every_ordered_pair_and_draws_the_interoperability_matrix(
+        tmp_path: Path) -> None:
+    """Two candidates on records-migration: each is first tested against the reference as its peer, then each
+    ordered pair is run; the clean candidate's journeys to and from the lossy one fail with reconciliation
+    findings naming the missing records, and the comparison carries the matrix."""
+    tender = tmp_path / "tender.yaml"
+    tender.write_text(f"""\
+tender: 1
+id: interop-e2e
+title: Interoperability end to end
+profiles: [{{profile: records-migration@1.0.0}}]
+run: {{seed: {SEED}}}
+candidates:
+  clean: {{command: conformance reference serve --profile records-migration --port 0}}
+  lossy: {{command: conformance reference serve --profile records-migration --port 0 --fault lossy-migration}}
+""", encoding="utf-8")
+    out = tmp_path / "evaluations"
+    proc = conformance("evaluate", str(tender), "--out", str(out))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    folder = next(out.iterdir())
+    comparison = read(folder / "comparison.json")
+    jsonschema.validate(comparison, load_schema("comparison"))
+    (matrix,) = comparison["interoperability"]
+    assert matrix["profile"] == "records-migration@1.0.0" and matrix["system"] == "peer"
+    ids = [r["id"] for r in matrix["requirements"]]
+    assert {"MIG-IMP-001", "MIG-INT-001"} <= set(ids)
+    pairs = {(p["target"], p["peer"]): p for p in matrix["pairs"]}
+    assert set(pairs) == {("clean", "lossy"), ("lossy", "clean")}
+    clean_to_lossy = pairs[("clean", "lossy")]
+    assert clean_to_lossy["status"] == "finished"
+    # clean exports into lossy: lossy drops open records on import; lossy exports into clean: it leaves some out
+    assert clean_to_lossy["outcomes"]["MIG-INT-001"] == "fail"
+    assert clean_to_lossy["outcomes"]["MIG-IMP-001"] == "fail"
+    assert "open records missing" in clean_to_lossy["findings"]["MIG-INT-001"]
+    assert (folder / clean_to_lossy["report"]).is_file()
+    html = (folder / "comparison.html").read_text(encoding="utf-8")
+    assert 'id="interoperability"' in html
+    assert "### Interoperability" in (folder / "comparison.md").read_text(encoding="utf-8")
+    ranking = {r["candidate"]: r for r in comparison["ranking"]}
+    assert ranking["clean"]["verdict"] == "conformant" and ranking["lossy"]["verdict"] == "non-conformant"
