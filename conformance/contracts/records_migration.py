@@ -608,9 +608,10 @@ def _refusal(response: Any, batch: Sequence[Mapping[str, Any]]) -> str:
 @contract_check("records_migration.export_to_peer", requirements=("MIG-INT-001",), systems=(PEER,))
 def export_to_peer(c: ContractContext) -> None:
     """Migrate the extract from the candidate into the peer: load it into the candidate, export it, import the
-    export into the peer; the peer then holds every record, relationship and flag unchanged. Lines that break the
-    interface (which the harness checks itself) are the candidate's failure whether or not the peer refused them;
-    a peer refusing lines that conform is the peer's."""
+    export into the peer; the peer then holds every record, relationship and flag unchanged. An export that is
+    incomplete, changed, or breaks the interface (which the harness checks itself) is the candidate's failure
+    whether or not the peer refused it; a peer that refuses or loses a complete, conforming export is the peer's
+    (an error: nothing more about the candidate was measured)."""
     extract = _extract(c)
     load_legacy(c, extract, None)
     items = full_export(c, None, extract, step="export everything from the candidate")
@@ -633,13 +634,18 @@ def export_to_peer(c: ContractContext) -> None:
         what = "; ".join(f"{problem}: {len(labels)} lines: {_listed(labels)}" for problem, labels in broken.items())
         c.fail(f"the candidate's export breaks the interface, so another records system cannot import it: "
                f"{count} problems in the {len(items)} lines exported for this check's records; {peer}. {what}")
+    exported, _ = _records_in(items)
+    if (gaps := reconcile(extract, exported, {key_of(i) for i in items if i.get("kind") == "relationship"},
+                          "from the candidate's export")):
+        c.fail("; ".join(gaps))  # what the candidate sent was already incomplete or changed
     if refused:
         _problem(c, PEER, "it refused (422) the candidate's export, whose lines all conform to the interface: "
                           + "; ".join(refused))
+    # The export was complete and conformed: anything now missing in the peer was lost by the peer.
     findings = reconcile(extract, read_records(c, PEER, extract.ids), held_relationships(c, PEER, extract),
-                         "in the peer after migrating the candidate's export")
+                         "in the peer after migrating the candidate's complete export")
     if findings:
-        c.fail("; ".join(findings))
+        _problem(c, PEER, "; ".join(findings))
 
 
 def _count(table: Mapping[str, Any], record_type: str, status: str) -> Any:
