@@ -110,3 +110,32 @@ def test_a_base_url_with_credentials_is_refused_without_echoing_them(tmp_path: P
     with pytest.raises(TenderError) as caught:
         load_tender(path)
     assert "must not carry credentials" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+CASE_FILE_TENDER = """\
+tender: 1
+id: t-2
+title: Case files
+profiles:
+  - profile: case-file@1.0.0
+systems:
+  receiver: {command: "python -m fixtures.court_receiver --port 0"}
+candidates:
+  acme:
+    command: conformance reference serve --profile case-file --port 0 --system receiver={systems.receiver}
+"""
+
+
+def test_other_systems_are_declared_by_a_profile_and_named_by_commands(tmp_path: Path) -> None:
+    from conformance.tender import fill_systems
+
+    tender = load_tender(write(tmp_path, CASE_FILE_TENDER))
+    assert tender.systems == {"receiver": {"command": "python -m fixtures.court_receiver --port 0"}}
+    command = fill_systems(tender.candidates[0].command or "", {"receiver": "http://127.0.0.1:8101"})
+    assert command.endswith("--system receiver=http://127.0.0.1:8101")
+    with pytest.raises(TenderError, match=r"tender.yaml:7: systems.court: no required profile talks to a system "
+                                          r"named 'court'.*the profiles declare: receiver"):
+        load_tender(write(tmp_path, CASE_FILE_TENDER.replace("  receiver: {command", "  court: {command")
+                          .replace("{systems.receiver}", "x")))
+    with pytest.raises(TenderError, match=r"names \{systems.recevier\}, which the tender does not define"):
+        load_tender(write(tmp_path, CASE_FILE_TENDER.replace("{systems.receiver}", "{systems.recevier}")))
