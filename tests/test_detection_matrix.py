@@ -5,7 +5,9 @@ a reference's `faults.py` is a new row here, and a new profile in `fixtures/regi
 The fault runs are profile runs against separate reference processes; they run two at a time (the machine's
 two cores) so the matrix grows without the suite's time doubling. A load fault shows only under load (one
 request at a time never triggers it), so its run is the load requirements alone, and the other faults' runs
-leave the load requirements out (the clean run has them all). Load runs go after the others, two at a time,
+leave the load requirements out (the clean run has them all). A fault of business behaviour (its catches are
+contract requirements only) also leaves the property-based schema requirements out: they are the slow part of a
+run, and the clean run and the schema faults' runs exercise them. Load runs go after the others, two at a time,
 so a schema run's CPU does not make a load generator miss its schedule."""
 
 from __future__ import annotations
@@ -35,16 +37,30 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, clean_run: Run, drift_run: 
     def runs_of(profile: str) -> dict[str, Run]:
         have = done.setdefault(profile, {})
         faults = faults_of(profile)
-        load_ids = [r.id for r in load_profile(profile).requirements if r.check.kind is CheckKind.LOAD]
+        requirements = load_profile(profile).requirements
+        load_ids = [r.id for r in requirements if r.check.kind is CheckKind.LOAD]
         only_load = [arg for rid in load_ids for arg in ("--only", rid)]
+        schema_ids = {r.id for r in requirements if r.check.kind is CheckKind.SCHEMA}
         plain = sorted(name for name in [CLEAN, *faults] if name not in have and not (name and faults[name].load))
         loaded = sorted(name for name in faults if name not in have and faults[name].load)
-        for names, extra in ((plain, []), (loaded, only_load)):
+
+        def extra(name: str) -> list[str]:
+            if not name:
+                return []  # the clean run: everything
+            if faults[name].load:
+                return only_load
+            if schema_ids & set(faults[name].catches):
+                return skip_load(profile)
+            # A fault of business behaviour: the property-based schema requirements (the slow part of a run) are
+            # left out, so its run is the contract requirements; the clean run and the schema faults run them.
+            return [*skip_load(profile), *(arg for rid in sorted(schema_ids) for arg in ("--skip", rid))]
+
+        for names in (plain, loaded):
             with ThreadPoolExecutor(max_workers=MATRIX_WORKERS) as pool:
                 futures = {
                     name: pool.submit(run_against, [name] if name else [],
                                       tmp_path_factory.mktemp(f"{profile}-{name or 'clean'}") / "runs",
-                                      *(extra or (skip_load(profile) if name else [])), profile=profile)
+                                      *extra(name), profile=profile)
                     for name in names}
                 have.update({name: future.result() for name, future in futures.items()})
         return have
@@ -93,7 +109,11 @@ def test_each_fault_fails_its_requirement_and_no_unrelated_must(profile: str, fa
 
 
 # Requirements no catalogued fault fails yet, each with why; anything else uncaught fails the test below.
-NOT_YET_CAUGHT: dict[str, str] = {}
+NOT_YET_CAUGHT: dict[str, str] = {
+    "MIG-IF-001": "records-migration has no fault of its own that breaks a response schema yet (the same schema "
+                  "checks are seen to fail on pole-records, safeguarding and case-file faults)",
+    "MIG-IF-002": "records-migration has no fault of its own that crashes on valid input yet (as MIG-IF-001)",
+}
 
 
 def test_every_active_requirement_is_caught_by_some_fault() -> None:

@@ -117,7 +117,7 @@ def test_evaluate_refuses_a_bad_tender_before_starting_anything(tmp_path: Path) 
     tender.write_text(TENDER.replace("POLE-REC-006", "POLE-REC-060"), encoding="utf-8")
     proc = conformance("evaluate", str(tender), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
-    assert f"{tender}:10: waivers[0].requirement: no requirement 'POLE-REC-060'" in proc.stderr
+    assert f"{tender}:11: waivers[0].requirement: no requirement 'POLE-REC-060'" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
 
 
