@@ -64,12 +64,18 @@ def cli() -> None:
               help="Load checks: seconds of arrivals (default: the profile's; the full tier runs 6x as long).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Load checks: locust worker processes (0: one local process). Each runs its share of arrivals.")
+@click.option("--remote-workers", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Load checks: locust workers you start on other machines (the run prints the command and waits).")
+@click.option("--master-bind", metavar="HOST:PORT",
+              help="Load checks: where the locust master listens for workers (default 127.0.0.1 on a free port; "
+                   "remote workers need an address they can reach).")
 @click.option("--system", "systems", multiple=True, metavar="NAME=URL",
               help="Another system the profile's requirements talk to (case-file: --system receiver=URL); "
                    "a targets file can give them under `systems:`.")
 def run(profile: str | None, target: str | None, seed: int | None, tier: str, budget: int | None,
         only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None,
-        load_rate: float | None, load_duration: float | None, workers: int, systems: tuple[str, ...]) -> None:
+        load_rate: float | None, load_duration: float | None, workers: int, remote_workers: int,
+        master_bind: str | None, systems: tuple[str, ...]) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.execute import resume_run, start_run
     from conformance.reporters.terminal import TerminalListener, render_scorecard
@@ -78,7 +84,7 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
     if resume is not None and (profile or target or seed is not None or only or skip or budget or load_rate
-                               or load_duration or workers or systems):
+                               or load_duration or workers or remote_workers or master_bind or systems):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
     with TerminalListener(console) as listener:
         if resume is not None:
@@ -87,7 +93,8 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
             assert profile is not None and target is not None
             outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
                                 budget_s=budget, only=only, skip=skip, systems=_system_options(systems, "--system"),
-                                load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers})
+                                load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers,
+                                      "remote_workers": remote_workers, "master_bind": _host_port(master_bind)})
     render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)
     if outcome.interrupted:
         err_console.print(f"[yellow]interrupted[/]: finished results are kept; continue with "
@@ -319,6 +326,15 @@ def reference_serve(profile: str, faults: tuple[str, ...], systems: tuple[str, .
     serve(profile, list(faults), host=host, port=port, db_path=str(db) if db else None, api_key=api_key,
           ready_file=str(ready_file) if ready_file else None, tls=tls,
           systems=_system_options(systems, "--system"), **options)
+
+
+def _host_port(value: str | None) -> str | None:
+    if value is None:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"--master-bind {value}: expected HOST:PORT, e.g. --master-bind 10.0.0.5:5557")
+    return value
 
 
 def _system_options(values: tuple[str, ...], option: str) -> dict[str, str]:

@@ -192,3 +192,54 @@ def test_a_supplier_restarted_during_the_soak_shows_as_an_outage(tmp_path: Path)
     assert "slo_outage" in {f["code"] for f in row["findings"]}
     # the supplier came back: the last seconds of the soak were available again
     assert avail["bursts"][-1]["start_s"] + avail["bursts"][-1]["length_s"] < avail["windows"]
+
+
+@pytest.mark.slow
+def test_a_worker_started_elsewhere_joins_the_master_and_its_share_is_merged(tmp_path: Path) -> None:
+    """`--remote-workers 1`: the run prints the worker command and waits; the test plays the other machine and
+    starts that worker itself (same config, credentials in the environment); the merged result counts it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from conformance.launch import stop_process_group
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    runs = tmp_path / "runs"
+    with reference() as url:
+        run = subprocess.Popen([sys.executable, "-m", "conformance", "run", "pole-records", "--target", url,
+                                "--only", "POLE-PERF-001", "--seed", "7", "--runs-dir", str(runs), "--load-rate", "20",
+                                "--load-duration", "4", "--workers", "1", "--remote-workers", "1",
+                                "--master-bind", f"127.0.0.1:{port}"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        worker = None
+        try:
+            deadline = time.monotonic() + 120
+            while not (found := list(runs.glob("*/load/POLE-PERF-001/remote-worker.txt"))):
+                assert time.monotonic() < deadline and run.poll() is None
+                time.sleep(0.1)
+            folder = found[0].parent
+            printed = found[0].read_text()
+            assert f"--master-host 127.0.0.1 --master-port {port}" in printed and "CONFORMANCE_LOAD_HEADERS" in printed
+            copy = tmp_path / "worker-config.json"
+            copy.write_text((folder / "config.json").read_text())
+            worker = subprocess.Popen(
+                [sys.executable, "-m", "locust", "-f", "loadtests/pole_records.py", "PoleRecordsUser", "--worker",
+                 "--master-host", "127.0.0.1", "--master-port", str(port), "--skip-log-setup"],
+                env={**os.environ, "CONFORMANCE_LOAD_CONFIG": str(copy), "CONFORMANCE_LOAD_HEADERS": "{}"},
+                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+            output, _ = run.communicate(timeout=240)
+        finally:
+            stop_process_group(run)
+            if worker is not None:
+                stop_process_group(worker)
+    row = next(r for r in read_scorecard(only_run_dir(runs))["requirements"] if r["id"] == "POLE-PERF-001")
+    assert row["outcome"] == "pass", (row.get("reason"), output[-1500:])
+    m = row["measurements"]
+    assert m["workers"] == 2 and m["sizing"]["remote_workers"] == 1
+    assert sorted(g["worker"] for g in m["generator"]) == [0, 1]
+    assert m["schedule"]["scheduled"] == 80  # 20/s for 4 s, split between the local and the remote worker

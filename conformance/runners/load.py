@@ -36,6 +36,7 @@ from conformance.runners import RunContext
 __all__ = ["LoadRunner", "summarise"]
 
 LATE_SHARE_LIMIT = 0.01
+REMOTE_WAIT_S = 300  # how long the master waits for workers started on other machines
 LATE_COUNT_ALLOWED = 2
 FULL_TIER_DURATION_FACTOR = 6
 STARTUP_GRACE_S = 60.0
@@ -135,7 +136,9 @@ class LoadRunner:
         duration = float(sizing.get("duration_s") or opts.get("duration_s", 10))
         if ctx.tier == "full" and not sizing.get("duration_s"):
             duration *= FULL_TIER_DURATION_FACTOR
-        workers = int(sizing.get("workers") or 0)
+        local = int(sizing.get("workers") or 0)
+        remote = int(sizing.get("remote_workers") or 0)
+        workers = local + remote
         folder = ctx.run_dir.path / "load" / requirement.id
         folder.mkdir(parents=True, exist_ok=True)
         out = folder / "results.json"
@@ -146,13 +149,14 @@ class LoadRunner:
         (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {})}
         ctx.progress(f"load: {rate:g} arrivals/s for {duration:g} s" + (f" on {workers} workers" if workers else ""))
-        locust_stats = self._run_locust(requirement, ctx, folder, config, headers, workers)
+        locust_stats = self._run_locust(requirement, ctx, folder, config, headers, local, remote,
+                                        sizing.get("master_bind"))
         if not out.exists():
             raise EngineFailure(f"the load generator wrote no results (see {folder.name}/locust.log)")
         results = json.loads(out.read_text(encoding="utf-8"))
         summary = summarise(results, duration)
         summary["plain_locust"] = locust_stats
-        summary["sizing"] = {"rate_per_s": rate, "duration_s": duration, "workers": workers,
+        summary["sizing"] = {"rate_per_s": rate, "duration_s": duration, "workers": workers, "remote_workers": remote,
                              "source": "tender" if sizing else ctx.tier}
         slo = dict(opts.get("slo") or {})
         if slo.get("no_data_lost"):
@@ -166,7 +170,10 @@ class LoadRunner:
 
     # --- the generator -------------------------------------------------------------------------------
     def _run_locust(self, requirement: Requirement, ctx: RunContext, folder: Path, config: dict[str, Any],
-                    headers: dict[str, str], workers: int) -> dict[str, Any] | None:
+                    headers: dict[str, str], workers: int, remote: int = 0,
+                    master_bind: str | None = None) -> dict[str, Any] | None:
+        """A master and `workers` local worker processes, and `remote` workers started elsewhere by the user
+        (the master listens on `master_bind`, HOST:PORT, and waits for them)."""
         module, _, user_class = str(requirement.check.options.get("scenario", "")).partition(":")
         locustfile = _loadtests_dir() / f"{module}.py"
         if not locustfile.is_file():
@@ -178,21 +185,31 @@ class LoadRunner:
         base = [sys.executable, "-m", "locust", "-f", str(locustfile), user_class, "--headless", "--host",
                 ctx.target.base_url, "--only-summary", "--skip-log-setup", "--exit-code-on-error", "0",
                 "--json-file", str(folder / "locust")]
-        port = _free_port()
-        users = str(max(1, workers))
-        master = [*base, "-u", users, "-r", users, "--run-time", f"{run_time}s"]
-        if workers:
-            master += ["--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port),
-                       "--expect-workers", str(workers), "--expect-workers-max-wait", "60"]
+        bind_host, _, bind_port = (master_bind or "").rpartition(":")
+        host, port = bind_host or "127.0.0.1", int(bind_port) if bind_port else _free_port()
+        total = workers + remote
+        users = str(max(1, total))
+        master = [*base, "-u", users, "-r", users, "--run-time", f"{run_time + (REMOTE_WAIT_S if remote else 0)}s"]
+        if total:
+            master += ["--master", "--master-bind-host", host, "--master-bind-port", str(port),
+                       "--expect-workers", str(total),
+                       "--expect-workers-max-wait", str(REMOTE_WAIT_S if remote else 60)]
+        if remote:
+            command = (f"CONFORMANCE_LOAD_CONFIG=<a copy of {folder / 'config.json'}> CONFORMANCE_LOAD_HEADERS=<the "
+                       f"target's request headers as JSON> python -m locust -f loadtests/{module}.py {user_class} "
+                       f"--worker --master-host {host} --master-port {port}")
+            (folder / "remote-worker.txt").write_text(command + "\n", encoding="utf-8")
+            ctx.progress(f"waiting up to {REMOTE_WAIT_S} s for {remote} remote worker(s); on each run: {command}")
         log = (folder / "locust.log").open("w", encoding="utf-8")
         procs = [subprocess.Popen(master, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)]
         for _ in range(workers):
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "locust", "-f", str(locustfile), user_class, "--worker", "--master-host",
-                 "127.0.0.1", "--master-port", str(port), "--skip-log-setup"],
+                 "127.0.0.1" if host in ("0.0.0.0", "::", "*") else host, "--master-port", str(port),
+                 "--skip-log-setup"],
                 cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        deadline = time.monotonic() + run_time + STARTUP_GRACE_S
+        deadline = time.monotonic() + run_time + STARTUP_GRACE_S + (REMOTE_WAIT_S if remote else 0)
         try:
             while procs[0].poll() is None:
                 if ctx.stop.is_set():
