@@ -279,7 +279,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                           seed=int(meta["seed"]), tier=str(meta["tier"]), budget_s=meta.get("budget_s"),
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
                           progress=_progress(listener, req), stop=stop, load=dict(meta.get("load") or {}),
-                          systems={name: systems[name] for name in needs.get(req.id, ())})
+                          systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens)
 
     interrupted = False
     stop = threading.Event()

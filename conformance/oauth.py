@@ -37,11 +37,20 @@ class TokenSource:
     issued: int = 0
     _token: str | None = None
     _expires_at: float = 0.0
+    _lifetime: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def headers(self) -> dict[str, str]:
         """The Authorization header to send now; a new token is fetched when this one is about to expire."""
         return {"Authorization": f"Bearer {self.token()}"}
+
+    def fresh(self) -> tuple[dict[str, str], float]:
+        """A newly issued token's header and its lifetime in seconds: for work that cannot ask again (a load
+        generator in another process sends the same header until it ends)."""
+        with self._lock:
+            self._fetch()
+            assert self._token is not None
+            return {"Authorization": f"Bearer {self._token}"}, self._lifetime
 
     def token(self) -> str:
         with self._lock:
@@ -71,6 +80,7 @@ class TokenSource:
         if self.redactor is not None:
             self.redactor.remember(token, "${OAUTH2_ACCESS_TOKEN}")
         self._token = token
+        self._lifetime = lifetime
         # Renew a little early, but never sooner than half the token's life.
         self._expires_at = time.monotonic() + max(lifetime / 2, lifetime - REFRESH_MARGIN_S)
         self.issued += 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from conformance.model import CheckKind, Profile, Requirement, Result
+from conformance.oauth import TokenSource
 from conformance.redact import Redactor
 from conformance.rundir import RunDir
 from conformance.targets import Target
@@ -48,6 +49,8 @@ class RunContext:
     # The other systems this run was given (or started), by the profile's names; a requirement needing one
     # that is missing is an error naming it.
     systems: dict[str, Target] = field(default_factory=dict)
+    # OAuth2 targets: the token source, for work that needs a token it cannot renew (the load generator).
+    oauth: TokenSource | None = None
 
 
 class Runner(Protocol):

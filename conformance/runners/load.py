@@ -148,6 +148,15 @@ class LoadRunner:
                   "arrivals": opts.get("arrivals", "poisson"), "out": str(out), "workers": max(1, workers)}
         (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {})}
+        if ctx.oauth is not None:  # the generator sends one header throughout: it must outlive the whole load
+            token_header, lifetime = ctx.oauth.fresh()
+            needed = duration + 3 * config["timeout_s"] + STARTUP_GRACE_S + (REMOTE_WAIT_S if remote else 0)
+            if lifetime < needed:
+                raise EngineFailure(f"the target's access tokens live {lifetime:g} s, less than this load needs "
+                                    f"({needed:g} s with start-up and time-outs); the load generator cannot renew "
+                                    "them, so later requests would be refused (401) through no fault of the "
+                                    "supplier's: ask for a longer token lifetime for the test, or shorten the load")
+            headers = {**ctx.headers, **token_header}
         ctx.progress(f"load: {rate:g} arrivals/s for {duration:g} s" + (f" on {workers} workers" if workers else ""))
         locust_stats = self._run_locust(requirement, ctx, folder, config, headers, local, remote,
                                         sizing.get("master_bind"))
