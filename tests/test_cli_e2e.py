@@ -146,12 +146,8 @@ def test_api_key_is_sent_and_never_written(tmp_path: Path) -> None:
                            f"    auth: {{type: api_key, header: X-API-Key, env: REF_KEY}}\n")
         runs = tmp_path / "runs"
         proc = conformance("run", "pole-records", "--target", f"{targets}#ref", "--seed", SEED,
-                           "--runs-dir", str(runs), "--only", "POLE-IF-006", "--only", "POLE-PERF-001", env=env)
+                           "--runs-dir", str(runs), "--only", "POLE-IF-006", env=env)
         result = result_of(only_run_dir(runs), "POLE-IF-006")
-        # The load generator sends one token throughout: one that dies mid-load would make 401s the supplier's
-        # errors, so a load longer than a token's life is not run (an error naming why), never judged.
-        load = result_of(only_run_dir(runs), "POLE-PERF-001")
-        assert load["outcome"] == "error" and "access tokens live 2 s, less than this load needs" in load["reason"]
         assert result["outcome"] == "pass", result
         # Without the key every answer is 401: that measures nothing, so it is an error, never a pass.
         wrong = tmp_path / "wrong"
