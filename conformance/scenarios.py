@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
+import jmespath
 import jsonschema
+import referencing
+import referencing.exceptions
+import referencing.jsonschema
+import yaml
+from jmespath.exceptions import JMESPathError
 
 from conformance.errors import ProfileError
 from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
 
-__all__ = ["Scenario", "Step", "lint_scenario", "load_scenario", "scenario_schema"]
+__all__ = ["Scenario", "Step", "body_validator", "jmespath_expression", "lint_scenario", "load_scenario",
+           "scenario_schema"]
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "scenario.schema.json"
 
@@ -71,7 +81,7 @@ def load_scenario(path: Path, *, datasets: Path | None = None) -> Scenario:
     """Load a scenario; `dataset:` bodies are read from `datasets` (the profile's datasets folder)."""
     doc = load_located_yaml(path, error=ProfileError)
     problems = list(_problems(doc))
-    if not problems and datasets is not None:
+    if not problems:
         problems = list(_reference_problems(doc, None, datasets))
     if problems:
         raise problems[0]
@@ -99,8 +109,106 @@ def dataset_entries(path: Path) -> dict[str, Any]:
     return dict(doc.data)
 
 
+_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+
+
+@lru_cache(maxsize=512)
+def jmespath_expression(text: str) -> Any:
+    """A compiled JMESPath expression (raises JMESPathError on bad syntax)."""
+    return jmespath.compile(text)
+
+
+@lru_cache(maxsize=32)
+def _interface_document(path: Path, mtime_ns: int) -> Any:
+    """A YAML/JSON file a response schema refers to. OpenAPI 3.0's `nullable: true` is read as JSON Schema's
+    `type: [T, "null"]`, so a schema taken from a 3.0 interface means what the interface says."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and str(data.get("openapi", "")).startswith("3.0"):
+        _nullable_to_type(data)
+    return data
+
+
+def _nullable_to_type(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.pop("nullable", False) is True and isinstance(node.get("type"), str):
+            node["type"] = [node["type"], "null"]
+        for value in node.values():
+            _nullable_to_type(value)
+    elif isinstance(node, list):
+        for value in node:
+            _nullable_to_type(value)
+
+
+def body_validator(schema: dict[str, Any], scenario_file: Path) -> Any:
+    """A validator for an `expect.schema`: `$ref`s resolve against the scenario file, and only files inside
+    its profile folder (`profiles/<id>/<version>/`) can be named."""
+    here = scenario_file.resolve()
+    return jsonschema.Draft202012Validator({**schema, "$id": here.as_uri()}, registry=_registry(here))
+
+
+def _registry(here: Path) -> referencing.Registry[Any]:
+    root = here.parent.parent
+
+    def retrieve(uri: str) -> referencing.Resource[Any]:
+        parts = urllib.parse.urlsplit(uri)
+        path = Path(urllib.request.url2pathname(parts.path)).resolve() if parts.scheme == "file" else None
+        if path is None or not path.is_relative_to(root) or not path.is_file():
+            raise referencing.exceptions.NoSuchResource(uri)
+        return referencing.Resource.from_contents(_interface_document(path, path.stat().st_mtime_ns),
+                                                  default_specification=referencing.jsonschema.DRAFT202012)
+
+    return referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _refs(value)
+
+
+def _assertion_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
+    """JMESPath expressions that do not parse; response schemas that are not JSON Schema or whose $ref leads
+    nowhere. Found when the profile is linted, not half-way through a supplier's run."""
+    for i, raw in enumerate(doc.data["steps"]):
+        expect = raw["expect"]
+        for expression in expect.get("jmespath") or {}:
+            try:
+                jmespath_expression(_VARIABLE.sub("x", expression))
+            except JMESPathError as exc:
+                problem = " ".join(str(exc).split())
+                yield ProfileError(f"JMESPath expression {expression!r} does not parse: {problem} "
+                                   f"(step '{raw['name']}')", file=doc.file,
+                                   line=doc.line_of(["steps", i, "expect", "jmespath", expression]),
+                                   key=f"steps[{i}].expect.jmespath",
+                                   fix="see https://jmespath.org/specification.html; quote literals as 'text'")
+        if "schema" not in expect:
+            continue
+        line, key = doc.line_of(["steps", i, "expect", "schema"]), f"steps[{i}].expect.schema"
+        try:
+            jsonschema.Draft202012Validator.check_schema(expect["schema"])
+        except jsonschema.SchemaError as exc:
+            yield ProfileError(f"not a JSON Schema: {exc.message} (step '{raw['name']}')", file=doc.file, line=line,
+                               key=key, fix="see https://json-schema.org/draft/2020-12")
+            continue
+        here = Path(doc.file).resolve()
+        resolver = _registry(here).resolver(base_uri=here.as_uri())
+        for ref in _refs(expect["schema"]):
+            try:
+                resolver.lookup(ref)
+            except referencing.exceptions.Unresolvable:
+                yield ProfileError(f"$ref {ref!r} leads nowhere (step '{raw['name']}')", file=doc.file, line=line,
+                                   key=key, fix="name a file of the profile folder relative to this scenario, e.g. "
+                                                "'../openapi.yaml#/components/schemas/Person'")
+
+
 def _reference_problems(doc: LocatedYaml, systems: frozenset[str] | None,
                         datasets: Path | None) -> Iterator[ProfileError]:
+    yield from _assertion_problems(doc)
     for i, raw in enumerate(doc.data["steps"]):
         system = raw.get("system")
         if systems is not None and system is not None and system not in systems:

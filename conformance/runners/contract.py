@@ -26,7 +26,7 @@ from conformance.errors import EngineFailure
 from conformance.evidence import body_text, curl, jsonl
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
-from conformance.scenarios import Scenario, Step, load_scenario
+from conformance.scenarios import Scenario, Step, body_validator, jmespath_expression, load_scenario
 
 __all__ = ["ContractRunner"]
 
@@ -50,6 +50,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     requests: int = 0
     last_curl: str = ""
+    scenario_file: Path | None = None  # where an `expect.schema`'s $refs are resolved from
 
 
 class ContractRunner:
@@ -62,7 +63,8 @@ class ContractRunner:
                                  datasets=Path(ctx.profile.path) / "datasets")
         started = time.monotonic()
         with ctx.run_dir.open_exchanges(requirement.id) as evidence, _clients(ctx) as clients:
-            state = _State(ctx, evidence, clients, {"run_id": uuid.uuid4().hex[:12]})
+            state = _State(ctx, evidence, clients, {"run_id": uuid.uuid4().hex[:12]},
+                           scenario_file=Path(scenario.path))
             for number, step in enumerate(scenario.steps, 1):
                 if ctx.stop.is_set():
                     raise KeyboardInterrupt
@@ -141,7 +143,7 @@ def _attempt(step: Step, state: _State, requirement: Requirement) -> httpx.Respo
     """Send the step and check it; with `eventually`, again every interval until it holds or time runs out."""
     if step.eventually is None:
         response = _send(step, state, requirement)
-        _check(_fill(step.expect, state.variables), response)
+        _check(_fill(step.expect, state.variables), response, state.scenario_file)
         return response
     within_s, interval_s = step.eventually
     deadline = time.monotonic() + within_s
@@ -150,7 +152,7 @@ def _attempt(step: Step, state: _State, requirement: Requirement) -> httpx.Respo
         tries += 1
         response = _send(step, state, requirement)
         try:
-            _check(_fill(step.expect, state.variables), response)
+            _check(_fill(step.expect, state.variables), response, state.scenario_file)
             return response
         except _Unmet as unmet:
             if time.monotonic() + interval_s > deadline:
@@ -167,17 +169,22 @@ def _fill(value: Any, variables: dict[str, Any]) -> Any:
                 raise EngineFailure(f"${{{whole.group(1)}}} is used before it is captured")
             return variables[whole.group(1)]
 
-        def one(match: re.Match[str]) -> str:
-            if match.group(1) not in variables:
-                raise EngineFailure(f"${{{match.group(1)}}} is used before it is captured")
-            return str(variables[match.group(1)])
-
-        return _VAR.sub(one, value)
-    if isinstance(value, dict):
-        return {k: _fill(v, variables) for k, v in value.items()}
+        return _fill_text(value, variables)
+    if isinstance(value, dict):  # keys too: a JMESPath expression may compare with a captured id
+        return {(_fill_text(k, variables) if isinstance(k, str) else k): _fill(v, variables)
+                for k, v in value.items()}
     if isinstance(value, list):
         return [_fill(v, variables) for v in value]
     return value
+
+
+def _fill_text(text: str, variables: dict[str, Any]) -> str:
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) not in variables:
+            raise EngineFailure(f"${{{match.group(1)}}} is used before it is captured")
+        return str(variables[match.group(1)])
+
+    return _VAR.sub(one, text)
 
 
 def _send(step: Step, state: _State, requirement: Requirement, *, fill: bool = True) -> httpx.Response:
@@ -335,7 +342,7 @@ def _match(where: str, actual: Any, expected: Any) -> None:
             raise _Unmet(f"{where}: expected {words} {want} item(s), got {len(actual)}: {_show(actual)}")
 
 
-def _check(expect: dict[str, Any], response: httpx.Response) -> None:
+def _check(expect: dict[str, Any], response: httpx.Response, scenario_file: Path | None = None) -> None:
     statuses = expect["status"] if isinstance(expect["status"], list) else [expect["status"]]
     if response.status_code not in statuses:
         raise _Unmet(f"status: expected {' or '.join(map(str, statuses))}, got {response.status_code}; "
@@ -348,6 +355,25 @@ def _check(expect: dict[str, Any], response: httpx.Response) -> None:
             raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
         for pointer, matcher in expect["body"].items():
             _match(f"body {pointer or '/'}", _pointer(document, pointer), matcher)
+    if expect.get("jmespath"):
+        document = _json_body(response)
+        if document is _MISSING:
+            raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
+        for expression, matcher in expect["jmespath"].items():
+            value = jmespath_expression(expression).search(document)
+            _match(f"jmespath {expression}", _MISSING if value is None else value, matcher)
+    if "schema" in expect:
+        document = _json_body(response)
+        if document is _MISSING:
+            raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
+        if scenario_file is None:
+            raise EngineFailure("a response schema needs the scenario file to resolve its $refs")
+        errors = sorted(body_validator(expect["schema"], scenario_file).iter_errors(document),
+                        key=lambda e: list(map(str, e.absolute_path)))
+        if errors:
+            shown = "; ".join(f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5])
+            more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+            raise _Unmet(f"body does not satisfy the expected schema: {shown}{more}")
 
 
 def _capture(step: Step, response: httpx.Response, state: _State) -> None:
