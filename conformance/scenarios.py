@@ -22,11 +22,10 @@ import jsonschema
 import referencing
 import referencing.exceptions
 import referencing.jsonschema
-import yaml
 from jmespath.exceptions import JMESPathError
 
 from conformance.errors import ProfileError
-from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
+from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml, safe_load
 
 __all__ = ["Scenario", "Step", "body_validator", "jmespath_expression", "lint_scenario", "load_scenario",
            "scenario_schema"]
@@ -57,6 +56,7 @@ class Scenario:
     name: str
     path: str
     steps: tuple[Step, ...]
+    task: str | None = None  # the business task this scenario is: its requests and time are the task's cost
 
     @property
     def systems(self) -> frozenset[str]:
@@ -97,7 +97,7 @@ def load_scenario(path: Path, *, datasets: Path | None = None) -> Scenario:
                           system=raw.get("system"),
                           eventually=(float(eventually["within_s"]), float(eventually.get("interval_s", 0.25)))
                           if eventually else None))
-    return Scenario(name=doc.data["name"], path=str(path), steps=tuple(steps))
+    return Scenario(name=doc.data["name"], path=str(path), steps=tuple(steps), task=doc.data.get("task"))
 
 
 def dataset_entries(path: Path) -> dict[str, Any]:
@@ -122,7 +122,7 @@ def jmespath_expression(text: str) -> Any:
 def _interface_document(path: Path, mtime_ns: int) -> Any:
     """A YAML/JSON file a response schema refers to. OpenAPI 3.0's `nullable: true` is read as JSON Schema's
     `type: [T, "null"]`, so a schema taken from a 3.0 interface means what the interface says."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = safe_load(path.read_text(encoding="utf-8"))
     if isinstance(data, dict) and str(data.get("openapi", "")).startswith("3.0"):
         _nullable_to_type(data)
     return data

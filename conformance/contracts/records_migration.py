@@ -36,6 +36,7 @@ import yaml
 
 from conformance.contracts import ContractContext, contract_check
 from conformance.errors import EngineFailure
+from conformance.yamlfile import safe_load
 
 __all__ = ["Export", "Extract", "build_extract", "plan_pages", "reconcile"]
 
@@ -121,7 +122,7 @@ def build_extract(spec: Mapping[str, Any], seed: int, namespace: uuid.UUID) -> E
 
 def _extract(c: ContractContext) -> Extract:
     path = Path(c.openapi_path).parent / "datasets" / EXTRACT_FILE
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))["extract"]
+    spec = safe_load(path.read_text(encoding="utf-8"))["extract"]
     return build_extract(spec, c.seed, uuid.uuid4())
 
 
@@ -129,7 +130,7 @@ def _extract(c: ContractContext) -> Extract:
 
 @functools.cache
 def _interface(openapi_path: str) -> dict[str, Any]:
-    document = yaml.safe_load(Path(openapi_path).read_text(encoding="utf-8"))
+    document = safe_load(Path(openapi_path).read_text(encoding="utf-8"))
     return document if isinstance(document, dict) else {}
 
 

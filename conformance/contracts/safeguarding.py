@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from conformance.contracts import ContractContext, contract_check
+from conformance.yamlfile import safe_load
 
 BURST = 30  # high-risk incidents sent at once
 POLL_S = 15.0  # how long referrals may take to appear (they are raised asynchronously)
@@ -26,7 +26,7 @@ HIGH_RISK_ANSWERS = [True] * 20 + [False] * 4  # 20 yes: high by any reading of 
 def _deadlines(c: ContractContext) -> dict[str, float]:
     """The profile's deadlines, in hours, from its datasets/deadlines.yaml."""
     path = Path(c.openapi_path).parent / "datasets" / "deadlines.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))["referral-deadlines"]
+    data = safe_load(path.read_text(encoding="utf-8"))["referral-deadlines"]
     return {"marac": float(data["marac_hours"]), "mash": float(data["mash_hours"])}
 
 

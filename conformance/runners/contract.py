@@ -395,7 +395,7 @@ def _measurements(requirement: Requirement, scenario: Scenario, state: _State, s
     options = requirement.check.options
     return {
         "engine": "contract", "scenario": Path(scenario.path).name if scenario.steps else None,
-        "python": None if scenario.steps else scenario.path, "steps": len(scenario.steps),
+        "python": None if scenario.steps else scenario.path, "steps": len(scenario.steps), "task": scenario.task,
         "requests": state.requests, "elapsed_s": round(elapsed, 3),
         "max_requests": options.get("max_requests"), "max_seconds": options.get("max_seconds"),
         "evidence": str(Path("exchanges") / f"{requirement.id}.jsonl"),
@@ -415,6 +415,8 @@ def _result(requirement: Requirement, scenario: Scenario, state: _State, started
             over.append(f"{elapsed:.2f} s (at most {options['max_seconds']} s)")
         if not over:
             what = f"{len(scenario.steps)} step(s) met" if scenario.steps else f"property {scenario.path} held"
+            if scenario.task:
+                what = f"task '{scenario.task}' done: {what}"
             return Result(requirement.id, Outcome.PASS, (), measurements=measurements,
                           reason=f"{what} in {state.requests} requests, {elapsed:.2f} s")
         last = scenario.steps[-1] if scenario.steps else Step(f"property {scenario.path}", None,

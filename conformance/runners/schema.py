@@ -360,9 +360,9 @@ def _events(stream: Any) -> Iterator[Any]:
 @functools.cache
 def _documented(openapi_path: Path | str) -> tuple[dict[str, set[int]], set[str]]:
     """Per operation label, the status codes the interface documents; and the links it defines."""
-    import yaml
+    from conformance.yamlfile import safe_load
 
-    doc = yaml.safe_load(Path(openapi_path).read_text(encoding="utf-8"))
+    doc = safe_load(Path(openapi_path).read_text(encoding="utf-8"))
     components = doc.get("components", {})
     statuses: dict[str, set[int]] = {}
     links: set[str] = set()
