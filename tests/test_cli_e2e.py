@@ -96,7 +96,8 @@ def test_interrupted_run_keeps_its_results_and_resumes(tmp_path: Path) -> None:
     with reference() as url:
         proc = subprocess.Popen(
             [sys.executable, "-m", "conformance", "run", "pole-records", "--target", url, "--seed", SEED,
-             "--runs-dir", str(runs)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             "--runs-dir", str(runs), "--load-duration", "2"],  # short load: the resume is under test, not the load
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 300
         results = None
         while time.monotonic() < deadline and proc.poll() is None:

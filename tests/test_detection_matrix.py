@@ -3,9 +3,9 @@ catalogued fault fails exactly the requirement(s) it is mapped to and no other M
 a reference's `faults.py` is a new row here, and a new profile in `fixtures/registry.py` a new block of rows.
 
 The fault runs are profile runs against separate reference processes; they run two at a time (the machine's
-two cores) so the matrix grows without the suite's time doubling. A load fault shows only under load (one
-request at a time never triggers it), so its run is the load requirements alone, and the other faults' runs
-leave the load requirements out (the clean run has them all). A fault of business behaviour (its catches are
+two cores) so the matrix grows without the suite's time doubling. A load fault is caught by load requirements
+(most show only under load), so its run is the load requirements and any other requirement it is mapped to
+(slow writes also make one officer's task too slow); the other faults' runs leave the load requirements out (the clean run has them all). A fault of business behaviour (its catches are
 contract requirements only) also leaves the property-based schema requirements out: they are the slow part of a
 run, and the clean run and the schema faults' runs exercise them. Load runs go after the others, two at a time,
 so a schema run's CPU does not make a load generator miss its schedule."""
@@ -47,8 +47,9 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, clean_run: Run, drift_run: 
         def extra(name: str) -> list[str]:
             if not name:
                 return []  # the clean run: everything
-            if faults[name].load:
-                return only_load
+            if faults[name].load:  # the load requirements, and any other requirement it is mapped to
+                return [*only_load, *(arg for rid in faults[name].catches if rid not in load_ids
+                                      for arg in ("--only", rid))]
             if schema_ids & set(faults[name].catches):
                 return skip_load(profile)
             # A fault of business behaviour: the property-based schema requirements (the slow part of a run) are
