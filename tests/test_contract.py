@@ -4,9 +4,15 @@ and the workflow cost (requests and time a business task took) measured and boun
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
+import httpx
+import pytest
+
+from conformance.contracts import ContractContext, Unmet
+from conformance.contracts.pole_records import CODED_FIELDS, coded_values_round_trip
 from conformance.scenarios import lint_scenario
 from tests.conftest import ROOT, SEED, conformance, only_run_dir, reference
 from tests.test_cli_e2e import result_of
@@ -76,6 +82,28 @@ def test_workflow_cost_is_measured_and_bounded(tmp_path: Path) -> None:
     assert result["measurements"]["elapsed_s"] > 0
     assert result["outcome"] == "fail"
     assert "the task cost too much: 6 requests (at most 4)" in result["findings"][0]["message"]
+
+
+def test_the_shoplifting_task_is_measured_and_a_slow_system_fails_it(tmp_path: Path) -> None:
+    """POLE-PERF-005: the business task's requests and time reach the scorecard; slow writes fail the bound."""
+    results = {}
+    for fault in ("", "slow-tasks"):
+        runs = tmp_path / (fault or "clean")
+        with reference(*([fault] if fault else [])) as url:
+            conformance("run", "pole-records", "--target", url, "--seed", SEED, "--runs-dir", str(runs),
+                        "--only", "POLE-PERF-005")
+        results[fault] = result_of(only_run_dir(runs), "POLE-PERF-005")
+    clean, slow = results[""], results["slow-tasks"]
+    task = "record a shoplifting crime with its suspect, victim, shop and stolen property"
+    assert clean["outcome"] == "pass", clean["reason"]
+    assert clean["measurements"]["task"] == task and clean["measurements"]["requests"] == 10
+    assert clean["measurements"]["elapsed_s"] < 1.5
+    assert clean["reason"].startswith(f"task '{task}' done: 10 step(s) met in 10 requests, ")
+    assert slow["outcome"] == "fail"
+    assert slow["measurements"]["requests"] == 10 and slow["measurements"]["elapsed_s"] > 1.5  # 9 writes x 300 ms
+    (finding,) = slow["findings"]
+    assert finding["title"] == f"Recording a shoplifting: task '{task}' cost too much"
+    assert f"{slow['measurements']['elapsed_s']:.2f} s (at most 1.5 s); every step met" in finding["message"]
 
 
 def test_property_contract_shrinks_to_a_minimal_record(tmp_path: Path) -> None:
@@ -222,3 +250,84 @@ steps:
         server.shutdown()
     result = result_of(only_run_dir(runs), "TEST-HUGE-001")
     assert result["outcome"] == "error" and "larger than 8 MiB" in result["reason"], result
+
+
+NEW_PROPERTIES = {"POLE-REC-007": "pole_records.person_update_visible",
+                  "POLE-REC-008": "pole_records.coded_values_round_trip",
+                  "POLE-SRCH-002": "pole_records.name_variant_search"}
+
+
+def test_update_code_and_name_variant_properties_hold_on_the_reference(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    with reference() as url:
+        proc = conformance("run", "pole-records", "--target", url, "--seed", SEED, "--runs-dir", str(runs),
+                           *(arg for rid in NEW_PROPERTIES for arg in ("--only", rid)))
+    for rid, python in NEW_PROPERTIES.items():
+        result = result_of(only_run_dir(runs), rid)
+        assert result["outcome"] == "pass", proc.stdout + proc.stderr
+        assert result["measurements"]["python"] == python
+        assert result["measurements"]["requests"] >= 50  # generated records, not one example
+
+
+@pytest.mark.parametrize(("fault", "rid", "says"), [
+    ("stale-reads", "POLE-REC-007", ["family_name: updated to '", "', the next read returned '",
+                                     "then updated to {'family_name': "]),
+    ("recodes-values", "POLE-REC-008", [
+        "2 of 53 published codes did not round-trip: ",
+        "location flags: sent code 'child-at-risk' (code list 'flag'), read back ['warning-violence']",
+        "'flags': [{'code': 'child-at-risk'",
+        "also: event event_type: sent 'missing-person' (code list 'event-type'), read back 'incident'"]),
+    ("exact-name-search", "POLE-SRCH-002", ["did not find the person recorded as '", "'family_name': '"]),
+])
+def test_property_breach_is_shown_as_a_minimal_record_with_its_seed(tmp_path: Path, fault: str, rid: str,
+                                                                    says: list[str]) -> None:
+    runs = tmp_path / "runs"
+    with reference(fault) as url:
+        conformance("run", "pole-records", "--target", url, "--seed", SEED, "--runs-dir", str(runs), "--only", rid)
+    result = result_of(only_run_dir(runs), rid)
+    assert result["outcome"] == "fail", result
+    message = result["findings"][0]["message"]
+    assert f"; minimal record (seed {SEED}): " in message
+    for text in says:
+        assert text in message, message
+    assert str(result["findings"][0]["seed"]) == SEED
+
+
+def test_a_variant_search_names_the_variant_and_how_it_differs(tmp_path: Path) -> None:
+    """The variant is spelt out: which common difference (case, accents, Mc/Mac, hyphen/space) the search had."""
+    from hypothesis import given, settings
+
+    from conformance.contracts.pole_records import names_and_variants
+    from fixtures.reference.store import name_key
+
+    @settings(max_examples=200, database=None, deadline=None)
+    @given(names_and_variants())
+    def variant_is_a_variant(drawn: tuple[str, str, str]) -> None:
+        recorded, variant, how = drawn
+        assert variant != recorded and how
+        assert name_key(variant) == name_key(recorded)  # the reference folds every variant the property makes
+        assert all(part in ("lower case", "upper case", "accents added", "accents removed", "Mc written Mac",
+                            "Mac written Mc", "hyphen written as a space", "space written as a hyphen")
+                   for part in how.split(", ")), how
+
+    variant_is_a_variant()
+
+
+def _code_lists_answer(payload: object) -> ContractContext:
+    def send(method: str, path: str, **_: object) -> httpx.Response:
+        assert (method, path) == ("GET", "/code-lists"), "nothing but the code lists may be asked for"
+        return httpx.Response(200, json=payload)
+
+    return ContractContext(send, str(PROFILE / "openapi.yaml"), int(SEED), 1)
+
+
+@pytest.mark.parametrize(("payload", "says"), [
+    ({"items": []}, "the target publishes no 'flag' code list (it publishes [])"),
+    ({"items": [{"name": name, "version": "1", "codes": []} for name in CODED_FIELDS]},
+     "the 'flag' code list the target publishes is empty"),
+    ({"items": [{"name": "flag", "version": "1", "values": ["child-at-risk"]}]}, "the code lists could not be read"),
+    ({"lists": []}, "the code lists could not be read"),
+])
+def test_no_code_to_check_is_a_failure_not_a_vacuous_pass(payload: object, says: str) -> None:
+    with pytest.raises(Unmet, match=re.escape(says)):
+        coded_values_round_trip(_code_lists_answer(payload))

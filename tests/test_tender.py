@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -90,13 +91,26 @@ def test_a_leading_conformance_runs_this_harness() -> None:
     assert candidate_command("./start.sh --port 0") == ["./start.sh", "--port", "0"]
 
 
-@pytest.mark.parametrize(("insert", "says"), [
-    ("waivers:\n  - {requirement: POLE-SRCH-002, reason: never checked anyway}\n", "is planned"),
-    ("waivers:\n  - {requirement: POLE-REC-006, reason: \"           \"}\n", "written reason"),
-])
-def test_waivers_must_waive_something_for_a_reason(tmp_path: Path, insert: str, says: str) -> None:
-    with pytest.raises(TenderError, match=says):
+def test_waivers_must_waive_something_for_a_reason(tmp_path: Path) -> None:
+    insert = "waivers:\n  - {requirement: POLE-REC-006, reason: \"           \"}\n"
+    with pytest.raises(TenderError, match="written reason"):
         load_tender(write(tmp_path, MINIMAL.replace("candidates:", insert + "candidates:")))
+
+
+def test_a_planned_requirement_cannot_be_waived(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planned requirements are never scored, so waiving one would be a waiver of nothing."""
+    folder = tmp_path / "profiles" / "pole-records" / "1.0.0"
+    shutil.copytree(ROOT / "profiles" / "pole-records" / "1.0.0", folder)
+    profile = folder / "profile.yaml"
+    text = profile.read_text(encoding="utf-8")
+    old = '    clause: "7.2"\n'
+    assert text.count(old) == 1  # POLE-SRCH-002, marked planned in this copy
+    profile.write_text(text.replace(old, old + "    status: planned\n"), encoding="utf-8")
+    monkeypatch.setenv("CONFORMANCE_PROFILES_PATH", str(tmp_path / "profiles"))  # found before the shipped one
+    tender = MINIMAL.replace(
+        "candidates:", "waivers:\n  - {requirement: POLE-SRCH-002, reason: never checked anyway}\ncandidates:")
+    with pytest.raises(TenderError, match="is planned"):
+        load_tender(write(tmp_path, tender))
 
 
 def test_claims_name_requirements_of_the_tender(tmp_path: Path) -> None:
