@@ -5,9 +5,10 @@ a reference's `faults.py` is a new row here, and a new profile in `fixtures/regi
 The fault runs are profile runs against separate reference processes; they run two at a time (the machine's
 two cores) so the matrix grows without the suite's time doubling. A load fault is caught by load requirements
 (most show only under load), so its run is the load requirements and any other requirement it is mapped to
-(slow writes also make one officer's task too slow); the other faults' runs leave the load requirements out (the clean run has them all). A fault of business behaviour (its catches are
-contract requirements only) also leaves the property-based schema requirements out: they are the slow part of a
-run, and the clean run and the schema faults' runs exercise them. Load runs go after the others, two at a time,
+(slow writes also make one officer's task too slow); the other faults' runs leave the load requirements out
+(the clean run has them all). A fault of business behaviour (its catches are contract requirements only) also
+leaves the property-based schema requirements out: they are the slow part of a run, and the clean run and the
+schema faults' runs exercise them. Load runs go after the others, two at a time,
 so a schema run's CPU does not make a load generator miss its schedule."""
 
 from __future__ import annotations

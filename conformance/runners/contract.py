@@ -419,9 +419,13 @@ def _result(requirement: Requirement, scenario: Scenario, state: _State, started
                 what = f"task '{scenario.task}' done: {what}"
             return Result(requirement.id, Outcome.PASS, (), measurements=measurements,
                           reason=f"{what} in {state.requests} requests, {elapsed:.2f} s")
-        last = scenario.steps[-1] if scenario.steps else Step(f"property {scenario.path}", None,
-                                                               {"method": "", "path": ""}, {}, {})
-        failed, why = last, "the task cost too much: " + ", ".join(over)
+        task = f"task '{scenario.task}'" if scenario.task else "the task"
+        why = (f"{task} cost too much: {', '.join(over)}; every step met "
+               f"({state.requests} requests, {elapsed:.2f} s in all)")
+        finding = Finding(requirement_id=requirement.id, check="workflow cost", code=None,
+                          title=f"{scenario.name}: {task} cost too much", message=why, operation=None, curl=None,
+                          status_code=None, seed=state.ctx.seed)
+        return Result(requirement.id, Outcome.FAIL, (finding,), measurements=measurements, reason=why[:300])
     finding = Finding(
         requirement_id=requirement.id, check=f"step: {failed.name}", code=None,
         title=f"{scenario.name}: step '{failed.name}' not met", message=state.ctx.redactor.text(why or ""),
