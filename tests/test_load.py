@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from conformance.model import CheckKind, CheckSpec, Level, Requirement
+from conformance.model import CheckKind, CheckSpec, Level, Outcome, Requirement
 from conformance.runners.load import LoadRunner, summarise
 from tests.conftest import conformance, only_run_dir, read_scorecard, reference
 
@@ -124,6 +124,23 @@ def test_schedule_problems_make_an_error() -> None:
     summary["schedule"] = {**summary["schedule"], "late": 0, "dropped": 1}
     assert "dropped" in (LoadRunner._generator_problem(raw, summary) or "")
     assert json.dumps(summary)  # measurements are plain JSON
+
+
+def test_late_arrivals_spoil_a_failure_but_not_a_pass_they_were_counted_in() -> None:
+    raw = results([5.0] * 100)
+    summary = summarise(raw, 1.0)
+    summary["sizing"] = {"workers": 0}
+    summary["schedule"] = {**summary["schedule"], "late": 4, "max_lateness_ms": 34.0}
+    passed = LoadRunner._outcome(requirement({"p95_ms": 50}), {"p95_ms": 50}, raw, summary)
+    assert passed.outcome is Outcome.PASS
+    assert passed.reason.startswith("passed although 4 of 100 arrivals were sent late (at most 34 ms)")
+    missed = LoadRunner._outcome(requirement({"p95_ms": 2}), {"p95_ms": 2}, raw, summary)
+    assert missed.outcome is Outcome.ERROR and missed.reason.endswith("a generator this late may be why")
+    summary["schedule"] = {**summary["schedule"], "max_lateness_ms": 250.0}  # long enough to hide a stall
+    stalled = LoadRunner._outcome(requirement({"p95_ms": 50}), {"p95_ms": 50}, raw, summary)
+    assert stalled.outcome is Outcome.ERROR and "could not keep its schedule" in stalled.reason
+    summary["schedule"] = {**summary["schedule"], "late": 1}
+    assert LoadRunner._outcome(requirement({"p95_ms": 2}), {"p95_ms": 2}, raw, summary).outcome is Outcome.FAIL
 
 
 def test_availability_counts_seconds_bursts_and_outages() -> None:

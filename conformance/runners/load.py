@@ -6,8 +6,11 @@ a file, passes credentials in the environment (never a file), runs `python -m lo
 HdrHistograms per operation and per business task, with latency measured from each request's due time, and
 how well the generator kept its schedule. Then:
 
-- the generator could not keep its schedule (arrivals dropped or held back by the in-flight cap, more than
-  1% sent late, setup failed, locust failed or wrote nothing) -> `error`, never a pass or a supplier failure;
+- the generator could not keep its schedule (arrivals dropped or held back by the in-flight cap, setup failed,
+  locust failed or wrote nothing) -> `error`, never a pass or a supplier failure;
+- more than 1% of arrivals (and more than two) sent over 10 ms late -> `error` if a service level was missed
+  or any was over 100 ms late; otherwise the pass stands, noted: a late arrival's wait is in its latency,
+  measured from its due time, so lateness can only make the supplier look slower;
 - a service level is missed (a percentile, the error rate, the share completed, or an acknowledged write that
   no longer reads back) -> `fail`, one finding per miss;
 - otherwise `pass`, with every figure in the measurements.
@@ -38,6 +41,10 @@ __all__ = ["LoadRunner", "summarise"]
 LATE_SHARE_LIMIT = 0.01
 REMOTE_WAIT_S = 300  # how long the master waits for workers started on other machines
 LATE_COUNT_ALLOWED = 2
+# A late arrival's wait is counted in its latency (measured from its due time), so lateness can only make the
+# supplier look slower: a pass with arrivals at most this late stands (noted); a failure with arrivals late beyond
+# LATE_SHARE_LIMIT / LATE_COUNT_ALLOWED is an error, since the lateness may be why.
+LATE_PASS_LIMIT_MS = 100.0
 FULL_TIER_DURATION_FACTOR = 6
 STARTUP_GRACE_S = 60.0
 WRITE_CHECK_LIMIT = 20_000
@@ -170,12 +177,29 @@ class LoadRunner:
         slo = dict(opts.get("slo") or {})
         if slo.get("no_data_lost"):
             summary["writes"] = self._check_writes(results["writes"], ctx, headers)
-        problem = self._generator_problem(results, summary)
+        return self._outcome(requirement, slo, results, summary)
+
+    @classmethod
+    def _outcome(cls, requirement: Requirement, slo: dict[str, Any], results: dict[str, Any],
+                 summary: dict[str, Any]) -> Result:
+        problem = cls._generator_problem(results, summary, lateness=False)
         if problem:
             return Result(requirement.id, Outcome.ERROR, reason=problem, measurements=summary)
-        findings = self._judge(requirement, slo, summary)
-        return Result(requirement.id, Outcome.FAIL if findings else Outcome.PASS, findings=tuple(findings),
-                      measurements=summary)
+        findings = cls._judge(requirement, slo, summary)
+        late = cls._generator_problem(results, summary)
+        if late is None:
+            return Result(requirement.id, Outcome.FAIL if findings else Outcome.PASS, findings=tuple(findings),
+                          measurements=summary)
+        sched = summary["schedule"]
+        if findings or sched["max_lateness_ms"] > LATE_PASS_LIMIT_MS:
+            if findings:
+                late += "; the service level was missed, and a generator this late may be why"
+            return Result(requirement.id, Outcome.ERROR, reason=late, measurements=summary)
+        note = (f"passed although {sched['late']} of {sched['scheduled']} arrivals were sent late (at most "
+                f"{sched['max_lateness_ms']:.0f} ms): their wait is counted in the latency, measured from each due "
+                "time")
+        sched["late_note"] = note
+        return Result(requirement.id, Outcome.PASS, reason=note, measurements=summary)
 
     # --- the generator -------------------------------------------------------------------------------
     def _run_locust(self, requirement: Requirement, ctx: RunContext, folder: Path, config: dict[str, Any],
@@ -237,7 +261,7 @@ class LoadRunner:
             return None
 
     @staticmethod
-    def _generator_problem(results: dict[str, Any], summary: dict[str, Any]) -> str | None:
+    def _generator_problem(results: dict[str, Any], summary: dict[str, Any], *, lateness: bool = True) -> str | None:
         sched = summary["schedule"]
         if results.get("setup_errors"):
             return f"the load could not be set up: {results['setup_errors'][0]}"
@@ -249,7 +273,8 @@ class LoadRunner:
                     f"--workers)")
         # A couple of arrivals a few milliseconds late (a scheduler hiccup on a shared machine) cannot move a
         # percentile; more than 1% of them, and never fewer than three, means the figures are the generator's.
-        if sched["scheduled"] and sched["late"] > max(LATE_SHARE_LIMIT * sched["scheduled"], LATE_COUNT_ALLOWED):
+        if lateness and sched["scheduled"] and sched["late"] > max(LATE_SHARE_LIMIT * sched["scheduled"],
+                                                                   LATE_COUNT_ALLOWED):
             return (f"the generator could not keep its schedule: {sched['late']} of {sched['scheduled']} arrivals "
                     f"sent more than 10 ms late (max {sched['max_lateness_ms']:.0f} ms; CPU saturated? add --workers)")
         if sched["scheduled"] == 0:
