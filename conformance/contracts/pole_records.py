@@ -314,3 +314,60 @@ def name_variant_search(c: ContractContext) -> None:
     if found := counterexample(c, people, breach):
         drawn, why = found
         raise Unmet(f"{why}; minimal record (seed {c.seed}): {person(drawn)!r}")
+
+
+# A synthetic address each generated person is linked to before she is disposed of.
+_DISPOSAL_ADDRESS = {"location_type": "dwelling", "address_lines": ["7 Heol y Felin", "Llanfair"],
+                     "postcode": "ZZ9 9ZZ"}
+
+
+@contract_check("pole_records.disposed_record_is_gone", requirements=("POLE-REC-009",))
+def disposed_record_is_gone(c: ContractContext) -> None:
+    """For any valid person: create her, link her to a new location (resides-at), dispose of her (204); then
+    reading her is 404, a search by her family name (and date of birth) does not list her, and the location's
+    relationships do not list her. Failures are shrunk to a minimal record, which the finding shows."""
+
+    def breach(body: dict[str, Any]) -> str | None:
+        created = c.send("POST", "/persons", json=body, step="create a generated person")
+        if wrong := status(created, 201, "create"):
+            return wrong
+        person = created.json()["id"]
+        place = c.send("POST", "/locations", json=_DISPOSAL_ADDRESS, step="record the address she lives at")
+        if wrong := status(place, 201, "recording a location"):
+            return wrong
+        location = place.json()["id"]
+        link = {"from_id": person, "to_id": location, "relationship_type": "resides-at"}
+        linked = c.send("POST", "/relationships", json=link, step="link her to the address (resides-at)")
+        if wrong := status(linked, 201, "linking her to the location"):
+            return wrong
+        gone = c.send("DELETE", f"/persons/{person}", step="dispose of her")
+        if wrong := status(gone, 204, f"disposal of person {person}"):
+            return wrong
+        read = c.send("GET", f"/persons/{person}", step="read her after disposal")
+        if read.status_code != 404:
+            return f"after disposal, reading person {person} answered {read.status_code}, expected 404"
+        query: dict[str, Any] = {"family_name": body["family_name"], "limit": 100}
+        if "date_of_birth" in body:
+            query["date_of_birth"] = body["date_of_birth"]
+        found = c.send("GET", "/persons", query=query, step="search for her after disposal")
+        if wrong := status(found, 200, f"after disposal, the search {query!r}"):
+            return wrong
+        if person in [item.get("id") for item in found.json()["items"]]:
+            return f"after disposal, the search {query!r} still lists person {person}"
+        related = c.send("GET", f"/records/{location}/relationships", step="list the address's relationships")
+        if wrong := status(related, 200, f"after disposal, listing the relationships of location {location} "
+                                         "(the address is not disposed of)"):
+            return wrong
+        traces = [item for item in related.json()["items"]
+                  if person in (item.get("other_id"), item["relationship"].get("from_id"),
+                                item["relationship"].get("to_id"))]
+        if traces:
+            shown = "; ".join(f"{t['relationship'].get('relationship_type')} link {t['relationship'].get('id')}, "
+                              f"other_type {t.get('other_type')}, other_flags "
+                              f"{[f.get('code') for f in t.get('other_flags') or []]}" for t in traces)
+            return f"after disposal, the relationships of location {location} still list person {person}: {shown}"
+        return None
+
+    if found := counterexample(c, c.bodies("createPerson"), breach):
+        body, why = found
+        raise Unmet(f"{why}; minimal record (seed {c.seed}): {body!r}")
