@@ -27,7 +27,7 @@ from jmespath.exceptions import JMESPathError
 from conformance.errors import ProfileError
 from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml, safe_load
 
-__all__ = ["Scenario", "Step", "body_validator", "jmespath_expression", "lint_scenario", "load_scenario",
+__all__ = ["VARIABLE", "Scenario", "Step", "body_validator", "jmespath_expression", "lint_scenario", "load_scenario",
            "scenario_schema"]
 
 SCHEMA_FILE = Path(__file__).parent / "schemas" / "scenario.schema.json"
@@ -109,7 +109,7 @@ def dataset_entries(path: Path) -> dict[str, Any]:
     return dict(doc.data)
 
 
-_VARIABLE = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # ${name} in a scenario's strings; the runner fills it
 
 
 @lru_cache(maxsize=512)
@@ -160,17 +160,6 @@ def _registry(here: Path) -> referencing.Registry[Any]:
     return referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]
 
 
-def _refs(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        for value in node.values():
-            yield from _refs(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _refs(value)
-
-
 def _assertion_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
     """JMESPath expressions that do not parse; response schemas that are not JSON Schema or whose $ref leads
     nowhere. Found when the profile is linted, not half-way through a supplier's run."""
@@ -178,7 +167,7 @@ def _assertion_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
         expect = raw["expect"]
         for expression in expect.get("jmespath") or {}:
             try:
-                jmespath_expression(_VARIABLE.sub("x", expression))
+                jmespath_expression(VARIABLE.sub("x", expression))
             except JMESPathError as exc:
                 problem = " ".join(str(exc).split())
                 yield ProfileError(f"JMESPath expression {expression!r} does not parse: {problem} "
@@ -197,7 +186,9 @@ def _assertion_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
             continue
         here = Path(doc.file).resolve()
         resolver = _registry(here).resolver(base_uri=here.as_uri())
-        for ref in _refs(expect["schema"]):
+        refs = (node["$ref"] for _, node in _walk(expect["schema"], [])
+                if isinstance(node, dict) and isinstance(node.get("$ref"), str))
+        for ref in refs:
             try:
                 resolver.lookup(ref)
             except referencing.exceptions.Unresolvable:

@@ -26,11 +26,10 @@ from conformance.errors import EngineFailure
 from conformance.evidence import body_text, curl, jsonl
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
-from conformance.scenarios import Scenario, Step, body_validator, jmespath_expression, load_scenario
+from conformance.scenarios import VARIABLE, Scenario, Step, body_validator, jmespath_expression, load_scenario
 
 __all__ = ["ContractRunner"]
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 REQUEST_TIMEOUT_S = 30.0
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a contract answer larger than this is cut (a migration export stays well under)
 _MISSING = object()
@@ -163,7 +162,7 @@ def _attempt(step: Step, state: _State, requirement: Requirement) -> httpx.Respo
 
 def _fill(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, str):
-        whole = _VAR.fullmatch(value)
+        whole = VARIABLE.fullmatch(value)
         if whole:
             if whole.group(1) not in variables:
                 raise EngineFailure(f"${{{whole.group(1)}}} is used before it is captured")
@@ -184,7 +183,7 @@ def _fill_text(text: str, variables: dict[str, Any]) -> str:
             raise EngineFailure(f"${{{match.group(1)}}} is used before it is captured")
         return str(variables[match.group(1)])
 
-    return _VAR.sub(one, text)
+    return VARIABLE.sub(one, text)
 
 
 def _send(step: Step, state: _State, requirement: Requirement, *, fill: bool = True) -> httpx.Response:
@@ -349,23 +348,17 @@ def _check(expect: dict[str, Any], response: httpx.Response, scenario_file: Path
                      f"body: {body_text(response.content[:500], str)}")
     for name, matcher in (expect.get("headers") or {}).items():
         _match(f"header {name}", response.headers.get(name, _MISSING), matcher)
-    if expect.get("body"):
-        document = _json_body(response)
-        if document is _MISSING:
-            raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
-        for pointer, matcher in expect["body"].items():
-            _match(f"body {pointer or '/'}", _pointer(document, pointer), matcher)
-    if expect.get("jmespath"):
-        document = _json_body(response)
-        if document is _MISSING:
-            raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
-        for expression, matcher in expect["jmespath"].items():
-            value = jmespath_expression(expression).search(document)
-            _match(f"jmespath {expression}", _MISSING if value is None else value, matcher)
+    if not (expect.get("body") or expect.get("jmespath") or "schema" in expect):
+        return
+    document = _json_body(response)  # read once for every assertion on the body
+    if document is _MISSING:
+        raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
+    for pointer, matcher in (expect.get("body") or {}).items():
+        _match(f"body {pointer or '/'}", _pointer(document, pointer), matcher)
+    for expression, matcher in (expect.get("jmespath") or {}).items():
+        value = jmespath_expression(expression).search(document)
+        _match(f"jmespath {expression}", _MISSING if value is None else value, matcher)
     if "schema" in expect:
-        document = _json_body(response)
-        if document is _MISSING:
-            raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
         if scenario_file is None:
             raise EngineFailure("a response schema needs the scenario file to resolve its $refs")
         errors = sorted(body_validator(expect["schema"], scenario_file).iter_errors(document),
