@@ -63,7 +63,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from conformance.launch import LaunchError, launched, reference_command, stop_process_group
+from conformance.engine.processes import LaunchError, launched, reference_command, stop_process_group
 
 PROFILE = "pole-records"
 REQUIREMENT = "POLE-PERF-001"

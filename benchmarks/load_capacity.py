@@ -54,7 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.launch import stop_process_group
+from conformance.engine.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RATES = (500, 1000, 1500, 2000, 3000, 4000)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conformance.launch import launched, reference_command, reference_stack
+from conformance.engine.processes import launched, reference_command, reference_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "20261124"
@@ -68,8 +68,8 @@ class Run:
 
 def skip_load(profile: str) -> list[str]:
     """`--skip ID` for each load requirement of a profile."""
+    from conformance.inputs.profiles import load_profile
     from conformance.model import CheckKind
-    from conformance.profiles import load_profile
 
     return [arg for r in load_profile(profile).requirements if r.check.kind is CheckKind.LOAD
             for arg in ("--skip", r.id)]

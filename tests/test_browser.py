@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Locator, Page, Request, sync_playwright
 
-from conformance.compare_files import comparison_from_files
+from conformance.procurement.collect import comparison_from_files
 from conformance.reporters.files import write_comparison
 from conformance.reporters.html import render_comparison_html, render_html
 from tests.conftest import Run

@@ -26,7 +26,7 @@ import httpx
 import pytest
 import yaml
 
-from conformance.launch import launched
+from conformance.engine.processes import launched
 from fixtures.casefile.app import stage_problems
 from fixtures.court_receiver.app import MAX_BODY_BYTES, RECEIVER_OPENAPI
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance.profiles import load_profile
+from conformance.inputs.profiles import load_profile
 from tests.conftest import (
     ROOT,
     SEED,

@@ -11,12 +11,12 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conformance.compare import CandidateRuns, build_comparison
+from conformance.inputs.profiles import load_profile
 from conformance.model import Finding, Outcome, Result
-from conformance.profiles import load_profile
 from conformance.reporters.csvfile import render_comparison_csv, render_ranking_csv
 from conformance.schemas import load_schema
-from conformance.scoring import score_run
+from conformance.scoring.compare import CandidateRuns, build_comparison
+from conformance.scoring.scorecard import score_run
 from tests.conftest import Run, conformance
 
 PROFILE = load_profile("pole-records")
@@ -144,8 +144,8 @@ def test_an_interrupted_or_unstarted_candidate_never_meets_thresholds_even_witho
 
 
 def test_compare_refuses_scorecards_scored_under_different_waivers(tmp_path: Path) -> None:
-    from conformance.compare_files import comparison_from_files
     from conformance.errors import UsageError
+    from conformance.procurement.collect import comparison_from_files
 
     plain = card(fail=("POLE-IF-001",), name="a")
     waived = score_run(PROFILE, [], target={"name": "b", "supplier": "b"}, run={"id": "run-b"},

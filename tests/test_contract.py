@@ -13,7 +13,7 @@ import pytest
 
 from conformance.contracts import ContractContext, Unmet
 from conformance.contracts.pole_records import CODED_FIELDS, coded_values_round_trip
-from conformance.scenarios import lint_scenario
+from conformance.inputs.scenarios import lint_scenario
 from tests.conftest import ROOT, SEED, conformance, only_run_dir, reference
 from tests.test_cli_e2e import result_of
 

@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from conformance.inputs.profiles import load_profile
 from conformance.model import CheckKind
-from conformance.profiles import load_profile
 from fixtures.registry import REFERENCES, faults_of
 from tests.conftest import Run, outcomes, run_against, skip_load
 

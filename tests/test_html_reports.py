@@ -20,11 +20,11 @@ import jsonschema
 import pytest
 from markupsafe import escape
 
+from conformance.inputs.profiles import load_profile
 from conformance.model import Finding, Outcome, Result
-from conformance.profiles import load_profile
 from conformance.reporters.html import relative_link, render_comparison_html, render_html
 from conformance.schemas import load_schema
-from conformance.scoring import score_run
+from conformance.scoring.scorecard import score_run
 
 HOSTILE_CURL = ("curl -X POST -H 'Content-Type: application/json' "
                 "-d '{\"family_name\": \"<script>alert(\\\"pwned\\\")</script>\", \"note\": \"a & b\"}' "

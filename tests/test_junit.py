@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import xmlschema
 
+from conformance.inputs.profiles import load_profile
 from conformance.model import Finding, Outcome, Profile, RequirementStatus, Result
-from conformance.profiles import load_profile
 from conformance.reporters.junit import render_junit
-from conformance.scoring import Verdict, score_run
+from conformance.scoring.scorecard import Verdict, score_run
 
 XSD = Path(__file__).parent / "data" / "junit" / "junit-10.xsd"
 CURL = "curl -X POST 'http://127.0.0.1:8000/persons?q=<a>&b=1' -H \"X-Note: it's \x1b[31mred\" -d '{\"x\": \"&amp;\"}'"

@@ -176,7 +176,7 @@ def test_a_supplier_restarted_during_the_soak_shows_as_an_outage(tmp_path: Path)
     import sys
     import time
 
-    from conformance.launch import launched, reference_command, stop_process_group
+    from conformance.engine.processes import launched, reference_command, stop_process_group
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -221,7 +221,7 @@ def test_a_worker_started_elsewhere_joins_the_master_and_its_share_is_merged(tmp
     import sys
     import time
 
-    from conformance.launch import stop_process_group
+    from conformance.engine.processes import stop_process_group
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from markdown_it import MarkdownIt
 
+from conformance.inputs.profiles import load_profile
 from conformance.model import Finding, Level, Outcome, Result
-from conformance.profiles import load_profile
 from conformance.reporters.markdown import SIZE_LIMIT, render_comparison_markdown, render_markdown
-from conformance.scoring import score_run
+from conformance.scoring.scorecard import score_run
 
 CURL = "curl -X POST 'http://127.0.0.1:8000/persons?q=<a>&b=1' -H \"X-Note: it's \x1b[31mred\" -d '{\"x\": 1}'"
 RUN = {"id": "20261124T100000-pole-records", "seed": 20261124, "tier": "quick", "harness_version": "0.3.0",

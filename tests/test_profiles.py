@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conformance.errors import ProfileError
+from conformance.inputs.profiles import lint_profile, load_profile, resolve_profile
 from conformance.model import CheckKind, Level
-from conformance.profiles import lint_profile, load_profile, resolve_profile
 
 MINIMAL_OPENAPI = """\
 openapi: 3.1.0

@@ -32,9 +32,9 @@ from conformance.contracts.records_migration import (
     plan_pages,
     read_paged,
 )
+from conformance.engine.processes import launched, reference_command
 from conformance.errors import EngineFailure
-from conformance.launch import launched, reference_command
-from conformance.profiles import load_profile
+from conformance.inputs.profiles import load_profile
 from fixtures.migration.faults import lost_in_migration
 from tests.conftest import conformance, only_run_dir, read_scorecard
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance.engine.rundir import RunDir
 from conformance.errors import RunDirError
 from conformance.model import Finding, Outcome, Result
-from conformance.rundir import RunDir
 
 
 def test_results_round_trip_and_last_wins(tmp_path: Path) -> None:

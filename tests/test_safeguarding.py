@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from conformance.contracts import ContractContext, Unmet, safeguarding
-from conformance.launch import launched, reference_command
+from conformance.engine.processes import launched, reference_command
 from fixtures.safeguarding.app import level_for
 
 PROFILE = "safeguarding"

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.inputs.scenarios import lint_scenario
 from conformance.runners.contract import _check, _Unmet
-from conformance.scenarios import lint_scenario
 from tests.conftest import ROOT, conformance
 
 POLE = ROOT / "profiles" / "pole-records" / "1.0.0"

@@ -22,7 +22,7 @@ from conformance.model import (
     RequirementStatus,
     Result,
 )
-from conformance.scoring import score_run
+from conformance.scoring.scorecard import score_run
 
 SCORECARD_SCHEMA = json.loads(
     resources.files("conformance.schemas").joinpath("scorecard.schema.json").read_text("utf-8"))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance.engine.redact import Redactor
 from conformance.errors import TargetError
-from conformance.redact import Redactor
-from conformance.targets import parse_target
+from conformance.inputs.targets import parse_target
 
 TARGETS = """\
 targets:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conformance.errors import TenderError
-from conformance.tender import candidate_command, load_tender
+from conformance.inputs.tender import candidate_command, load_tender
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "demo-tender.yaml"
@@ -141,7 +141,7 @@ candidates:
 
 
 def test_other_systems_are_declared_by_a_profile_and_named_by_commands(tmp_path: Path) -> None:
-    from conformance.tender import fill_systems
+    from conformance.inputs.tender import fill_systems
 
     tender = load_tender(write(tmp_path, CASE_FILE_TENDER))
     assert tender.systems == {"receiver": {"command": "python -m fixtures.court_receiver --port 0"}}

@@ -36,7 +36,7 @@ import yaml
 
 from conformance.contracts import ContractContext, contract_check
 from conformance.errors import EngineFailure
-from conformance.yamlfile import safe_load
+from conformance.inputs.yamlfile import safe_load
 
 __all__ = ["Export", "Extract", "build_extract", "plan_pages", "reconcile"]
 

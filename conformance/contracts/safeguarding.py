@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from conformance.contracts import ContractContext, contract_check
-from conformance.yamlfile import safe_load
+from conformance.inputs.yamlfile import safe_load
 
 BURST = 30  # high-risk incidents sent at once
 POLL_S = 15.0  # how long referrals may take to appear (they are raised asynchronously)

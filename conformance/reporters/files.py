@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from conformance.engine.rundir import utc_now, write_json_atomic
 from conformance.reporters.csvfile import render_comparison_csv, render_ranking_csv
 from conformance.reporters.html import render_comparison_html, render_html
 from conformance.reporters.junit import render_junit
 from conformance.reporters.markdown import render_comparison_markdown, render_markdown
-from conformance.rundir import utc_now, write_json_atomic
 
 __all__ = ["write_comparison", "write_run_reports"]
 

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from conformance.engine.oauth import TokenSource
+from conformance.engine.redact import Redactor
+from conformance.engine.rundir import RunDir
+from conformance.inputs.targets import Target
 from conformance.model import CheckKind, Profile, Requirement, Result
-from conformance.oauth import TokenSource
-from conformance.redact import Redactor
-from conformance.rundir import RunDir
-from conformance.targets import Target
 
 __all__ = ["RunContext", "Runner", "get_runner", "landed_kinds"]
 

@@ -22,11 +22,11 @@ from typing import IO, Any
 
 import httpx
 
+from conformance.engine.evidence import body_text, curl, jsonl
 from conformance.errors import EngineFailure
-from conformance.evidence import body_text, curl, jsonl
+from conformance.inputs.scenarios import VARIABLE, Scenario, Step, body_validator, jmespath_expression, load_scenario
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
-from conformance.scenarios import VARIABLE, Scenario, Step, body_validator, jmespath_expression, load_scenario
 
 __all__ = ["ContractRunner"]
 

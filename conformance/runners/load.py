@@ -31,8 +31,8 @@ from typing import Any
 
 import httpx
 
+from conformance.engine.processes import stop_process_group
 from conformance.errors import EngineFailure
-from conformance.launch import stop_process_group
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 

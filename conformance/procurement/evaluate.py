@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance.compare import CandidateRuns, build_comparison
+from conformance.engine.processes import LaunchError, launched
+from conformance.engine.rundir import RunDir, utc_now, write_json_atomic
 from conformance.errors import ConformanceError, RunDirError
-from conformance.execute import RunListener, resume_run, start_run
-from conformance.launch import LaunchError, launched
-from conformance.rundir import RunDir, utc_now, write_json_atomic
-from conformance.targets import Target, parse_target
-from conformance.tender import Candidate, Tender, TenderProfile, candidate_command, fill_systems, load_tender
+from conformance.inputs.targets import Target, parse_target
+from conformance.inputs.tender import Candidate, Tender, TenderProfile, candidate_command, fill_systems, load_tender
+from conformance.scoring.compare import CandidateRuns, build_comparison
+from conformance.session.execute import RunListener, resume_run, start_run
 
 __all__ = ["EvaluationOutcome", "evaluate_tender", "interop_plan", "resume_evaluation"]
 
@@ -159,7 +159,7 @@ def _start_systems(path: Path, tender: Tender, stack: ExitStack, say: Callable[[
 def _peer_plan(tender: Tender) -> list[tuple[TenderProfile, str, list[str]]]:
     """(profile, peer system, requirement ids that talk to it) for each tender profile whose requirements talk
     to a system its reference can play: those are the journeys between two candidates."""
-    from conformance.execute import systems_needed
+    from conformance.session.execute import systems_needed
 
     plan = []
     for tp in tender.profiles:

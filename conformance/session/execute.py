@@ -19,14 +19,14 @@ from typing import Any, Protocol
 import httpx
 
 from conformance import __version__
+from conformance.engine.oauth import TokenError
+from conformance.engine.rundir import RunDir, utc_now
 from conformance.errors import EngineFailure, RunDirError, UsageError
+from conformance.inputs.profiles import load_profile
+from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, Requirement, Result
-from conformance.oauth import TokenError
-from conformance.profiles import load_profile
-from conformance.rundir import RunDir, utc_now
 from conformance.runners import RunContext, get_runner
-from conformance.scoring import score_run
-from conformance.targets import ResetSpec, Target, parse_target
+from conformance.scoring.scorecard import score_run
 
 __all__ = ["RunListener", "RunOutcome", "rescore", "resume_run", "start_run", "write_reports"]
 
@@ -206,7 +206,7 @@ def systems_needed(profile: Profile, req: Requirement) -> frozenset[str]:
 
         check = find_check(req.check.options["python"])
         return frozenset(check.systems) if check else frozenset()
-    from conformance.scenarios import load_scenario
+    from conformance.inputs.scenarios import load_scenario
 
     return load_scenario(Path(profile.path) / req.check.options["scenario"]).systems
 
@@ -222,7 +222,7 @@ def _start_reference_systems(profile: Profile, names: set[str], run_dir: RunDir,
                              listener: RunListener) -> dict[str, Target]:
     """Start this profile's reference supplier for each missing system the profile lets it play (a migration's
     other side, with a single candidate). Each is stopped when the run ends; its output goes to systems/."""
-    from conformance.launch import LaunchError, launched, reference_command
+    from conformance.engine.processes import LaunchError, launched, reference_command
 
     started: dict[str, Target] = {}
     for spec in profile.systems:

@@ -16,7 +16,7 @@ from rich.table import Table
 
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
-from conformance.profiles import find_profiles, lint_profile, load_profile
+from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
 
 __all__ = ["ExitCode", "main"]
 
@@ -77,8 +77,8 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         load_rate: float | None, load_duration: float | None, workers: int, remote_workers: int,
         master_bind: str | None, systems: tuple[str, ...]) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
-    from conformance.execute import resume_run, start_run
     from conformance.reporters.terminal import TerminalListener, render_scorecard
+    from conformance.session.execute import resume_run, start_run
 
     if resume is None and (profile is None or target is None):
         raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
@@ -115,9 +115,9 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
 
     Exit 0 when at least one candidate meets the tender's thresholds, 1 when none does, 3 if interrupted.
     """
-    from conformance.evaluate import evaluate_tender, resume_evaluation
+    from conformance.inputs.tender import load_tender
+    from conformance.procurement.evaluate import evaluate_tender, resume_evaluation
     from conformance.reporters.terminal import TerminalListener, render_ranking
-    from conformance.tender import load_tender
 
     if (tender is None) == (resume is None):
         raise UsageError("give a TENDER file, or --resume EVALUATION_DIR (not both)")
@@ -133,7 +133,7 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
         for cand in plan.candidates:
             how = f"command: {cand.command}" if cand.command else f"target: {cand.target}"
             console.print(f"  candidate {cand.name} ({escape(cand.supplier)}): {escape(how)}")
-        from conformance.evaluate import interop_plan
+        from conformance.procurement.evaluate import interop_plan
 
         for ref, system, ids, pairs in interop_plan(plan):
             console.print(f"  interoperability on {ref}: {pairs} ordered pair(s), each candidate as the target and "
@@ -167,7 +167,7 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
 @click.option("--title", default="Comparison of supplier systems", show_default=True)
 def compare(scorecards: tuple[Path, ...], out_dir: Path, title: str) -> None:
     """Compare existing runs: each SCORECARD is a scorecard.json or a run directory."""
-    from conformance.compare_files import comparison_from_files
+    from conformance.procurement.collect import comparison_from_files
     from conformance.reporters.files import write_comparison
     from conformance.reporters.terminal import render_ranking
 
@@ -186,9 +186,9 @@ def compare(scorecards: tuple[Path, ...], out_dir: Path, title: str) -> None:
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def report(run_dir: Path) -> None:
     """Score a run directory again and (re)write its scorecard.json, report.html, report.md and junit.xml."""
-    from conformance.execute import rescore, write_reports
+    from conformance.engine.rundir import RunDir
     from conformance.reporters.terminal import render_scorecard
-    from conformance.rundir import RunDir
+    from conformance.session.execute import rescore, write_reports
 
     run = RunDir.open(run_dir)
     scorecard = rescore(run)

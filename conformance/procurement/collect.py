@@ -9,9 +9,9 @@ from typing import Any
 
 import jsonschema
 
-from conformance.compare import CandidateRuns, build_comparison
 from conformance.errors import UsageError
 from conformance.schemas import load_schema
+from conformance.scoring.compare import CandidateRuns, build_comparison
 
 __all__ = ["comparison_from_files"]
 

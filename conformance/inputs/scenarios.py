@@ -25,12 +25,12 @@ import referencing.jsonschema
 from jmespath.exceptions import JMESPathError
 
 from conformance.errors import ProfileError
-from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml, safe_load
+from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml, safe_load
 
 __all__ = ["VARIABLE", "Scenario", "Step", "body_validator", "jmespath_expression", "lint_scenario", "load_scenario",
            "scenario_schema"]
 
-SCHEMA_FILE = Path(__file__).parent / "schemas" / "scenario.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "scenario.schema.json"
 
 
 @cache
@@ -239,7 +239,7 @@ def _walk(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], A
 
 
 def _problems(doc: LocatedYaml) -> Iterator[ProfileError]:
-    from conformance.profiles import explain_schema_error
+    from conformance.inputs.profiles import explain_schema_error
 
     if not isinstance(doc.data, dict):
         yield ProfileError("a scenario is a mapping with name and steps", file=doc.file, line=1,

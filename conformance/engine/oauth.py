@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
+from conformance.engine.redact import Redactor
 from conformance.errors import ConformanceError
-from conformance.redact import Redactor
 
 __all__ = ["TokenError", "TokenSource"]
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.rundir import utc_now
+from conformance.engine.rundir import utc_now
 
 __all__ = ["COMPARISON_SCHEMA_VERSION", "CandidateRuns", "build_comparison"]
 

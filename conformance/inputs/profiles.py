@@ -21,6 +21,7 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import ProfileError, UsageError
+from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
 from conformance.model import (
     CheckKind,
     CheckSpec,
@@ -31,7 +32,6 @@ from conformance.model import (
     RequirementStatus,
     SystemSpec,
 )
-from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
 
 __all__ = [
     "ProfileEntry",
@@ -62,7 +62,7 @@ def profile_roots() -> list[Path]:
     if env:
         roots.extend(Path(p) for p in env.split(os.pathsep) if p)
     roots.append(Path.cwd() / "profiles")
-    roots.append(Path(__file__).resolve().parent.parent / "profiles")
+    roots.append(Path(__file__).resolve().parents[2] / "profiles")
     seen: set[Path] = set()
     unique = []
     for root in roots:
@@ -313,7 +313,7 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
                                    key=dotted([*path, "check", "scenario"]),
                                    fix="create it (see docs/how-to/write-a-contract-requirement.md) or fix the path")
             else:
-                from conformance.scenarios import lint_scenario
+                from conformance.inputs.scenarios import lint_scenario
 
                 yield from lint_scenario(folder / scenario, systems=frozenset(data.get("systems") or {}),
                                          datasets=folder / "datasets")

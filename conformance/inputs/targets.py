@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from conformance.engine.oauth import TokenSource
+from conformance.engine.redact import Redactor
 from conformance.errors import TargetError
-from conformance.oauth import TokenSource
-from conformance.redact import Redactor
-from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
+from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
 
 __all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_target"]
 

@@ -30,11 +30,11 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import ProfileError, TargetError, TenderError, UsageError
+from conformance.inputs.profiles import explain_schema_error, load_profile
+from conformance.inputs.targets import parse_target
+from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
 from conformance.model import Profile
-from conformance.profiles import explain_schema_error, load_profile
 from conformance.schemas import load_schema
-from conformance.targets import parse_target
-from conformance.yamlfile import LocatedYaml, dotted, load_located_yaml
 
 __all__ = ["Candidate", "Tender", "TenderProfile", "candidate_command", "fill_systems", "load_tender",
            "tender_schema"]
