@@ -1,12 +1,20 @@
-"""The harness's exceptions: one root, user errors distinguishable from harness faults.
+"""The harness's exceptions: one root, and each branch carries the outcome it leads to.
 
-    ConformanceError                 root of everything the harness raises on purpose
-    ├── UsageError(ValueError)       the user asked for something that cannot be done (exit 2)
-    │   ├── ProfileError             a profile file is invalid: carries file, line, key
-    │   ├── TargetError              a target (URL, targets file, credentials) is invalid
-    │   ├── TenderError              a tender file is invalid
-    │   └── RunDirError              a run directory cannot be created, read or resumed
-    └── EngineFailure(RuntimeError)  a check engine could not run; the requirement is `error`
+    ConformanceError                    root of everything the harness raises on purpose
+    ├── UsageError(ValueError)          the user asked for something that cannot be done: exit 2, one located line
+    │   ├── ProfileError                a profile file is invalid: carries file, line, key and the fix
+    │   ├── TargetError                 a target (URL, targets file, credentials) is invalid
+    │   ├── TenderError                 a tender file is invalid
+    │   └── RunDirError                 a run directory cannot be created, read or resumed
+    ├── EngineFailure(RuntimeError)     the harness could not measure: the requirement is `error`
+    │   ├── LaunchError                 a process (candidate, reference, other system) did not start or announce its URL
+    │   ├── TokenError                  the OAuth2 token endpoint issued no token
+    │   └── SystemUnavailable           another system a requirement needs (a peer, a receiver) is missing or failed
+    └── SupplierFailure(AssertionError) the target broke the rule: the requirement is `fail`
+
+Where each becomes an outcome: a runner lets `SupplierFailure` become `fail` and `EngineFailure` become `error`
+(`conformance.runners`); any other exception in a runner is a harness bug, logged to harness-errors.log and
+reported as `error`, never as a pass or a fail. A `UsageError` stops the command before anything runs.
 
 A user error is printed as one line (``file:line: key: what is wrong; what to do``), never a traceback.
 """
@@ -16,10 +24,14 @@ from __future__ import annotations
 __all__ = [
     "ConformanceError",
     "EngineFailure",
+    "LaunchError",
     "ProfileError",
     "RunDirError",
+    "SupplierFailure",
+    "SystemUnavailable",
     "TargetError",
     "TenderError",
+    "TokenError",
     "UsageError",
 ]
 
@@ -71,3 +83,25 @@ class RunDirError(_LocatedError):
 
 class EngineFailure(ConformanceError, RuntimeError):
     """A check engine could not produce a measurement (the requirement becomes `error`)."""
+
+
+class LaunchError(EngineFailure):
+    """A process did not start, or did not say where it listens in time. `summary` says which, without the
+    command line or the process's output (they may carry anything; the log keeps them)."""
+
+    def __init__(self, message: str, summary: str) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+class TokenError(EngineFailure):
+    """The OAuth2 token endpoint did not issue a token."""
+
+
+class SystemUnavailable(EngineFailure):
+    """Another system a requirement talks to (a migration peer, a court receiver) is missing or failed."""
+
+
+class SupplierFailure(ConformanceError, AssertionError):
+    """The target broke the rule: the message says what was expected and what came back (the requirement
+    becomes `fail`). Raised by scenario assertions and by a profile's Python checks (`c.fail(...)`)."""

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from conformance.inputs.scenarios import lint_scenario
-from conformance.runners.contract import _check, _Unmet
+from conformance.runners.contract import SupplierFailure, _check
 from tests.conftest import ROOT, conformance
 
 POLE = ROOT / "profiles" / "pole-records" / "1.0.0"
@@ -27,7 +27,7 @@ def answer(body: Any, status: int = 200) -> httpx.Response:
 
 
 def unmet(expect: dict[str, Any], body: Any, scenario: Path | None = None) -> str:
-    with pytest.raises(_Unmet) as caught:
+    with pytest.raises(SupplierFailure) as caught:
         _check({"status": 200, **expect}, answer(body), scenario)
     return str(caught.value)
 

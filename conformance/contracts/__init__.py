@@ -14,8 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from conformance.errors import SupplierFailure
+
 if TYPE_CHECKING:
     import httpx
+
+Unmet = SupplierFailure  # the name profile checks used before the error tree had a supplier-failure type
 
 __all__ = ["REGISTRY", "ContractCheck", "ContractContext", "Unmet", "contract_check", "find_check"]
 
@@ -23,10 +27,6 @@ __all__ = ["REGISTRY", "ContractCheck", "ContractContext", "Unmet", "contract_ch
 def _modules() -> list[str]:
     """Every module of this package: a profile's checks are registered by adding a file here."""
     return [f"{__name__}.{info.name}" for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")]
-
-
-class Unmet(Exception):
-    """The target broke the rule; the message says what was expected and what came back."""
 
 
 class ContractContext:

@@ -14,16 +14,12 @@ from typing import Any
 import httpx
 
 from conformance.engine.redact import Redactor
-from conformance.errors import ConformanceError
+from conformance.errors import TokenError
 
 __all__ = ["TokenError", "TokenSource"]
 
 REFRESH_MARGIN_S = 5.0
 TOKEN_TIMEOUT_S = 30.0
-
-
-class TokenError(ConformanceError):
-    """The token endpoint did not issue a token."""
 
 
 @dataclass

@@ -19,20 +19,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from conformance.errors import ConformanceError
+from conformance.errors import LaunchError
 
 __all__ = ["LaunchError", "launched", "reference_command", "reference_stack", "stop_process_group"]
 
 _URL = re.compile(r"listening on (https?://\S+)")
 
-
-class LaunchError(ConformanceError):
-    """The supplier process did not start, or did not say where it listens in time. `summary` says which,
-    without the command line or the process's output (they may carry anything; the log keeps them)."""
-
-    def __init__(self, message: str, summary: str) -> None:
-        super().__init__(message)
-        self.summary = summary
 
 
 def reference_command(profile: str = "pole-records", faults: Sequence[str] = (), *,

@@ -23,7 +23,7 @@ from typing import IO, Any
 import httpx
 
 from conformance.engine.evidence import body_text, curl, jsonl
-from conformance.errors import EngineFailure
+from conformance.errors import EngineFailure, SupplierFailure
 from conformance.inputs.scenarios import VARIABLE, Scenario, Step, body_validator, jmespath_expression, load_scenario
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
@@ -33,10 +33,6 @@ __all__ = ["ContractRunner"]
 REQUEST_TIMEOUT_S = 30.0
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a contract answer larger than this is cut (a migration export stays well under)
 _MISSING = object()
-
-
-class _Unmet(Exception):
-    """An expectation the target did not meet."""
 
 
 @dataclass
@@ -71,7 +67,7 @@ class ContractRunner:
                 try:
                     response = _attempt(step, state, requirement)
                     _capture(step, response, state)
-                except _Unmet as unmet:
+                except SupplierFailure as unmet:
                     if step.setup:  # a precondition, not the rule: nothing about the rule was measured
                         return Result(requirement.id, Outcome.ERROR, (), measurements=_measurements(
                             requirement, scenario, state, started),
@@ -153,9 +149,9 @@ def _attempt(step: Step, state: _State, requirement: Requirement) -> httpx.Respo
         try:
             _check(_fill(step.expect, state.variables), response, state.scenario_file)
             return response
-        except _Unmet as unmet:
+        except SupplierFailure as unmet:
             if time.monotonic() + interval_s > deadline:
-                raise _Unmet(f"still not met after {within_s:g} s ({tries} tries): {unmet}") from None
+                raise SupplierFailure(f"still not met after {within_s:g} s ({tries} tries): {unmet}") from None
         if state.ctx.stop.wait(interval_s):
             raise KeyboardInterrupt
 
@@ -304,47 +300,48 @@ def _match(where: str, actual: Any, expected: Any) -> None:
     (op, want), = expected.items()
     if op == "exists":
         if (actual is not _MISSING) != want:
-            raise _Unmet(f"{where}: expected it to be {'present' if want else 'absent'}, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected it to be {'present' if want else 'absent'}, got {_show(actual)}")
     elif op == "equals":
         if actual is _MISSING or actual != want:
-            raise _Unmet(f"{where}: expected {_show(want)}, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected {_show(want)}, got {_show(actual)}")
     elif op in ("contains", "not_contains"):
         if not isinstance(actual, list):
-            raise _Unmet(f"{where}: expected a list, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected a list, got {_show(actual)}")
         found = any(_holds(item, want) for item in actual)
         if found != (op == "contains"):
             verb = "an item matching" if op == "contains" else "no item matching"
-            raise _Unmet(f"{where}: expected {verb} {_show(want)}, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected {verb} {_show(want)}, got {_show(actual)}")
     elif op == "contains_all":
         if not isinstance(actual, list):
-            raise _Unmet(f"{where}: expected a list, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected a list, got {_show(actual)}")
         missing = [w for w in want if not any(_holds(item, w) for item in actual)]
         if missing:
-            raise _Unmet(f"{where}: expected items matching {_show(missing)} as well, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected items matching {_show(missing)} as well, got {_show(actual)}")
     elif op in ("gte", "lte"):
         if isinstance(actual, bool) or not isinstance(actual, int | float):
-            raise _Unmet(f"{where}: expected a number, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected a number, got {_show(actual)}")
         if (actual < want) if op == "gte" else (actual > want):
-            raise _Unmet(f"{where}: expected {'at least' if op == 'gte' else 'at most'} {want}, got {_show(actual)}")
+            bound = "at least" if op == "gte" else "at most"
+            raise SupplierFailure(f"{where}: expected {bound} {want}, got {_show(actual)}")
     elif op == "one_of":
         if actual is _MISSING or actual not in want:
-            raise _Unmet(f"{where}: expected one of {_show(want)}, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected one of {_show(want)}, got {_show(actual)}")
     elif op == "matches":
         if not isinstance(actual, str) or not re.search(want, actual):
-            raise _Unmet(f"{where}: expected text matching /{want}/, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected text matching /{want}/, got {_show(actual)}")
     elif op in ("length", "min_length"):
         if not isinstance(actual, list | str | dict):
-            raise _Unmet(f"{where}: expected something with a length, got {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected something with a length, got {_show(actual)}")
         ok = len(actual) == want if op == "length" else len(actual) >= want
         if not ok:
             words = "exactly" if op == "length" else "at least"
-            raise _Unmet(f"{where}: expected {words} {want} item(s), got {len(actual)}: {_show(actual)}")
+            raise SupplierFailure(f"{where}: expected {words} {want} item(s), got {len(actual)}: {_show(actual)}")
 
 
 def _check(expect: dict[str, Any], response: httpx.Response, scenario_file: Path | None = None) -> None:
     statuses = expect["status"] if isinstance(expect["status"], list) else [expect["status"]]
     if response.status_code not in statuses:
-        raise _Unmet(f"status: expected {' or '.join(map(str, statuses))}, got {response.status_code}; "
+        raise SupplierFailure(f"status: expected {' or '.join(map(str, statuses))}, got {response.status_code}; "
                      f"body: {body_text(response.content[:500], str)}")
     for name, matcher in (expect.get("headers") or {}).items():
         _match(f"header {name}", response.headers.get(name, _MISSING), matcher)
@@ -352,7 +349,7 @@ def _check(expect: dict[str, Any], response: httpx.Response, scenario_file: Path
         return
     document = _json_body(response)  # read once for every assertion on the body
     if document is _MISSING:
-        raise _Unmet(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
+        raise SupplierFailure(f"body: expected JSON, got {body_text(response.content[:300], str)!r}")
     for pointer, matcher in (expect.get("body") or {}).items():
         _match(f"body {pointer or '/'}", _pointer(document, pointer), matcher)
     for expression, matcher in (expect.get("jmespath") or {}).items():
@@ -366,7 +363,7 @@ def _check(expect: dict[str, Any], response: httpx.Response, scenario_file: Path
         if errors:
             shown = "; ".join(f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5])
             more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-            raise _Unmet(f"body does not satisfy the expected schema: {shown}{more}")
+            raise SupplierFailure(f"body does not satisfy the expected schema: {shown}{more}")
 
 
 def _capture(step: Step, response: httpx.Response, state: _State) -> None:
@@ -379,7 +376,7 @@ def _capture(step: Step, response: httpx.Response, state: _State) -> None:
             document = _json_body(response)
             value = _MISSING if document is _MISSING else _pointer(document, source.removeprefix("/body"))
         if value is _MISSING:
-            raise _Unmet(f"capture {name}: nothing at {source} in the response")
+            raise SupplierFailure(f"capture {name}: nothing at {source} in the response")
         state.variables[name] = value
 
 
