@@ -17,6 +17,8 @@ __all__ = [
     "Requirement",
     "RequirementStatus",
     "Result",
+    "SystemSpec",
+    "Verdict",
 ]
 
 
@@ -60,6 +62,15 @@ class Outcome(StrEnum):
     ERROR = "error"
     SKIPPED = "skipped"
     NOT_RUN = "not-run"
+
+
+class Verdict(StrEnum):
+    """What a scorecard concludes (docs/reference/scoring.md): `non-conformant` if any MUST failed; otherwise
+    `incomplete` if anything errored or a MUST was not run; otherwise `conformant`."""
+
+    CONFORMANT = "conformant"
+    NON_CONFORMANT = "non-conformant"
+    INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def cand(name: str, scorecard: dict[str, Any] | None, **kw: Any) -> CandidateRun
 
 
 def compare(*cands: CandidateRuns, tender: dict[str, Any] | None = TENDER) -> dict[str, Any]:
-    comparison = build_comparison(list(cands), title="T", tender=tender)
+    comparison = build_comparison(list(cands), title="T", tender=tender, generated_at="2026-12-05T00:00:00Z")
     jsonschema.validate(comparison, load_schema("comparison"))
     return comparison
 

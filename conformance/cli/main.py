@@ -17,6 +17,7 @@ from rich.table import Table
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
 from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
+from conformance.model import Verdict
 
 __all__ = ["ExitCode", "main"]
 
@@ -28,8 +29,8 @@ class ExitCode(IntEnum):
     INCOMPLETE = 3
 
 
-VERDICT_EXIT = {"conformant": ExitCode.CONFORMANT, "non-conformant": ExitCode.NON_CONFORMANT,
-                "incomplete": ExitCode.INCOMPLETE}
+VERDICT_EXIT = {Verdict.CONFORMANT: ExitCode.CONFORMANT, Verdict.NON_CONFORMANT: ExitCode.NON_CONFORMANT,
+                Verdict.INCOMPLETE: ExitCode.INCOMPLETE}
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 import jsonschema
 
+from conformance.engine.rundir import utc_now
 from conformance.errors import UsageError
 from conformance.schemas import load_schema
 from conformance.scoring.compare import CandidateRuns, build_comparison
@@ -71,4 +72,4 @@ def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> di
         if len(found) > 1:
             raise UsageError(f"the scorecards for {ref} were scored under different waivers or category weights "
                              "(different tenders); candidates can only be compared under the same rules")
-    return build_comparison(list(candidates.values()), title=title)
+    return build_comparison(list(candidates.values()), title=title, generated_at=utc_now())

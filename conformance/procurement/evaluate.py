@@ -30,6 +30,7 @@ from conformance.engine.rundir import RunDir, utc_now, write_json_atomic
 from conformance.errors import ConformanceError, RunDirError
 from conformance.inputs.targets import Target, parse_target
 from conformance.inputs.tender import Candidate, Tender, TenderProfile, candidate_command, fill_systems, load_tender
+from conformance.model import Outcome
 from conformance.scoring.compare import CandidateRuns, build_comparison
 from conformance.session.execute import RunListener, resume_run, start_run
 
@@ -130,7 +131,8 @@ def _evaluate(path: Path, tender: Tender, state: dict[str, Any], listener: RunLi
                  finished_at=None if interrupted else utc_now())
     write_json_atomic(path / EVALUATION_FILE, state)
     comparison = build_comparison([_collect(path, tender, c, state) for c in tender.candidates],
-                                  title=tender.title, tender=tender.summary(), profiles=_profile_rows(tender))
+                                  title=tender.title, tender=tender.summary(), profiles=_profile_rows(tender),
+                                  generated_at=utc_now())
     comparison["interoperability"] = _interop_matrices(path, tender) or None
     from conformance.reporters.files import write_comparison
 
@@ -259,7 +261,7 @@ def _interop_matrices(path: Path, tender: Tender) -> list[dict[str, Any]]:
                             pair["outcomes"][result.requirement_id] = result.outcome.value
                             if result.findings:
                                 pair["findings"][result.requirement_id] = result.findings[0].message[:300]
-                            elif result.reason and result.outcome.value == "error":
+                            elif result.reason and result.outcome is Outcome.ERROR:
                                 pair["findings"][result.requirement_id] = result.reason[:300]
                     report = run.path / "report.html"
                     pair["report"] = str(report.relative_to(path)) if report.exists() else None

@@ -25,14 +25,17 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
+from conformance.model import Outcome, Verdict
+
 __all__ = ["OUTCOMES", "category_chart", "grouped_chart", "latency_chart", "measurement_summary", "relative_link",
            "render_comparison_html", "render_html"]
 
-OUTCOMES = ("pass", "fail", "error", "skipped", "not-run", "planned")
+OUTCOMES = (*Outcome, "planned")
 """The outcome filter's choices, in order. A planned requirement (outcome not-run) is shown as `planned`."""
 
-_OUTCOME_SYMBOL = {"pass": "✓", "fail": "✗", "error": "!", "skipped": "–", "not-run": "○", "planned": "◇"}
-_VERDICT_SYMBOL = {"conformant": "✓", "non-conformant": "✗", "incomplete": "!"}
+_OUTCOME_SYMBOL: dict[str, str] = {Outcome.PASS: "✓", Outcome.FAIL: "✗", Outcome.ERROR: "!", Outcome.SKIPPED: "–",
+                                   Outcome.NOT_RUN: "○", "planned": "◇"}
+_VERDICT_SYMBOL: dict[str, str] = {Verdict.CONFORMANT: "✓", Verdict.NON_CONFORMANT: "✗", Verdict.INCOMPLETE: "!"}
 _CANDIDATE_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#6b4c9a", "#555555")
 _MEASUREMENT_KEYS = ("cases", "requests", "steps", "elapsed_s", "scenario", "python", "mode", "tier", "engine")
 _MAX_MEASUREMENTS_JSON = 20_000
@@ -280,7 +283,7 @@ def _requirement_view(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _display_outcome(row: Mapping[str, Any]) -> str:
-    return "planned" if row.get("status") == "planned" else str(row.get("outcome") or "not-run")
+    return "planned" if row.get("status") == "planned" else str(row.get("outcome") or Outcome.NOT_RUN)
 
 
 def measurement_summary(measurements: Mapping[str, Any], limit: int = 8) -> list[str]:
@@ -443,7 +446,7 @@ def _claims_view(claims: Any) -> dict[str, Any] | None:
     return {
         "profile": bool(claims.get("profile")),
         "demonstrated": claims.get("demonstrated"),
-        "requirements": [{**r, "met": r.get("met", r.get("outcome") == "pass")}
+        "requirements": [{**r, "met": r.get("met", r.get("outcome") == Outcome.PASS)}
                          for r in claims.get("requirements") or []],
     }
 

@@ -23,12 +23,14 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any
 
+from conformance.model import Outcome, Verdict
+
 __all__ = ["render_junit"]
 
 # XML 1.0 allows #x9 #xA #xD, #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF: everything else is stripped.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
-_SKIPPED_OUTCOMES = ("skipped", "not-run")
+_SKIPPED_OUTCOMES = (Outcome.SKIPPED, Outcome.NOT_RUN)
 
 
 def _clean(value: object) -> str:
@@ -97,7 +99,7 @@ def _testcase(suite: ET.Element, profile_id: str, row: dict[str, Any]) -> str:
     testcase = ET.SubElement(suite, "testcase")
     _set(testcase, name=f"{row['id']} {row.get('title') or ''}".rstrip(),
          classname=f"{profile_id}.{row.get('category') or 'uncategorised'}", time=_elapsed(row))
-    outcome = str(row.get("outcome") or "not-run")
+    outcome = str(row.get("outcome") or Outcome.NOT_RUN)
     reason = row.get("reason")
     if row.get("waived") is not None:
         _set(ET.SubElement(testcase, "skipped"), message=f"waived: {row['waived']} (measured: {outcome})")
@@ -105,15 +107,15 @@ def _testcase(suite: ET.Element, profile_id: str, row: dict[str, Any]) -> str:
     if row.get("status") == "planned" or outcome in _SKIPPED_OUTCOMES:
         _set(ET.SubElement(testcase, "skipped"), message=reason or outcome)
         return "skipped"
-    if outcome == "fail":
+    if outcome == Outcome.FAIL:
         _failure(testcase, row)
         return "failure"
-    if outcome == "error":
+    if outcome == Outcome.ERROR:
         error = ET.SubElement(testcase, "error")
         _set(error, message=reason or "error: could not be measured", type="error")
         error.text = _clean(reason or "")
         return "error"
-    if outcome != "pass":  # an outcome this reporter does not know: never shown as a pass
+    if outcome != Outcome.PASS:  # an outcome this reporter does not know: never shown as a pass
         error = ET.SubElement(testcase, "error")
         _set(error, message=f"unknown outcome {outcome!r}: {reason or ''}".rstrip(": "), type="unknown-outcome")
         return "error"
@@ -125,11 +127,11 @@ def _verdict_testcase(suite: ET.Element, profile_id: str, scorecard: dict[str, A
     is never shown green: non-conformant is a failure, incomplete an error."""
     testcase = ET.SubElement(suite, "testcase")
     _set(testcase, name=f"verdict: {profile_id} conformant", classname=f"{profile_id}.verdict", time="0")
-    verdict = str(scorecard.get("verdict") or "incomplete")
+    verdict = str(scorecard.get("verdict") or Verdict.INCOMPLETE)
     reason = str(scorecard.get("verdict_reason") or verdict)
-    if verdict == "conformant":
+    if verdict == Verdict.CONFORMANT:
         return "pass"
-    kind = "failure" if verdict == "non-conformant" else "error"
+    kind = "failure" if verdict == Verdict.NON_CONFORMANT else "error"
     element = ET.SubElement(testcase, kind)
     _set(element, message=f"{verdict}: {reason}", type=verdict)
     element.text = _clean(reason)

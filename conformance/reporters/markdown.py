@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from conformance.model import Outcome, Verdict
+
 __all__ = ["SIZE_LIMIT", "render_comparison_markdown", "render_markdown"]
 
 SIZE_LIMIT = 60_000
@@ -33,8 +35,8 @@ MAX_FINDINGS_SHOWN = 10
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
-_COUNT_ORDER = ("pass", "fail", "error", "skipped", "not-run", "planned", "waived")
-_VERDICT_MARK = {"conformant": "✅", "non-conformant": "❌", "incomplete": "⚠️"}
+_COUNT_ORDER = (*Outcome, "planned", "waived")
+_VERDICT_MARK: dict[str, str] = {Verdict.CONFORMANT: "✅", Verdict.NON_CONFORMANT: "❌", Verdict.INCOMPLETE: "⚠️"}
 
 
 def _inline(value: object, *, newline: str = " ") -> str:
@@ -89,7 +91,7 @@ def _header(scorecard: dict[str, Any]) -> list[str]:
     profile: dict[str, Any] = scorecard.get("profile") or {}
     target: dict[str, Any] = scorecard.get("target") or {}
     run: dict[str, Any] = scorecard.get("run") or {}
-    verdict = str(scorecard.get("verdict") or "incomplete")
+    verdict = str(scorecard.get("verdict") or Verdict.INCOMPLETE)
     ref = f"{profile.get('id', '?')}@{profile.get('version', '?')}"
     mark = f"{_VERDICT_MARK[verdict]} " if verdict in _VERDICT_MARK else ""
     lines = [f"## {mark}{_inline(verdict)}: score {_score(scorecard.get('score'))}/100 ({_inline(ref)})", ""]
@@ -142,7 +144,7 @@ def _detail(row: dict[str, Any]) -> str:
 
 def _not_passed(scorecard: dict[str, Any]) -> list[str]:
     rows = [r for r in scorecard.get("requirements") or []
-            if r.get("status") != "planned" and r.get("waived") is None and r.get("outcome") != "pass"]
+            if r.get("status") != "planned" and r.get("waived") is None and r.get("outcome") != Outcome.PASS]
     lines: list[str] = []
     if rows:
         table = [[f"**{_cell(r['id'])}** {_cell(r.get('title'))}", _cell(r.get("level")),
@@ -184,7 +186,7 @@ def _finding(index: int, finding: dict[str, Any]) -> str:
 
 def _details(scorecard: dict[str, Any], used: int) -> list[str]:
     """One <details> per failed requirement, within what is left of SIZE_LIMIT after `used` bytes."""
-    failed = [r for r in scorecard.get("requirements") or [] if r.get("outcome") == "fail"]
+    failed = [r for r in scorecard.get("requirements") or [] if r.get("outcome") == Outcome.FAIL]
     if not failed:
         return []
     blocks: list[str] = ["", "### Findings"]
@@ -309,7 +311,7 @@ def _outcome_cell(result: dict[str, Any] | None) -> str:
         return "–"
     outcome = _cell(result.get("outcome"))
     findings = result.get("findings") or 0
-    return f"**{outcome}** ({findings})" if result.get("outcome") == "fail" else outcome
+    return f"**{outcome}** ({findings})" if result.get("outcome") == Outcome.FAIL else outcome
 
 
 def _requirement_differences(comparison: dict[str, Any], names: list[str]) -> list[str]:
@@ -318,7 +320,7 @@ def _requirement_differences(comparison: dict[str, Any], names: list[str]) -> li
     for req in requirements:
         results: dict[str, Any] = req.get("results") or {}
         outcomes = [(results.get(n) or {}).get("outcome") for n in names]
-        if len(set(outcomes)) > 1 or "fail" in outcomes:
+        if len(set(outcomes)) > 1 or Outcome.FAIL in outcomes:
             interesting.append(req)
     if not interesting:
         return ["", "Every candidate had the same outcome on every requirement, and none failed."] if names else []
@@ -365,8 +367,9 @@ def _interoperability(comparison: dict[str, Any]) -> list[str]:
                     cells.append("not run")
                 else:
                     outcomes = pair.get("outcomes") or {}
-                    shown = [(rid, _cell(outcomes.get(rid) or "not-run")) for rid in ids]
-                    cells.append("<br>".join(f"{_cell(rid)} " + (f"**{o}**" if o == "fail" else o) for rid, o in shown))
+                    shown = [(rid, _cell(outcomes.get(rid) or Outcome.NOT_RUN)) for rid in ids]
+                    cells.append("<br>".join(f"{_cell(rid)} " + (f"**{o}**" if o == Outcome.FAIL else o)
+                                             for rid, o in shown))
             rows.append([f"**{_cell(a)}**", *cells])
         lines += ["", f"### Interoperability: {_code_span(matrix.get('profile'))}", "",
                   f"Rows: the candidate tested as the target; columns: the candidate playing the {system}.", "",

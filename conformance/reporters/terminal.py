@@ -17,12 +17,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from conformance.model import Requirement, Result
+from conformance.model import Outcome, Requirement, Result, Verdict
 
 __all__ = ["TerminalListener", "render_ranking", "render_scorecard"]
 
-OUTCOME_STYLE = {"pass": "green", "fail": "bold red", "error": "yellow", "skipped": "dim", "not-run": "dim"}
-VERDICT_STYLE = {"conformant": "bold green", "non-conformant": "bold red", "incomplete": "bold yellow"}
+OUTCOME_STYLE: dict[str, str] = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.ERROR: "yellow",
+                                  Outcome.SKIPPED: "dim", Outcome.NOT_RUN: "dim"}
+VERDICT_STYLE: dict[str, str] = {Verdict.CONFORMANT: "bold green", Verdict.NON_CONFORMANT: "bold red",
+                                  Verdict.INCOMPLETE: "bold yellow"}
 
 
 class TerminalListener:

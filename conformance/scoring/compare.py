@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.engine.rundir import utc_now
+from conformance.model import Outcome, Verdict
 
 __all__ = ["COMPARISON_SCHEMA_VERSION", "CandidateRuns", "build_comparison"]
 
 COMPARISON_SCHEMA_VERSION = 1
-_VERDICT_ORDER = {"conformant": 0, "incomplete": 1, "non-conformant": 2}
+_VERDICT_ORDER: dict[str, int] = {Verdict.CONFORMANT: 0, Verdict.INCOMPLETE: 1, Verdict.NON_CONFORMANT: 2}
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,9 @@ def _ref(card: Mapping[str, Any]) -> str:
 
 def build_comparison(candidates: Sequence[CandidateRuns], *, title: str,
                      profiles: Sequence[Mapping[str, Any]] | None = None,
-                     tender: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The comparison (JSON-ready; conformance/schemas/comparison.schema.json).
+                     tender: Mapping[str, Any] | None = None, generated_at: str) -> dict[str, Any]:
+    """The comparison (JSON-ready; conformance/schemas/comparison.schema.json). Pure: the caller says when
+    it was made (`generated_at`, ISO 8601 UTC).
 
     `profiles`: [{"ref", "id", "version", "title", "digest", "weight"}]; taken from the scorecards when None.
     `tender`: Tender.summary() when the comparison evaluates a tender (thresholds, weights, waivers).
@@ -61,7 +62,7 @@ def build_comparison(candidates: Sequence[CandidateRuns], *, title: str,
     return {
         "schema_version": COMPARISON_SCHEMA_VERSION,
         "title": title,
-        "generated_at": utc_now(),
+        "generated_at": generated_at,
         "tender": dict(tender) if tender is not None else None,
         "profiles": [dict(p) for p in profiles],
         "ranking": _ranking(rows),
@@ -75,7 +76,7 @@ def build_comparison(candidates: Sequence[CandidateRuns], *, title: str,
 def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
                thresholds: Mapping[str, Any]) -> dict[str, Any]:
     per_profile: dict[str, Any] = {}
-    verdicts: list[str] = []
+    verdicts: list[Verdict] = []
     weighted = total = 0.0
     claims: list[dict[str, Any]] | None = [] if cand.claims else None
     for p in profiles:
@@ -85,16 +86,16 @@ def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
         error: str | None
         if card is None:
             error = cand.errors.get(ref, "no scorecard for this profile")
-            per_profile[ref] = {"verdict": "incomplete", "score": 0.0, "run_id": None, "seed": None,
+            per_profile[ref] = {"verdict": Verdict.INCOMPLETE, "score": 0.0, "run_id": None, "seed": None,
                                 "scorecard": None, "report": paths.get("report"), "categories": {},
                                 "counts": {}, "error": error}
-            verdict, score = "incomplete", 0.0
+            verdict, score = Verdict.INCOMPLETE, 0.0
         else:
-            verdict, score = card["verdict"], float(card["score"])
+            verdict, score = Verdict(card["verdict"]), float(card["score"])
             found: str | None = cand.errors.get(ref)
             error = found or ("the run was interrupted" if card["run"].get("interrupted") else None)
-            if error and verdict == "conformant":
-                verdict = "incomplete"  # what was measured passed, but not everything was measured
+            if error and verdict == Verdict.CONFORMANT:
+                verdict = Verdict.INCOMPLETE  # what was measured passed, but not everything was measured
             per_profile[ref] = {"verdict": verdict, "score": score, "run_id": card["run"].get("id"),
                                 "seed": card["run"].get("seed"), "scorecard": paths.get("scorecard"),
                                 "report": paths.get("report"),
@@ -105,20 +106,20 @@ def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
         total += weight
         if claims is not None:
             claims.extend(_claims_for(cand.claims or {}, p, card, verdict))
-    verdict = max(verdicts, key=_VERDICT_ORDER.__getitem__) if verdicts else "incomplete"
+    overall = max(verdicts, key=_VERDICT_ORDER.__getitem__) if verdicts else Verdict.INCOMPLETE
     score = round(weighted / total, 1) if total else 0.0
     reasons: list[str] = []
     unmeasured = [f"{ref}: {v['error']}" for ref, v in per_profile.items() if v["error"]]
     if unmeasured:
         reasons.append("not completely measured: " + "; ".join(unmeasured))
-    if thresholds.get("all_must", True) and verdict != "conformant":
-        failing = [f"{ref} {v['verdict']}" for ref, v in per_profile.items() if v["verdict"] != "conformant"]
+    if thresholds.get("all_must", True) and overall != Verdict.CONFORMANT:
+        failing = [f"{ref} {v['verdict']}" for ref, v in per_profile.items() if v["verdict"] != Verdict.CONFORMANT]
         reasons.append("not every MUST requirement demonstrated: " + ", ".join(failing))
     min_score = thresholds.get("min_score")
     if min_score is not None and score < float(min_score):
         reasons.append(f"score {score:g} below the minimum {float(min_score):g}")
     return {"name": cand.name, "supplier": cand.supplier, "product": cand.product,
-            "product_version": cand.product_version, "verdict": verdict, "score": score,
+            "product_version": cand.product_version, "verdict": overall, "score": score,
             "meets_thresholds": not reasons, "reasons": reasons, "profiles": per_profile, "claims": claims}
 
 
@@ -127,19 +128,19 @@ def _claims_for(claims: Mapping[str, list[str]], profile: Mapping[str, Any], car
     out: list[dict[str, Any]] = []
     if profile["ref"] in claims.get("profiles", []) or profile["id"] in claims.get("profiles", []):
         out.append({"kind": "profile", "item": profile["ref"], "claimed": True, "demonstrated": verdict,
-                    "met": verdict == "conformant"})
+                    "met": verdict == Verdict.CONFORMANT})
     rows = {r["id"]: r for r in (card or {}).get("requirements", [])}
     for rid in claims.get("requirements", []):
         if card is None or rid in rows:
-            outcome = rows[rid]["outcome"] if rid in rows else "not-run"
+            outcome = rows[rid]["outcome"] if rid in rows else Outcome.NOT_RUN
             out.append({"kind": "requirement", "item": rid, "claimed": True, "demonstrated": outcome,
-                        "met": outcome == "pass"})
+                        "met": outcome == Outcome.PASS})
     return out
 
 
 def _ranking(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     def key(row: dict[str, Any]) -> tuple[bool, bool, float]:
-        return (not row["meets_thresholds"], row["verdict"] != "conformant", -row["score"])
+        return (not row["meets_thresholds"], row["verdict"] != Verdict.CONFORMANT, -row["score"])
 
     ordered = sorted(rows, key=lambda r: (*key(r), r["name"]))
     ranking: list[dict[str, Any]] = []
@@ -183,7 +184,7 @@ def _requirements(candidates: Sequence[CandidateRuns],
                 card = cand.scorecards.get(p["ref"])
                 row = next((r for r in (card or {}).get("requirements", []) if r["id"] == rid), None)
                 if row is None:
-                    results[cand.name] = {"outcome": "not-run", "findings": 0,
+                    results[cand.name] = {"outcome": Outcome.NOT_RUN, "findings": 0,
                                           "reason": cand.errors.get(p["ref"], "no result")}
                     continue
                 waived = waived or row.get("waived")

@@ -19,17 +19,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from conformance.model import Level, Outcome, Profile, Requirement, Result
+from conformance.model import Level, Outcome, Profile, Requirement, Result, Verdict
 
 __all__ = ["SCORECARD_SCHEMA_VERSION", "Verdict", "score_run"]
 
 SCORECARD_SCHEMA_VERSION = 1
-
-
-class Verdict:
-    CONFORMANT = "conformant"
-    NON_CONFORMANT = "non-conformant"
-    INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)
