@@ -18,10 +18,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from conformance.engine.files import write_json_atomic
 from conformance.errors import RunDirError
 from conformance.model import Result
 
-__all__ = ["RunDir", "utc_now", "write_json_atomic"]
+__all__ = ["RunDir"]
 
 RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
@@ -29,22 +30,10 @@ SCORECARD_FILE = "scorecard.json"
 EXCHANGES_DIR = "exchanges"
 
 
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "target"
 
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, ensure_ascii=False)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 class RunDir:

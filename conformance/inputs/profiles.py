@@ -13,8 +13,6 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +30,7 @@ from conformance.model import (
     RequirementStatus,
     SystemSpec,
 )
+from conformance.schemas import load_schema
 
 __all__ = [
     "ProfileEntry",
@@ -48,11 +47,8 @@ CHANGELOG_FILE = "CHANGELOG.md"
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
 
 
-@cache
 def profile_schema() -> dict[str, Any]:
-    text = resources.files("conformance.schemas").joinpath("profile.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return load_schema("profile")
 
 
 def profile_roots() -> list[Path]:

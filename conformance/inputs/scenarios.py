@@ -7,13 +7,12 @@ Loading validates against `schemas/scenario.schema.json` and reports problems as
 from __future__ import annotations
 
 import datetime
-import json
 import re
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,15 @@ import referencing.jsonschema
 from jmespath.exceptions import JMESPathError
 
 from conformance.errors import ProfileError
-from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml, safe_load
+from conformance.inputs.openapi import schema_view
+from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
+from conformance.schemas import load_schema
 
 __all__ = ["VARIABLE", "Scenario", "Step", "body_validator", "jmespath_expression", "lint_scenario", "load_scenario",
            "scenario_schema"]
 
-SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "scenario.schema.json"
-
-
-@cache
 def scenario_schema() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
-    return data
+    return load_schema("scenario")
 
 
 @dataclass(frozen=True)
@@ -118,27 +114,6 @@ def jmespath_expression(text: str) -> Any:
     return jmespath.compile(text)
 
 
-@lru_cache(maxsize=32)
-def _interface_document(path: Path, mtime_ns: int) -> Any:
-    """A YAML/JSON file a response schema refers to. OpenAPI 3.0's `nullable: true` is read as JSON Schema's
-    `type: [T, "null"]`, so a schema taken from a 3.0 interface means what the interface says."""
-    data = safe_load(path.read_text(encoding="utf-8"))
-    if isinstance(data, dict) and str(data.get("openapi", "")).startswith("3.0"):
-        _nullable_to_type(data)
-    return data
-
-
-def _nullable_to_type(node: Any) -> None:
-    if isinstance(node, dict):
-        if node.pop("nullable", False) is True and isinstance(node.get("type"), str):
-            node["type"] = [node["type"], "null"]
-        for value in node.values():
-            _nullable_to_type(value)
-    elif isinstance(node, list):
-        for value in node:
-            _nullable_to_type(value)
-
-
 def body_validator(schema: dict[str, Any], scenario_file: Path) -> Any:
     """A validator for an `expect.schema`: `$ref`s resolve against the scenario file, and only files inside
     its profile folder (`profiles/<id>/<version>/`) can be named."""
@@ -154,7 +129,7 @@ def _registry(here: Path) -> referencing.Registry[Any]:
         path = Path(urllib.request.url2pathname(parts.path)).resolve() if parts.scheme == "file" else None
         if path is None or not path.is_relative_to(root) or not path.is_file():
             raise referencing.exceptions.NoSuchResource(uri)
-        return referencing.Resource.from_contents(_interface_document(path, path.stat().st_mtime_ns),
+        return referencing.Resource.from_contents(schema_view(path),
                                                   default_specification=referencing.jsonschema.DRAFT202012)
 
     return referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]

@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from conformance.engine.rundir import utc_now
+from conformance.engine.files import utc_now
 from conformance.errors import UsageError
 from conformance.schemas import load_schema
 from conformance.scoring.compare import CandidateRuns, build_comparison

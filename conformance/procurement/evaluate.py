@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import random
-import traceback
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -25,8 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from conformance.engine.files import log_harness_error, utc_now, write_json_atomic
 from conformance.engine.processes import LaunchError, launched
-from conformance.engine.rundir import RunDir, utc_now, write_json_atomic
+from conformance.engine.rundir import RunDir
 from conformance.errors import ConformanceError, RunDirError
 from conformance.inputs.targets import Target, parse_target
 from conformance.inputs.tender import Candidate, Tender, TenderProfile, candidate_command, fill_systems, load_tender
@@ -119,8 +119,7 @@ def _evaluate(path: Path, tender: Tender, state: dict[str, Any], listener: RunLi
                 say(f"  {cand.name}: could not be evaluated: {exc}")
             except Exception as exc:  # a harness bug on one candidate must not lose the others
                 entry.update(status="error", error=f"harness error {type(exc).__name__}: {exc}")
-                with (path / "logs" / "harness-errors.log").open("a", encoding="utf-8") as fh:
-                    fh.write(f"--- {utc_now()} {cand.name}\n{traceback.format_exc()}\n")
+                log_harness_error(path / "logs", cand.name)
                 say(f"  {cand.name}: harness error {type(exc).__name__} (see logs/harness-errors.log); going on")
             write_json_atomic(path / EVALUATION_FILE, state)
             if interrupted:

@@ -3,12 +3,11 @@ comparison's beside comparison.json. Every format is rendered from the same dict
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conformance.engine.rundir import utc_now, write_json_atomic
+from conformance.engine.files import log_harness_error, write_json_atomic, write_text_atomic
 from conformance.reporters.csvfile import render_comparison_csv, render_ranking_csv
 from conformance.reporters.html import render_comparison_html, render_html
 from conformance.reporters.junit import render_junit
@@ -17,12 +16,6 @@ from conformance.reporters.markdown import render_comparison_markdown, render_ma
 __all__ = ["write_comparison", "write_run_reports"]
 
 
-def _write_text(path: Path, text: str) -> Path:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    tmp.replace(path)
-    return path
-
 
 def _render_each(folder: Path, renderers: dict[str, tuple[str, Callable[[dict[str, Any]], str]]],
                  data: dict[str, Any]) -> dict[str, Path]:
@@ -30,10 +23,9 @@ def _render_each(folder: Path, renderers: dict[str, tuple[str, Callable[[dict[st
     written: dict[str, Path] = {}
     for kind, (name, render) in renderers.items():
         try:
-            written[kind] = _write_text(folder / name, render(data))
+            written[kind] = write_text_atomic(folder / name, render(data))
         except Exception:
-            with (folder / "harness-errors.log").open("a", encoding="utf-8") as fh:
-                fh.write(f"--- {utc_now()} {name} not written\n{traceback.format_exc()}\n")
+            log_harness_error(folder, f"{name} not written")
     return written
 
 

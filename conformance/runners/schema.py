@@ -20,6 +20,7 @@ from typing import IO, Any
 
 from conformance.engine.evidence import BODY_EVIDENCE_LIMIT, body_text, jsonl
 from conformance.errors import EngineFailure
+from conformance.inputs.openapi import read_openapi
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 
@@ -360,9 +361,7 @@ def _events(stream: Any) -> Iterator[Any]:
 @functools.cache
 def _documented(openapi_path: Path | str) -> tuple[dict[str, set[int]], set[str]]:
     """Per operation label, the status codes the interface documents; and the links it defines."""
-    from conformance.inputs.yamlfile import safe_load
-
-    doc = safe_load(Path(openapi_path).read_text(encoding="utf-8"))
+    doc = read_openapi(openapi_path)
     components = doc.get("components", {})
     statuses: dict[str, set[int]] = {}
     links: set[str] = set()

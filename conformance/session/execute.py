@@ -9,7 +9,6 @@ import shlex
 import signal
 import subprocess
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -19,9 +18,9 @@ from typing import Any, Protocol
 import httpx
 
 from conformance import __version__
-from conformance.engine.oauth import TokenError
-from conformance.engine.rundir import RunDir, utc_now
-from conformance.errors import EngineFailure, RunDirError, UsageError
+from conformance.engine.files import log_harness_error, utc_now
+from conformance.engine.rundir import RunDir
+from conformance.errors import EngineFailure, RunDirError, TokenError, UsageError
 from conformance.inputs.profiles import load_profile
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, Requirement, Result
@@ -326,9 +325,7 @@ def write_reports(run_dir: RunDir, scorecard: dict[str, Any], listener: RunListe
     try:
         write_run_reports(run_dir.path, scorecard)
     except Exception as exc:  # a reporter bug must not lose the run
-        log = run_dir.path / "harness-errors.log"
-        with log.open("a", encoding="utf-8") as fh:
-            fh.write(f"--- {utc_now()} reports\n{traceback.format_exc()}\n")
+        log_harness_error(run_dir.path, "reports")
         if listener is not None:
             listener.warning(f"reports not written ({type(exc).__name__}: {exc}); scorecard.json is complete; "
                              f"see harness-errors.log")
@@ -378,9 +375,7 @@ def _run_one(req: Requirement, ctx: RunContext, run_dir: RunDir) -> Result:
     except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # a harness bug: recorded as an error, never as a supplier failure
-        log = run_dir.path / "harness-errors.log"
-        with log.open("a", encoding="utf-8") as fh:
-            fh.write(f"--- {utc_now()} {req.id}\n{ctx.redactor.text(traceback.format_exc())}\n")
+        log_harness_error(run_dir.path, req.id, redact=ctx.redactor.text)
         return Result(req.id, Outcome.ERROR,
                       reason=f"harness error {type(exc).__name__}: {ctx.redactor.text(str(exc))} "
                              f"(traceback in harness-errors.log)")
