@@ -134,3 +134,28 @@ targets:
         parse_target(f"{path}#acme")
     text = str(caught.value)
     assert "targets.yaml:7" in text and "targets.acme.systems.receiver.claims" in text and "unknown key" in text
+
+
+def test_targets_file_is_checked_against_its_published_schema(tmp_path: Path) -> None:
+    """A mistake the hand checks do not cover is still refused, located, by schemas/targets.schema.json;
+    another supplier's entry in the same file does not stop this one."""
+    path = write(tmp_path, "targets:\n  a:\n    base_url: http://127.0.0.1:1\n    supplier: [not, a, name]\n"
+                           "  b:\n    base_url: http://127.0.0.1:1\n    headers: {X-Trace: [1, 2]}\n")
+    with pytest.raises(TargetError, match=r"targets.yaml:4: targets.a.supplier: .*is not of type 'string'"):
+        parse_target(f"{path}#a")
+    with pytest.raises(TargetError, match=r"targets.yaml:7: targets.b.headers.X-Trace: "):
+        parse_target(f"{path}#b")
+
+
+def test_the_module_docstring_example_is_a_valid_targets_file() -> None:
+    import jsonschema
+
+    import conformance.inputs.targets as targets_module
+    from conformance.inputs.yamlfile import safe_load
+    from conformance.schemas import load_schema
+
+    assert targets_module.__doc__
+    example = targets_module.__doc__.split("::", 1)[1].split("\n\n`reset`", 1)[0]
+    schema = load_schema("targets")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(safe_load(example))) == []

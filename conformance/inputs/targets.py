@@ -32,10 +32,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import jsonschema
+
 from conformance.engine.oauth import TokenSource
 from conformance.engine.redact import Redactor
 from conformance.errors import TargetError
 from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
+from conformance.schemas import load_schema
 
 __all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_target"]
 
@@ -217,7 +220,22 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
         close = difflib.get_close_matches(name, list(targets), n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"targets here: {', '.join(targets)}"
         raise TargetError(f"no target named '{name}'", file=file, key="targets", fix=hint)
-    return _target_from_mapping(targets[name], name, doc, path, ["targets", name], supplier, _TARGET_KEYS)
+    target = _target_from_mapping(targets[name], name, doc, path, ["targets", name], supplier, _TARGET_KEYS)
+    _check_schema(doc, name)
+    return target
+
+
+def _check_schema(doc: LocatedYaml, name: str) -> None:
+    """The chosen target against schemas/targets.schema.json, after the checks above (their messages say more).
+    Only the chosen entry: a run is not refused over another supplier's entry in a shared file."""
+    from conformance.inputs.profiles import explain_schema_error
+
+    validator = jsonschema.Draft202012Validator(load_schema("targets"))
+    chosen = {"targets": {name: doc.data["targets"][name]}}
+    for error in sorted(validator.iter_errors(chosen), key=lambda e: [str(p) for p in e.absolute_path]):
+        for problem in explain_schema_error(error, doc, schema_name="schemas/targets.schema.json"):
+            raise TargetError(problem.problem, file=problem.file, line=problem.line, key=problem.key,
+                              fix=problem.fix)
 
 
 def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path_base: list[str | int],
