@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test check unit lint install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,10 +18,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/demo.py
 
-## test: the whole suite (unit, engine against real reference processes, CLI end to end, matrix), then lint
+## test: the whole suite, then lint: every tier but the serial tests two at a time (pytest-xdist), then the
+## serial ones alone (load measurements and the detection matrix must not share the machine). pytest's exit 5
+## (nothing collected) fails the target like any other failure.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile -m "not serial"
+	$(PY) -m pytest -m serial
 	$(MAKE) lint
+
+## check: the developer's loop: lint, then the unit tier (seconds)
+check: $(STAMP) lint unit
+
+unit: $(STAMP)
+	$(PY) -m pytest tests/unit -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check conformance fixtures loadtests tests examples $(wildcard benchmarks)

@@ -2,6 +2,11 @@
 
 The expensive runs (a whole profile against the clean reference, and against `schema-drift`) happen once
 per session and are shared by the end-to-end tests and the detection matrix.
+
+Every test is marked with its tier, the name of its folder (tests/README.md says where a new test goes), and
+`serial` when it must not run beside other work: it measures load (a busy machine makes a load generator miss
+its schedule) or shares the session's whole-profile runs (one process computes them once). `make test` runs
+the rest two at a time (pytest-xdist), then the serial part alone.
 """
 
 from __future__ import annotations
@@ -23,6 +28,22 @@ from conformance.engine.processes import launched, reference_command, reference_
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "20261124"
 RUN_TIMEOUT_S = 600
+
+
+TIERS = ("unit", "component", "e2e", "matrix", "load", "browser")
+SERIAL_TIERS = ("matrix", "load")
+SHARED_RUNS = ("clean_run", "drift_run")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = Path(str(item.path)).parent.name
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: every test lives in a tier folder ({', '.join(TIERS)}); "
+                                    "see tests/README.md")
+        item.add_marker(getattr(pytest.mark, tier))
+        if tier in SERIAL_TIERS or any(name in getattr(item, "fixturenames", ()) for name in SHARED_RUNS):
+            item.add_marker(pytest.mark.serial)
 
 
 def conformance(*args: str, env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT_S,

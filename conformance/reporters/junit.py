@@ -13,7 +13,7 @@ Outcome mapping (a waived requirement is never a failure):
 | skipped, not-run, planned              | `<skipped>`                                                     |
 | waived by a tender (any outcome)       | `<skipped message="waived: <reason> (measured: <outcome>)">`    |
 
-Checked against the Jenkins xUnit plugin's `junit-10.xsd` in tests/test_junit.py.
+Checked against the Jenkins xUnit plugin's `junit-10.xsd` in tests/unit/test_junit.py.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import pytest
 from conformance.errors import TenderError
 from conformance.inputs.tender import candidate_command, load_tender
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-tender.yaml"
 
 MINIMAL = """\

@@ -20,7 +20,7 @@ from conformance.model import Finding, Outcome, Profile, RequirementStatus, Resu
 from conformance.reporters.junit import render_junit
 from conformance.scoring.scorecard import Verdict, score_run
 
-XSD = Path(__file__).parent / "data" / "junit" / "junit-10.xsd"
+XSD = Path(__file__).resolve().parents[1] / "data" / "junit" / "junit-10.xsd"
 CURL = "curl -X POST 'http://127.0.0.1:8000/persons?q=<a>&b=1' -H \"X-Note: it's \x1b[31mred\" -d '{\"x\": \"&amp;\"}'"
 RUN = {"id": "20261124T100000-pole-records", "seed": 20261124, "tier": "quick", "harness_version": "0.3.0",
        "started_at": "2026-11-24T10:00:00.000Z", "finished_at": "2026-11-24T10:01:02.500Z"}

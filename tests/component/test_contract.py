@@ -15,7 +15,7 @@ from conformance.contracts import ContractContext, Unmet
 from conformance.contracts.pole_records import CODED_FIELDS, coded_values_round_trip
 from conformance.inputs.scenarios import lint_scenario
 from tests.conftest import ROOT, SEED, conformance, only_run_dir, reference
-from tests.test_cli_e2e import result_of
+from tests.e2e.test_cli_e2e import result_of
 
 PROFILE = ROOT / "profiles" / "pole-records" / "1.0.0"
 

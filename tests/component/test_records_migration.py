@@ -2,7 +2,7 @@
 checks at real volumes and against malformed answers (an in-memory fake system: thousands of lines in well under a
 second), the lossy finding's exact count and ids, and the issue's acceptance test through the CLI.
 
-Which requirement each fault fails is the detection matrix's business (tests/test_detection_matrix.py). Every
+Which requirement each fault fails is the detection matrix's business (tests/matrix/test_detection_matrix.py). Every
 reference here is a real process on 127.0.0.1 (`conformance reference serve --profile records-migration`).
 """
 

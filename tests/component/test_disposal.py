@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import SEED, conformance, only_run_dir, reference
-from tests.test_cli_e2e import result_of
+from tests.e2e.test_cli_e2e import result_of
 
 ADDRESS = {"location_type": "dwelling", "address_lines": ["3 Stryd y Capel"]}
 

@@ -17,7 +17,6 @@ from conformance.reporters.csvfile import render_comparison_csv, render_ranking_
 from conformance.schemas import load_schema
 from conformance.scoring.compare import CandidateRuns, build_comparison
 from conformance.scoring.scorecard import score_run
-from tests.conftest import Run, conformance
 
 PROFILE = load_profile("pole-records")
 REF = PROFILE.ref
@@ -110,24 +109,6 @@ def test_csv_has_a_row_per_requirement_and_never_carries_a_formula() -> None:
     ranking = list(csv.reader(io.StringIO(render_ranking_csv(comparison))))
     assert [r[1] for r in ranking[1:]] == ["clean", "'=cmd|' /C calc'!A0"]
 
-
-@pytest.mark.slow
-def test_compare_command_builds_every_file_from_real_runs(clean_run: Run, drift_run: Run, tmp_path: Path) -> None:
-    out = tmp_path / "cmp"
-    proc = conformance("compare", str(clean_run.run_dir), str(drift_run.run_dir / "scorecard.json"),
-                       "--out", str(out), "--title", "Before and after")
-    assert proc.returncode == 0, proc.stderr
-    for name in ("comparison.json", "comparison.html", "comparison.md", "comparison.csv", "ranking.csv"):
-        assert (out / name).stat().st_size > 0, name
-    comparison = json.loads((out / "comparison.json").read_text(encoding="utf-8"))
-    jsonschema.validate(comparison, load_schema("comparison"))
-    # both runs target 127.0.0.1, on different ports: told apart by host:port, the conformant one first
-    assert [r["verdict"] for r in comparison["ranking"]] == ["conformant", "non-conformant"]
-    assert comparison["ranking"][1]["candidate"] == drift_run.url.split("://", 1)[1]
-    report = comparison["candidates"][0]["profiles"][REF]["report"]
-    assert report is not None and (out / report).resolve() == (clean_run.run_dir / "report.html").resolve()
-    bad = conformance("compare", str(tmp_path / "cmp" / "comparison.json"), "--out", str(tmp_path / "x"))
-    assert bad.returncode == 2 and "not a valid scorecard" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_an_interrupted_or_unstarted_candidate_never_meets_thresholds_even_without_all_must() -> None:

@@ -6,7 +6,7 @@ duplicate, and can hold a read until deliveries settle. The clean reference does
 (every problem at once, one file and one delivery per submission and 409 for a different body, delivery through
 an outage, structured charging decisions); and a receiver process that is stopped (SIGTERM) and started again
 on the same port still gets a file submitted meanwhile, exactly once. Whether each fault is caught by exactly
-its requirements is the detection matrix's business (tests/test_detection_matrix.py), not this file's.
+its requirements is the detection matrix's business (tests/matrix/test_detection_matrix.py), not this file's.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from conformance.engine.processes import launched
 from fixtures.casefile.app import stage_problems
 from fixtures.court_receiver.app import MAX_BODY_BYTES, RECEIVER_OPENAPI
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "profiles" / "case-file" / "1.0.0"
 DATASETS = PROFILE / "datasets" / "case-files.yaml"
 

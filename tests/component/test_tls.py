@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SEED, conformance, only_run_dir, reference
-from tests.test_cli_e2e import result_of
+from tests.e2e.test_cli_e2e import result_of
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None,
                                 reason="needs the openssl command (.ci/run installs it)")

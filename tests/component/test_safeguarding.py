@@ -1,6 +1,6 @@
 """The safeguarding reference supplier over real HTTP on 127.0.0.1: the clean behaviour of each rule of the
 profile, checked directly. The harness runs against the clean reference (score 100) and against each catalogued
-fault (exactly its requirements fail) are the detection matrix's (tests/test_detection_matrix.py)."""
+fault (exactly its requirements fail) are the detection matrix's (tests/matrix/test_detection_matrix.py)."""
 
 from __future__ import annotations
 
@@ -168,7 +168,7 @@ def test_a_malformed_incident_is_refused_with_every_problem(clean: httpx.Client)
 # --- the contract checks against malformed answers (no server: a candidate's bad answer is its fail) ----------
 
 def fake_context(answer: Callable[[str, str], httpx.Response]) -> ContractContext:
-    openapi = Path(__file__).resolve().parent.parent / "profiles" / PROFILE / "1.0.0" / "openapi.yaml"
+    openapi = Path(__file__).resolve().parents[2] / "profiles" / PROFILE / "1.0.0" / "openapi.yaml"
     return ContractContext(lambda method, path, **_: answer(method, path), str(openapi), 1, 1)
 
 

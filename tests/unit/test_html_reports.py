@@ -2,7 +2,7 @@
 
 The scorecard comes from the real `score_run` over the pole-records profile; the comparison is written by hand
 in the shape the comparison builder produces. `sample_scorecard` and `sample_comparison` are also used by
-tests/test_browser.py.
+tests/browser/test_browser.py.
 """
 
 from __future__ import annotations

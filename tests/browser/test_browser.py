@@ -19,11 +19,11 @@ from conformance.procurement.collect import comparison_from_files
 from conformance.reporters.files import write_comparison
 from conformance.reporters.html import render_comparison_html, render_html
 from tests.conftest import Run
-from tests.test_html_reports import LOAD_ID, LOAD_OPERATIONS, LOAD_TASKS, sample_comparison, sample_scorecard
+from tests.unit.test_html_reports import LOAD_ID, LOAD_OPERATIONS, LOAD_TASKS, sample_comparison, sample_scorecard
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
