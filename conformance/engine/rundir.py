@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -119,7 +120,7 @@ class RunDir:
         """A fresh evidence file for one requirement (a re-run after resume replaces the partial one)."""
         return self.exchanges_file(requirement_id).open("w", encoding="utf-8")
 
-    def write_scorecard(self, scorecard: dict[str, Any]) -> Path:
+    def write_scorecard(self, scorecard: Mapping[str, Any]) -> Path:
         path = self.path / SCORECARD_FILE
         write_json_atomic(path, scorecard)
         return path

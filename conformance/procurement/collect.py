@@ -13,6 +13,7 @@ from conformance.engine.files import utc_now
 from conformance.errors import UsageError
 from conformance.schemas import load_schema
 from conformance.scoring.compare import CandidateRuns, build_comparison
+from conformance.scoring.shapes import Comparison
 
 __all__ = ["comparison_from_files"]
 
@@ -33,7 +34,7 @@ def _read(path: Path) -> tuple[Path, dict[str, Any]]:
     return card_path, card
 
 
-def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> dict[str, Any]:
+def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> Comparison:
     """One candidate per target (its name, else its supplier); each candidate may bring several profiles.
     Two runs of the same target on the same profile (a version before and after a fix) are told apart by
     their run ids."""

@@ -32,6 +32,7 @@ from conformance.inputs.targets import Target, parse_target
 from conformance.inputs.tender import Candidate, Tender, TenderProfile, candidate_command, fill_systems, load_tender
 from conformance.model import Outcome
 from conformance.scoring.compare import CandidateRuns, build_comparison
+from conformance.scoring.shapes import Comparison
 from conformance.session.execute import RunListener, resume_run, start_run
 
 __all__ = ["EvaluationOutcome", "evaluate_tender", "interop_plan", "resume_evaluation"]
@@ -42,7 +43,7 @@ EVALUATION_FILE = "evaluation.json"
 @dataclass(frozen=True)
 class EvaluationOutcome:
     path: Path
-    comparison: dict[str, Any]
+    comparison: Comparison
     files: dict[str, Path]
     interrupted: bool
 

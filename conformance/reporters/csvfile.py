@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["render_comparison_csv", "render_ranking_csv"]
@@ -26,7 +27,7 @@ def _write(rows: list[list[Any]]) -> str:
     return out.getvalue()
 
 
-def render_comparison_csv(comparison: dict[str, Any]) -> str:
+def render_comparison_csv(comparison: Mapping[str, Any]) -> str:
     names = [c["name"] for c in comparison["candidates"]]
     header = ["profile", "requirement", "title", "level", "category", "weight", "waived"]
     for name in names:
@@ -42,7 +43,7 @@ def render_comparison_csv(comparison: dict[str, Any]) -> str:
     return _write(rows)
 
 
-def render_ranking_csv(comparison: dict[str, Any]) -> str:
+def render_ranking_csv(comparison: Mapping[str, Any]) -> str:
     refs = [p["ref"] for p in comparison["profiles"]]
     rows: list[list[Any]] = [["rank", "candidate", "supplier", "product", "verdict", "score", "meets thresholds",
                               "reasons", *[f"{ref} score" for ref in refs]]]

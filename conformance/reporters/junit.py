@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -122,7 +123,7 @@ def _testcase(suite: ET.Element, profile_id: str, row: dict[str, Any]) -> str:
     return "pass"
 
 
-def _verdict_testcase(suite: ET.Element, profile_id: str, scorecard: dict[str, Any]) -> str:
+def _verdict_testcase(suite: ET.Element, profile_id: str, scorecard: Mapping[str, Any]) -> str:
     """One testcase for the verdict itself, so that a run whose MUSTs were not all run (interrupted, skipped)
     is never shown green: non-conformant is a failure, incomplete an error."""
     testcase = ET.SubElement(suite, "testcase")
@@ -138,7 +139,7 @@ def _verdict_testcase(suite: ET.Element, profile_id: str, scorecard: dict[str, A
     return kind
 
 
-def _properties(suite: ET.Element, scorecard: dict[str, Any]) -> None:
+def _properties(suite: ET.Element, scorecard: Mapping[str, Any]) -> None:
     run: dict[str, Any] = scorecard.get("run") or {}
     target: dict[str, Any] = scorecard.get("target") or {}
     profile: dict[str, Any] = scorecard.get("profile") or {}
@@ -166,7 +167,7 @@ def _properties(suite: ET.Element, scorecard: dict[str, Any]) -> None:
             _set(ET.SubElement(properties, "property"), name=name, value=text)
 
 
-def render_junit(scorecard: dict[str, Any]) -> str:
+def render_junit(scorecard: Mapping[str, Any]) -> str:
     """The scorecard as a JUnit XML document (a `str`; write it UTF-8 encoded)."""
     profile: dict[str, Any] = scorecard.get("profile") or {}
     run: dict[str, Any] = scorecard.get("run") or {}

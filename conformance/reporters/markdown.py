@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from conformance.model import Outcome, Verdict
@@ -87,7 +87,7 @@ def _score(value: object) -> str:
     return "–" if value is None else str(value)
 
 
-def _header(scorecard: dict[str, Any]) -> list[str]:
+def _header(scorecard: Mapping[str, Any]) -> list[str]:
     profile: dict[str, Any] = scorecard.get("profile") or {}
     target: dict[str, Any] = scorecard.get("target") or {}
     run: dict[str, Any] = scorecard.get("run") or {}
@@ -118,7 +118,7 @@ def _header(scorecard: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _categories(scorecard: dict[str, Any]) -> list[str]:
+def _categories(scorecard: Mapping[str, Any]) -> list[str]:
     categories: dict[str, Any] = scorecard.get("categories") or {}
     if not categories:
         return []
@@ -142,7 +142,7 @@ def _detail(row: dict[str, Any]) -> str:
     return _cell(_short(row.get("reason")))
 
 
-def _not_passed(scorecard: dict[str, Any]) -> list[str]:
+def _not_passed(scorecard: Mapping[str, Any]) -> list[str]:
     rows = [r for r in scorecard.get("requirements") or []
             if r.get("status") != "planned" and r.get("waived") is None and r.get("outcome") != Outcome.PASS]
     lines: list[str] = []
@@ -157,7 +157,7 @@ def _not_passed(scorecard: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _waived(scorecard: dict[str, Any]) -> list[str]:
+def _waived(scorecard: Mapping[str, Any]) -> list[str]:
     rows = [r for r in scorecard.get("requirements") or [] if r.get("waived") is not None]
     if not rows:
         return []
@@ -184,7 +184,7 @@ def _finding(index: int, finding: dict[str, Any]) -> str:
     return "\n\n".join(parts)
 
 
-def _details(scorecard: dict[str, Any], used: int) -> list[str]:
+def _details(scorecard: Mapping[str, Any], used: int) -> list[str]:
     """One <details> per failed requirement, within what is left of SIZE_LIMIT after `used` bytes."""
     failed = [r for r in scorecard.get("requirements") or [] if r.get("outcome") == Outcome.FAIL]
     if not failed:
@@ -224,7 +224,7 @@ def _details(scorecard: dict[str, Any], used: int) -> list[str]:
     return blocks
 
 
-def render_markdown(scorecard: dict[str, Any]) -> str:
+def render_markdown(scorecard: Mapping[str, Any]) -> str:
     """A summary of one scorecard: verdict and score first, failures expandable, under SIZE_LIMIT bytes."""
     lines = [*_header(scorecard), *_categories(scorecard), *_not_passed(scorecard), *_waived(scorecard)]
     text = "\n".join(lines)
@@ -239,7 +239,7 @@ def _yes_no(value: object) -> str:
     return "yes" if value is True else "no" if value is False else "–"
 
 
-def _comparison_header(comparison: dict[str, Any]) -> list[str]:
+def _comparison_header(comparison: Mapping[str, Any]) -> list[str]:
     lines = [f"## {_inline(comparison.get('title') or 'Comparison')}", ""]
     tender = comparison.get("tender")
     if tender:
@@ -266,7 +266,7 @@ def _comparison_header(comparison: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _ranking(comparison: dict[str, Any]) -> list[str]:
+def _ranking(comparison: Mapping[str, Any]) -> list[str]:
     ranking = comparison.get("ranking") or []
     if not ranking:
         return ["", "No candidate was compared."]
@@ -281,7 +281,7 @@ def _ranking(comparison: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _problems(comparison: dict[str, Any]) -> list[str]:
+def _problems(comparison: Mapping[str, Any]) -> list[str]:
     """Profile runs that could not be scored, and claims that were not demonstrated."""
     items = []
     for candidate in comparison.get("candidates") or []:
@@ -296,7 +296,7 @@ def _problems(comparison: dict[str, Any]) -> list[str]:
     return ["", "### Problems and unmet claims", "", *items] if items else []
 
 
-def _category_scores(comparison: dict[str, Any], names: list[str]) -> list[str]:
+def _category_scores(comparison: Mapping[str, Any], names: list[str]) -> list[str]:
     categories = comparison.get("categories") or []
     if not categories or not names:
         return []
@@ -314,7 +314,7 @@ def _outcome_cell(result: dict[str, Any] | None) -> str:
     return f"**{outcome}** ({findings})" if result.get("outcome") == Outcome.FAIL else outcome
 
 
-def _requirement_differences(comparison: dict[str, Any], names: list[str]) -> list[str]:
+def _requirement_differences(comparison: Mapping[str, Any], names: list[str]) -> list[str]:
     requirements = comparison.get("requirements") or []
     interesting = []
     for req in requirements:
@@ -337,7 +337,7 @@ def _requirement_differences(comparison: dict[str, Any], names: list[str]) -> li
             "Outcome per candidate; the number of findings follows a failure.", "", *_table(header, rows)]
 
 
-def _comparison_waivers(comparison: dict[str, Any]) -> list[str]:
+def _comparison_waivers(comparison: Mapping[str, Any]) -> list[str]:
     tender = comparison.get("tender") or {}
     waivers = [(w.get("profile"), w.get("requirement"), w.get("reason")) for w in tender.get("waivers") or []]
     if not waivers:
@@ -349,7 +349,7 @@ def _comparison_waivers(comparison: dict[str, Any]) -> list[str]:
             *(f"- {_code_span(profile)} **{_inline(rid)}**: {_inline(reason)}" for profile, rid, reason in waivers)]
 
 
-def _interoperability(comparison: dict[str, Any]) -> list[str]:
+def _interoperability(comparison: Mapping[str, Any]) -> list[str]:
     lines: list[str] = []
     for matrix in comparison.get("interoperability") or []:
         names = [str(n) for n in matrix.get("candidates") or []]
@@ -381,7 +381,7 @@ def _interoperability(comparison: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render_comparison_markdown(comparison: dict[str, Any]) -> str:
+def render_comparison_markdown(comparison: Mapping[str, Any]) -> str:
     """A tender's comparison: the ranking, then the requirements on which candidates differ or fail."""
     names = [str(r.get("candidate")) for r in comparison.get("ranking") or []]
     for candidate in comparison.get("candidates") or []:

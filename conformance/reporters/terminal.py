@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ class TerminalListener:
         self.console.print(f"[yellow]warning:[/] {text}")
 
 
-def render_scorecard(console: Console, scorecard: dict[str, Any], *, run_dir: Path | None = None,
+def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir: Path | None = None,
                      show_findings: int = 3) -> None:
     table = Table(title=escape(f"{scorecard['profile']['id']} {scorecard['profile']['version']} — "
                                f"{scorecard['target'].get('supplier', '')}"), show_lines=False)
@@ -114,7 +115,7 @@ def render_scorecard(console: Console, scorecard: dict[str, Any], *, run_dir: Pa
             console.print(f"report:    {run_dir / 'report.html'} (also report.md, junit.xml)")
 
 
-def render_ranking(console: Console, comparison: dict[str, Any]) -> None:
+def render_ranking(console: Console, comparison: Mapping[str, Any]) -> None:
     """The ranking of a comparison: one line per candidate, best first, with why a threshold was missed."""
     table = Table(title=escape(comparison["title"]))
     for column in ("rank", "candidate", "supplier", "verdict", "score", "meets thresholds"):

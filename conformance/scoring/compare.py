@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.model import Outcome, Verdict
+from conformance.scoring.shapes import Comparison, ComparisonCandidate, ComparisonRank
 
 __all__ = ["COMPARISON_SCHEMA_VERSION", "CandidateRuns", "build_comparison"]
 
@@ -42,7 +43,7 @@ def _ref(card: Mapping[str, Any]) -> str:
 
 def build_comparison(candidates: Sequence[CandidateRuns], *, title: str,
                      profiles: Sequence[Mapping[str, Any]] | None = None,
-                     tender: Mapping[str, Any] | None = None, generated_at: str) -> dict[str, Any]:
+                     tender: Mapping[str, Any] | None = None, generated_at: str) -> Comparison:
     """The comparison (JSON-ready; conformance/schemas/comparison.schema.json). Pure: the caller says when
     it was made (`generated_at`, ISO 8601 UTC).
 
@@ -74,7 +75,7 @@ def build_comparison(candidates: Sequence[CandidateRuns], *, title: str,
 
 
 def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
-               thresholds: Mapping[str, Any]) -> dict[str, Any]:
+               thresholds: Mapping[str, Any]) -> ComparisonCandidate:
     per_profile: dict[str, Any] = {}
     verdicts: list[Verdict] = []
     weighted = total = 0.0
@@ -138,12 +139,12 @@ def _claims_for(claims: Mapping[str, list[str]], profile: Mapping[str, Any], car
     return out
 
 
-def _ranking(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    def key(row: dict[str, Any]) -> tuple[bool, bool, float]:
+def _ranking(rows: list[ComparisonCandidate]) -> list[ComparisonRank]:
+    def key(row: ComparisonCandidate) -> tuple[bool, bool, float]:
         return (not row["meets_thresholds"], row["verdict"] != Verdict.CONFORMANT, -row["score"])
 
     ordered = sorted(rows, key=lambda r: (*key(r), r["name"]))
-    ranking: list[dict[str, Any]] = []
+    ranking: list[ComparisonRank] = []
     for position, row in enumerate(ordered, start=1):
         rank = ranking[-1]["rank"] if ranking and key(ordered[position - 2]) == key(row) else position
         ranking.append({"rank": rank, "candidate": row["name"], "supplier": row["supplier"],

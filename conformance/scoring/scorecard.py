@@ -17,9 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from conformance.model import Level, Outcome, Profile, Requirement, Result, Verdict
+from conformance.scoring.shapes import FindingRow, RequirementRow, Scorecard
 
 __all__ = ["SCORECARD_SCHEMA_VERSION", "Verdict", "score_run"]
 
@@ -85,8 +86,8 @@ def _verdict(rows: list[_Row]) -> tuple[str, str]:
 def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any] | None = None,
               target: dict[str, Any] | None = None, waivers: Mapping[str, str] | None = None,
               category_weights: Mapping[str, float] | None = None,
-              claims: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The scorecard (a JSON-ready dict, see conformance/schemas/scorecard.schema.json).
+              claims: Mapping[str, Any] | None = None) -> Scorecard:
+    """The scorecard (a JSON-ready dict, see conformance/schemas/scorecard.schema.json and `Scorecard`).
 
     `waivers` maps requirement id -> written reason; `category_weights` maps category -> multiplier;
     `claims` is what the target says it meets: {"profiles": ["id@version" or "id", ...], "requirements": [ids]}.
@@ -140,7 +141,7 @@ def _claims(profile: Profile, rows: list[_Row], verdict: str,
     }
 
 
-def _requirement_row(row: _Row) -> dict[str, Any]:
+def _requirement_row(row: _Row) -> RequirementRow:
     req, result = row.requirement, row.result
     return {
         "id": req.id,
@@ -153,7 +154,7 @@ def _requirement_row(row: _Row) -> dict[str, Any]:
         "outcome": row.outcome.value,
         "reason": ("planned: stated, but not yet checked by this harness version" if req.planned
                    else (result.reason if result else "not run")),
-        "findings": [f.to_dict() for f in result.findings] if result else [],
+        "findings": [cast(FindingRow, f.to_dict()) for f in result.findings] if result else [],
         "measurements": dict(result.measurements) if result else {},
         "waived": row.waived,
         "effective_weight": row.weight,

@@ -9,7 +9,7 @@ import shlex
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +26,7 @@ from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, Requirement, Result
 from conformance.runners import RunContext, get_runner
 from conformance.scoring.scorecard import score_run
+from conformance.scoring.shapes import Scorecard
 
 __all__ = ["RunListener", "RunOutcome", "rescore", "resume_run", "start_run", "write_reports"]
 
@@ -43,7 +44,7 @@ class RunListener(Protocol):
 @dataclass(frozen=True)
 class RunOutcome:
     run_dir: RunDir
-    scorecard: dict[str, Any]
+    scorecard: Mapping[str, Any]
     interrupted: bool
 
 
@@ -317,7 +318,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     return RunOutcome(run_dir, scorecard, interrupted)
 
 
-def write_reports(run_dir: RunDir, scorecard: dict[str, Any], listener: RunListener | None = None) -> None:
+def write_reports(run_dir: RunDir, scorecard: Mapping[str, Any], listener: RunListener | None = None) -> None:
     """report.html, report.md and junit.xml beside scorecard.json. A renderer failing costs only that file:
     the scorecard is already written, and `conformance report RUN_DIR` renders again."""
     from conformance.reporters.files import write_run_reports
@@ -342,7 +343,7 @@ def _target_of(meta: dict[str, Any]) -> Target:
 
 
 def rescore(run_dir: RunDir, profile: Profile | None = None, *, interrupted: bool | None = None,
-            target: Target | None = None) -> dict[str, Any]:
+            target: Target | None = None) -> Scorecard:
     """Score the run's results as they stand (with the tender's waivers and weights recorded in run.json),
     write scorecard.json, and return it."""
     meta = run_dir.meta
