@@ -15,8 +15,9 @@ import httpx
 
 from conformance.engine.redact import Redactor
 from conformance.errors import TokenError
+from conformance.inputs.targets import Target
 
-__all__ = ["TokenError", "TokenSource"]
+__all__ = ["TokenError", "TokenSource", "token_source_for"]
 
 REFRESH_MARGIN_S = 5.0
 TOKEN_TIMEOUT_S = 30.0
@@ -80,3 +81,14 @@ class TokenSource:
         # Renew a little early, but never sooner than half the token's life.
         self._expires_at = time.monotonic() + max(lifetime / 2, lifetime - REFRESH_MARGIN_S)
         self.issued += 1
+
+
+def token_source_for(target: Target, redactor: Redactor) -> TokenSource | None:
+    """For a target with OAuth2 client credentials: where fresh Authorization headers come from (else None)."""
+    if target.auth is None or target.auth.type != "oauth2_client_credentials":
+        return None
+    url = target.auth.token_url or ""
+    if url.startswith("/"):
+        url = target.base_url + url
+    return TokenSource(url, target.auth.client_id or "", target.oauth_secret(), target.auth.scope, redactor,
+                       http_options=target.http_options())

@@ -19,7 +19,7 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import ProfileError, UsageError
-from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
+from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.model import (
     CheckKind,
     CheckSpec,
@@ -210,39 +210,6 @@ def _schema_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
     validator = jsonschema.Draft202012Validator(profile_schema())
     for error in validator.iter_errors(doc.data):
         yield from explain_schema_error(error, doc)
-
-
-def explain_schema_error(error: jsonschema.ValidationError, doc: LocatedYaml, *,
-                         schema_name: str = "schemas/profile.schema.json") -> Iterator[ProfileError]:
-    """One JSON Schema error as located, fixable problems."""
-    path = list(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(schema.get("properties", {}))
-        for key in sorted(set(error.instance) - set(allowed)):
-            close = difflib.get_close_matches(key, allowed, n=1)
-            fix = f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(allowed)}"
-            yield ProfileError("unknown key", file=doc.file, line=doc.line_of([*path, key]),
-                               key=dotted([*path, key]), fix=fix)
-        return
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        yield ProfileError(f"missing required key '{missing}'", file=doc.file, line=doc.line_of(path),
-                           key=dotted(path), fix=f"add '{missing}' (see {schema_name})")
-        return
-    if error.validator in ("enum", "const"):
-        value: Any = error.validator_value
-        options: list[Any] = list(value) if error.validator == "enum" else [value]
-        words = [str(o) for o in options]
-        close = difflib.get_close_matches(str(error.instance), words, n=1)
-        fix = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(words)}"
-        yield ProfileError(f"'{error.instance}' is not allowed", file=doc.file, line=doc.line_of(path),
-                           key=dotted(path), fix=fix)
-        return
-    description = schema.get("description")
-    fix = f"expected: {description}" if description else f"see {schema_name}"
-    yield ProfileError(error.message.splitlines()[0], file=doc.file, line=doc.line_of(path),
-                       key=dotted(path), fix=fix)
 
 
 def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKind]) -> Iterator[ProfileError]:

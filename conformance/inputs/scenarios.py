@@ -25,7 +25,7 @@ from jmespath.exceptions import JMESPathError
 
 from conformance.errors import ProfileError
 from conformance.inputs.openapi import schema_view
-from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
+from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.schemas import load_schema
 
 __all__ = ["VARIABLE", "Scenario", "Step", "body_validator", "jmespath_expression", "lint_scenario", "load_scenario",
@@ -214,8 +214,6 @@ def _walk(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], A
 
 
 def _problems(doc: LocatedYaml) -> Iterator[ProfileError]:
-    from conformance.inputs.profiles import explain_schema_error
-
     if not isinstance(doc.data, dict):
         yield ProfileError("a scenario is a mapping with name and steps", file=doc.file, line=1,
                            fix="see docs/how-to/write-a-contract-requirement.md")

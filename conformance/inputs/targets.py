@@ -34,10 +34,8 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from conformance.engine.oauth import TokenSource
-from conformance.engine.redact import Redactor
 from conformance.errors import TargetError
-from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
+from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.schemas import load_schema
 
 __all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_target"]
@@ -163,24 +161,20 @@ class Target:
             )
         return secret
 
-    def token_source(self, redactor: Redactor) -> TokenSource | None:
-        """For OAuth2 client credentials: where fresh Authorization headers come from (else None)."""
-        if self.auth is None or self.auth.type != "oauth2_client_credentials":
-            return None
-        url = self.auth.token_url or ""
-        if url.startswith("/"):
-            url = self.base_url + url
-        return TokenSource(url, self.auth.client_id or "", self._secret(), self.auth.scope, redactor,
-                           http_options=self.http_options())
-
-    def redactor(self) -> Redactor:
-        secrets: dict[str, str] = {}  # a dict the run may add to (OAuth2 tokens), see Redactor.remember
+    def secrets(self) -> dict[str, str]:
+        """The credentials this target and its other systems were given, each with the placeholder that replaces
+        it in evidence (`${VAR}`, the environment variable's name)."""
+        found: dict[str, str] = {}
         for target in (self, *self.systems.values()):
             if target.auth is not None:
                 secret = os.environ.get(target.auth.env)
                 if secret:
-                    secrets[secret] = "${" + target.auth.env + "}"
-        return Redactor(secrets)
+                    found[secret] = "${" + target.auth.env + "}"
+        return found
+
+    def oauth_secret(self) -> str:
+        """The OAuth2 client secret (a TargetError naming the variable when it is not set)."""
+        return self._secret()
 
 
 def _check_url(url: str, *, file: str | None = None, line: int | None = None, key: str | None = None) -> str:
@@ -228,8 +222,6 @@ def parse_target(spec: str, *, supplier: str | None = None) -> Target:
 def _check_schema(doc: LocatedYaml, name: str) -> None:
     """The chosen target against schemas/targets.schema.json, after the checks above (their messages say more).
     Only the chosen entry: a run is not refused over another supplier's entry in a shared file."""
-    from conformance.inputs.profiles import explain_schema_error
-
     validator = jsonschema.Draft202012Validator(load_schema("targets"))
     chosen = {"targets": {name: doc.data["targets"][name]}}
     for error in sorted(validator.iter_errors(chosen), key=lambda e: [str(p) for p in e.absolute_path]):

@@ -30,9 +30,9 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import ProfileError, TargetError, TenderError, UsageError
-from conformance.inputs.profiles import explain_schema_error, load_profile
+from conformance.inputs.profiles import load_profile
 from conformance.inputs.targets import parse_target
-from conformance.inputs.yamlfile import LocatedYaml, dotted, load_located_yaml
+from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.model import Profile
 from conformance.schemas import load_schema
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import difflib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 
-from conformance.errors import UsageError
+from conformance.errors import ProfileError, UsageError
 
-__all__ = ["LocatedYaml", "dotted", "load_located_yaml", "safe_load"]
+__all__ = ["LocatedYaml", "dotted", "explain_schema_error", "load_located_yaml", "safe_load"]
 
 PathKey = tuple[str | int, ...]
 # libyaml's parser when PyYAML was built with it (the wheels are): the same documents, marks and errors, about
@@ -110,3 +112,37 @@ def _convert(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], file: st
             items.append(_convert(item, child, lines, file, error, constructor))
         return items
     return constructor.construct_object(node, deep=True)
+
+
+def explain_schema_error(error: jsonschema.ValidationError, doc: LocatedYaml, *,
+                         schema_name: str = "schemas/profile.schema.json") -> Iterator[ProfileError]:
+    """One JSON Schema error as located, fixable problems (ProfileErrors; a caller re-raises them as its own
+    kind of error with the same file, line, key and fix)."""
+    path = list(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(set(error.instance) - set(allowed)):
+            close = difflib.get_close_matches(key, allowed, n=1)
+            fix = f"did you mean '{close[0]}'?" if close else f"allowed keys here: {', '.join(allowed)}"
+            yield ProfileError("unknown key", file=doc.file, line=doc.line_of([*path, key]),
+                               key=dotted([*path, key]), fix=fix)
+        return
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield ProfileError(f"missing required key '{missing}'", file=doc.file, line=doc.line_of(path),
+                           key=dotted(path), fix=f"add '{missing}' (see {schema_name})")
+        return
+    if error.validator in ("enum", "const"):
+        value: Any = error.validator_value
+        options: list[Any] = list(value) if error.validator == "enum" else [value]
+        words = [str(o) for o in options]
+        close = difflib.get_close_matches(str(error.instance), words, n=1)
+        fix = f"did you mean '{close[0]}'?" if close else f"use one of: {', '.join(words)}"
+        yield ProfileError(f"'{error.instance}' is not allowed", file=doc.file, line=doc.line_of(path),
+                           key=dotted(path), fix=fix)
+        return
+    description = schema.get("description")
+    fix = f"expected: {description}" if description else f"see {schema_name}"
+    yield ProfileError(error.message.splitlines()[0], file=doc.file, line=doc.line_of(path),
+                       key=dotted(path), fix=fix)

@@ -19,6 +19,8 @@ import httpx
 
 from conformance import __version__
 from conformance.engine.files import log_harness_error, utc_now
+from conformance.engine.oauth import token_source_for
+from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
 from conformance.errors import EngineFailure, RunDirError, TokenError, UsageError
 from conformance.inputs.profiles import load_profile
@@ -263,8 +265,8 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     listener.planned(len(todo), run_dir.path)
     headers = target.request_headers()
     unreachable = _preflight(target, headers) if any(why is None for _, why in todo) else None
-    redactor = target.redactor()
-    tokens = target.token_source(redactor)
+    redactor = Redactor(target.secrets())  # a dict the run may add to (OAuth2 tokens), see Redactor.remember
+    tokens = token_source_for(target, redactor)
     if tokens is not None and not unreachable:
         try:
             tokens.token()  # fail before the first requirement, with the endpoint's answer

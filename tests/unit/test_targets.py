@@ -53,7 +53,7 @@ def test_file_target_resolves_credentials_from_env(tmp_path: Path, monkeypatch: 
     assert acme.to_dict()["auth"] == {"type": "api_key", "header": "X-API-Key", "env": "ACME_KEY"}
     bravo = parse_target(f"{path}#bravo")
     assert bravo.request_headers() == {"Authorization": "Bearer tok-bravo"}
-    assert bravo.redactor().text("curl -H 'Authorization: Bearer tok-bravo'") == \
+    assert Redactor(bravo.secrets()).text("curl -H 'Authorization: Bearer tok-bravo'") == \
         "curl -H 'Authorization: Bearer ${BRAVO_TOKEN}'"
 
 
@@ -113,7 +113,7 @@ targets:
     receiver = target.systems["receiver"]
     assert receiver.base_url == "http://127.0.0.1:8001"
     assert receiver.request_headers() == {"Authorization": "Bearer s3cret-receiver-token"}
-    assert "s3cret" not in target.redactor().text("sent Bearer s3cret-receiver-token")
+    assert "s3cret" not in Redactor(target.secrets()).text("sent Bearer s3cret-receiver-token")
     assert target.to_dict()["systems"]["receiver"]["auth"]["env"] == "RECEIVER_TOKEN"
     assert "s3cret" not in str(target.to_dict())
     given = target.with_systems({"receiver": "http://127.0.0.1:9000"})
