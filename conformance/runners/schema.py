@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -241,7 +241,7 @@ class _Tally:
         key = (check, operation, failure.title)
         if key in self.findings:
             old = self.findings[key]
-            self.findings[key] = Finding(**{**old.__dict__, "occurrences": old.occurrences + 1})
+            self.findings[key] = replace(old, occurrences=old.occurrences + 1)
             return
         steps = [step.curl for step in info.steps] if info.steps else [info.code_sample]
         interaction = recorder.interactions.get(case_id)

@@ -308,7 +308,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
                     result = _run_one(req, context(req), run_dir)
-                result = Result(**{**result.__dict__, "started_at": started, "finished_at": utc_now()})
+                result = replace(result, started_at=started, finished_at=utc_now())
                 run_dir.append_result(result)
                 listener.requirement_finished(req, result)
         except KeyboardInterrupt:
