@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "Candidate",
     "CheckKind",
     "CheckSpec",
     "Finding",
@@ -130,6 +131,19 @@ class Profile:
             if req.id == requirement_id:
                 return req
         raise KeyError(requirement_id)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A candidate supplier system, as a tender names it (and how to reach it) or as a comparison shows it."""
+
+    name: str
+    supplier: str
+    product: str | None = None
+    product_version: str | None = None
+    target: str | None = None  # a URL or targets.yaml#name (resolved against the tender's folder)
+    command: str | None = None  # starts the candidate; it prints "listening on URL"
+    claims: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from conformance.errors import ProfileError, TargetError, TenderError, UsageErro
 from conformance.inputs.profiles import load_profile
 from conformance.inputs.targets import parse_target
 from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
-from conformance.model import Profile
+from conformance.model import Candidate, Profile
 from conformance.schemas import load_schema
 
 __all__ = ["Candidate", "Tender", "TenderProfile", "candidate_command", "fill_systems", "load_tender",
@@ -49,17 +49,6 @@ class TenderProfile:
     profile: Profile
     weight: float = 1.0
     waivers: dict[str, str] = field(default_factory=dict)  # requirement id -> written reason
-
-
-@dataclass(frozen=True)
-class Candidate:
-    name: str
-    supplier: str
-    product: str | None = None
-    product_version: str | None = None
-    target: str | None = None  # a URL or targets.yaml#name (resolved against the tender's folder)
-    command: str | None = None  # starts the candidate; it prints "listening on URL"
-    claims: dict[str, list[str]] | None = None
 
 
 @dataclass(frozen=True)

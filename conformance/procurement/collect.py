@@ -11,6 +11,7 @@ import jsonschema
 
 from conformance.engine.files import utc_now
 from conformance.errors import UsageError
+from conformance.model import Candidate
 from conformance.schemas import load_schema
 from conformance.scoring.compare import CandidateRuns, build_comparison
 from conformance.scoring.shapes import Comparison
@@ -50,9 +51,9 @@ def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> Co
             name = str((card.get("run") or {}).get("id") or card_path.parent.name)  # two runs of one system
             if ref in getattr(candidates.get(name), "scorecards", {}):
                 raise UsageError(f"{card_path}: given twice")
-        cand = candidates.setdefault(name, CandidateRuns(
+        cand = candidates.setdefault(name, CandidateRuns(Candidate(
             name=name, supplier=str(target.get("supplier") or name), product=target.get("product"),
-            product_version=target.get("product_version"), claims=target.get("claims")))
+            product_version=target.get("product_version"), claims=target.get("claims"))))
         cand.scorecards[ref] = card
         report = card_path.parent / "report.html"
         cand.paths[ref] = {"scorecard": os.path.relpath(card_path, out_dir),

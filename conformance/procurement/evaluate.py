@@ -351,6 +351,4 @@ def _collect(path: Path, tender: Tender, cand: Candidate, state: dict[str, Any])
         report = run.path / "report.html"
         paths[tp.profile.ref] = {"scorecard": str(card_path.relative_to(path)),
                                  "report": str(report.relative_to(path)) if report.exists() else None}
-    return CandidateRuns(name=cand.name, supplier=cand.supplier, product=cand.product,
-                         product_version=cand.product_version, scorecards=scorecards, errors=errors,
-                         paths=paths, claims=cand.claims)
+    return CandidateRuns(cand, scorecards=scorecards, errors=errors, paths=paths)

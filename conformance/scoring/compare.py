@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.model import Outcome, Verdict
+from conformance.model import Candidate, Outcome, Verdict
 from conformance.scoring.shapes import Comparison, ComparisonCandidate, ComparisonRank
 
 __all__ = ["COMPARISON_SCHEMA_VERSION", "CandidateRuns", "build_comparison"]
@@ -27,14 +27,10 @@ _VERDICT_ORDER: dict[str, int] = {Verdict.CONFORMANT: 0, Verdict.INCOMPLETE: 1, 
 class CandidateRuns:
     """One candidate and what it scored: profile ref -> scorecard, or profile ref -> why there is none."""
 
-    name: str
-    supplier: str
-    product: str | None = None
-    product_version: str | None = None
+    candidate: Candidate
     scorecards: dict[str, dict[str, Any]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     paths: dict[str, dict[str, str | None]] = field(default_factory=dict)  # ref -> {"scorecard", "report"}
-    claims: dict[str, list[str]] | None = None
 
 
 def _ref(card: Mapping[str, Any]) -> str:
@@ -79,7 +75,7 @@ def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
     per_profile: dict[str, Any] = {}
     verdicts: list[Verdict] = []
     weighted = total = 0.0
-    claims: list[dict[str, Any]] | None = [] if cand.claims else None
+    claims: list[dict[str, Any]] | None = [] if cand.candidate.claims else None
     for p in profiles:
         ref, weight = p["ref"], float(p.get("weight", 1.0))
         card = cand.scorecards.get(ref)
@@ -106,7 +102,7 @@ def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
         weighted += weight * score
         total += weight
         if claims is not None:
-            claims.extend(_claims_for(cand.claims or {}, p, card, verdict))
+            claims.extend(_claims_for(cand.candidate.claims or {}, p, card, verdict))
     overall = max(verdicts, key=_VERDICT_ORDER.__getitem__) if verdicts else Verdict.INCOMPLETE
     score = round(weighted / total, 1) if total else 0.0
     reasons: list[str] = []
@@ -119,8 +115,9 @@ def _candidate(cand: CandidateRuns, profiles: Sequence[Mapping[str, Any]],
     min_score = thresholds.get("min_score")
     if min_score is not None and score < float(min_score):
         reasons.append(f"score {score:g} below the minimum {float(min_score):g}")
-    return {"name": cand.name, "supplier": cand.supplier, "product": cand.product,
-            "product_version": cand.product_version, "verdict": overall, "score": score,
+    who = cand.candidate
+    return {"name": who.name, "supplier": who.supplier, "product": who.product,
+            "product_version": who.product_version, "verdict": overall, "score": score,
             "meets_thresholds": not reasons, "reasons": reasons, "profiles": per_profile, "claims": claims}
 
 
@@ -165,7 +162,7 @@ def _categories(candidates: Sequence[CandidateRuns], profiles: Sequence[Mapping[
             scores = {}
             for cand in candidates:
                 card = cand.scorecards.get(p["ref"])
-                scores[cand.name] = card["categories"].get(name, {}).get("score") if card else None
+                scores[cand.candidate.name] = card["categories"].get(name, {}).get("score") if card else None
             out.append({"profile": p["ref"], "category": name, "weight": weight, "scores": scores})
     return out
 
@@ -185,11 +182,11 @@ def _requirements(candidates: Sequence[CandidateRuns],
                 card = cand.scorecards.get(p["ref"])
                 row = next((r for r in (card or {}).get("requirements", []) if r["id"] == rid), None)
                 if row is None:
-                    results[cand.name] = {"outcome": Outcome.NOT_RUN, "findings": 0,
+                    results[cand.candidate.name] = {"outcome": Outcome.NOT_RUN, "findings": 0,
                                           "reason": cand.errors.get(p["ref"], "no result")}
                     continue
                 waived = waived or row.get("waived")
-                results[cand.name] = {"outcome": "planned" if row["status"] == "planned" else row["outcome"],
+                results[cand.candidate.name] = {"outcome": "planned" if row["status"] == "planned" else row["outcome"],
                                       "findings": len(row["findings"]),
                                       "reason": row.get("reason")}
             out.append({"profile": p["ref"], "id": rid, "title": first["title"], "level": first["level"],

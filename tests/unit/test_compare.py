@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from conformance.inputs.profiles import load_profile
-from conformance.model import Finding, Outcome, Result
+from conformance.model import Candidate, Finding, Outcome, Result
 from conformance.reporters.csvfile import render_comparison_csv, render_ranking_csv
 from conformance.schemas import load_schema
 from conformance.scoring.compare import CandidateRuns, build_comparison
@@ -39,8 +39,10 @@ def card(fail: tuple[str, ...] = (), error: tuple[str, ...] = (), *, name: str =
     return score_run(PROFILE, results, target={"name": name, "supplier": name}, run={"id": f"run-{name}"})
 
 
-def cand(name: str, scorecard: dict[str, Any] | None, **kw: Any) -> CandidateRuns:
-    return CandidateRuns(name=name, supplier=f"{name} Ltd", scorecards={REF: scorecard} if scorecard else {}, **kw)
+def cand(name: str, scorecard: dict[str, Any] | None, *, claims: dict[str, list[str]] | None = None,
+         **kw: Any) -> CandidateRuns:
+    return CandidateRuns(Candidate(name=name, supplier=f"{name} Ltd", claims=claims),
+                         scorecards={REF: scorecard} if scorecard else {}, **kw)
 
 
 def compare(*cands: CandidateRuns, tender: dict[str, Any] | None = TENDER) -> dict[str, Any]:
