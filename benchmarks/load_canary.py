@@ -63,7 +63,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from conformance.engine.processes import LaunchError, launched, reference_command, stop_process_group
+from conformance.engine.processes import LaunchError, launched, stop_process_group
+from fixtures.kit.launch import reference_command
 
 PROFILE = "pole-records"
 REQUIREMENT = "POLE-PERF-001"

@@ -49,7 +49,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.engine.processes import LaunchError, launched, reference_command
+from conformance.engine.processes import LaunchError, launched
+from fixtures.kit.launch import reference_command
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = "pole-records"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from fixtures.reference.faults import FAULTS
+from fixtures.pole_records.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 TENDER = ROOT / "examples" / "demo-tender.yaml"

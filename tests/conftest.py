@@ -23,7 +23,8 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.processes import launched, reference_command, reference_stack
+from conformance.engine.processes import launched
+from fixtures.kit.launch import reference_command, reference_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "20261124"

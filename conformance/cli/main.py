@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import IntEnum
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from rich.table import Table
 from conformance import __version__
 from conformance.errors import ConformanceError, UsageError
 from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
+from conformance.inputs.targets import parse_system_options
 from conformance.model import Verdict
 
 __all__ = ["ExitCode", "main"]
@@ -36,7 +38,34 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+PLUGIN_GROUP = "conformance.commands"
+
+
+class _Commands(click.Group):
+    """The commands defined here, and each command another installed package registers under the entry-point
+    group `conformance.commands` (name = "module:click_command"). The reference suppliers register `reference`
+    that way (pyproject.toml), so the harness never imports them. A registered command is imported only when it
+    is run or its help shown; one named like a command of this module is ignored."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_registered()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        own = super().get_command(ctx, cmd_name)
+        if own is not None or cmd_name not in _registered():
+            return own
+        command = _registered()[cmd_name].load()
+        if not isinstance(command, click.Command):
+            raise UsageError(f"{cmd_name}: the entry point {_registered()[cmd_name].value} ({PLUGIN_GROUP}) is "
+                             "not a click command")
+        return command
+
+
+def _registered() -> dict[str, EntryPoint]:
+    return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="conformance")
 def cli() -> None:
     """Test supplier systems against versioned operating-standard profiles, with evidence."""
@@ -93,7 +122,7 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         else:
             assert profile is not None and target is not None
             outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
-                                budget_s=budget, only=only, skip=skip, systems=_system_options(systems, "--system"),
+                                budget_s=budget, only=only, skip=skip, systems=parse_system_options(systems),
                                 load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers,
                                       "remote_workers": remote_workers, "master_bind": _host_port(master_bind)})
     render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)
@@ -254,81 +283,6 @@ def profiles_lint(paths: tuple[str, ...]) -> None:
         sys.exit(ExitCode.USAGE)
 
 
-@cli.group()
-def reference() -> None:
-    """The reference supplier systems (the demo target and the harness's oracle)."""
-
-
-@reference.command("serve")
-@click.option("--profile", default="pole-records", show_default=True, help="Which profile to implement.")
-@click.option("--fault", "faults", multiple=True, metavar="NAME", help="Inject a catalogued fault (repeatable; "
-              "`conformance reference faults --profile P` lists them).")
-@click.option("--system", "systems", multiple=True, metavar="NAME=URL",
-              help="Another system this reference talks to (case-file: --system receiver=URL).")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8000, show_default=True, help="0 picks a free port.")
-@click.option("--db", type=click.Path(path_type=Path), help="SQLite file (default: a fresh temporary one).")
-@click.option("--api-key-env", metavar="VAR", help="Require the API key held in this environment variable.")
-@click.option("--ready-file", type=click.Path(path_type=Path), help="Write the URL here once serving.")
-@click.option("--oauth-client", metavar="ID", help="pole-records: require OAuth2 access tokens, issued to this "
-              "client at POST /__reference/oauth/token (client credentials grant).")
-@click.option("--oauth-secret-env", metavar="VAR", help="The environment variable holding that client's secret.")
-@click.option("--token-ttl", type=click.FloatRange(min=0.5), default=300.0, show_default=True,
-              help="Lifetime of the access tokens, in seconds.")
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="Serve HTTPS with this certificate.")
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="The certificate's private key.")
-@click.option("--tls-client-ca", type=click.Path(exists=True, dir_okay=False),
-              help="Require client certificates signed by this CA (mutual TLS).")
-@click.option("--stall-ms", type=click.FloatRange(min=1), default=1000.0, show_default=True,
-              help="With --fault stall: how long each freeze lasts.")
-@click.option("--stall-every-ms", type=click.FloatRange(min=2), default=2000.0, show_default=True,
-              help="With --fault stall: a freeze starts every this many milliseconds.")
-def reference_serve(profile: str, faults: tuple[str, ...], systems: tuple[str, ...], host: str, port: int,
-                    db: Path | None, api_key_env: str | None, ready_file: Path | None, oauth_client: str | None,
-                    oauth_secret_env: str | None, token_ttl: float, tls_cert: str | None, tls_key: str | None,
-                    tls_client_ca: str | None, stall_ms: float, stall_every_ms: float) -> None:
-    """Serve a reference supplier over HTTP until Ctrl-C."""
-    import os
-
-    from fixtures.reference.server import serve
-    from fixtures.registry import REFERENCES
-
-    loaded = load_profile(profile)
-    impl = REFERENCES.get(loaded.id)
-    if impl is None:
-        raise UsageError(f"--profile: no reference supplier implements {loaded.id}; "
-                         f"references exist for {', '.join(sorted(REFERENCES))}")
-    known = impl.faults()
-    for name in faults:
-        if name not in known:
-            raise UsageError(f"--fault: {loaded.id} has no fault '{name}'; known: {', '.join(sorted(known))}")
-    api_key = None
-    if api_key_env:
-        api_key = os.environ.get(api_key_env)
-        if not api_key:
-            raise UsageError(f"--api-key-env: environment variable {api_key_env} is not set")
-    options: dict[str, Any] = {}
-    if loaded.id == "pole-records":
-        from fixtures.reference.app import LoadFaultOptions, OAuthClient
-
-        if stall_ms >= stall_every_ms:
-            raise UsageError("--stall-ms must be shorter than --stall-every-ms (or the server never answers)")
-        options["load_faults"] = LoadFaultOptions(stall_ms=stall_ms, stall_every_ms=stall_every_ms)
-        if oauth_client:
-            secret = os.environ.get(oauth_secret_env or "")
-            if not secret:
-                raise UsageError("--oauth-client needs --oauth-secret-env naming a set environment variable")
-            options["oauth"] = OAuthClient(oauth_client, secret, token_ttl)
-    elif oauth_client:
-        raise UsageError(f"--oauth-client: only the pole-records reference issues OAuth2 tokens, not {loaded.id}")
-    if bool(tls_cert) != bool(tls_key) or (tls_client_ca and not tls_cert):
-        raise UsageError("--tls-cert and --tls-key go together (and --tls-client-ca needs them)")
-    tls = (tls_cert, tls_key, tls_client_ca) if tls_cert and tls_key else None
-    serve(profile, list(faults), host=host, port=port, db_path=str(db) if db else None, api_key=api_key,
-          ready_file=str(ready_file) if ready_file else None, tls=tls,
-          systems=_system_options(systems, "--system"), **options)
-
-
 def _host_port(value: str | None) -> str | None:
     if value is None:
         return None
@@ -336,38 +290,6 @@ def _host_port(value: str | None) -> str | None:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise UsageError(f"--master-bind {value}: expected HOST:PORT, e.g. --master-bind 10.0.0.5:5557")
     return value
-
-
-def _system_options(values: tuple[str, ...], option: str) -> dict[str, str]:
-    """`NAME=URL` pairs, each URL an http(s) base URL."""
-    out: dict[str, str] = {}
-    for value in values:
-        name, sep, url = value.partition("=")
-        if not sep or not name or not url.startswith(("http://", "https://")):
-            raise UsageError(f"{option} {value}: expected NAME=URL, e.g. {option} receiver=http://127.0.0.1:8001")
-        if name in out:
-            raise UsageError(f"{option}: {name} is given twice")
-        out[name] = url.rstrip("/")
-    return out
-
-
-@reference.command("faults")
-@click.option("--profile", default=None, help="Only this profile's faults (default: every profile's).")
-def reference_faults(profile: str | None) -> None:
-    """The fault catalogue: each fault and the requirement(s) that must catch it."""
-    from fixtures.registry import REFERENCES
-
-    impls = list(REFERENCES.values())
-    if profile is not None:
-        impls = [i for i in impls if i.profile == profile]
-        if not impls:
-            raise UsageError(f"--profile: no reference supplier implements {profile}; "
-                             f"references exist for {', '.join(sorted(REFERENCES))}")
-    table = Table("profile", "fault", "caught by", "what it does")
-    for impl in impls:
-        for fault in impl.faults().values():
-            table.add_row(impl.profile, fault.name, ", ".join(fault.catches), fault.description)
-    console.print(table)
 
 
 def main() -> None:

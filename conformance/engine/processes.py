@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -21,46 +20,9 @@ from typing import Any
 
 from conformance.errors import LaunchError
 
-__all__ = ["LaunchError", "launched", "reference_command", "reference_stack", "stop_process_group"]
+__all__ = ["LaunchError", "launched", "stop_process_group"]
 
 _URL = re.compile(r"listening on (https?://\S+)")
-
-
-
-def reference_command(profile: str = "pole-records", faults: Sequence[str] = (), *,
-                      api_key_env: str | None = None) -> list[str]:
-    """The command that serves a reference supplier on a free loopback port."""
-    cmd = [sys.executable, "-m", "conformance", "reference", "serve", "--profile", profile, "--port", "0"]
-    for fault in faults:
-        cmd += ["--fault", fault]
-    if api_key_env:
-        cmd += ["--api-key-env", api_key_env]
-    return cmd
-
-
-@contextmanager
-def reference_stack(profile: str, faults: Sequence[str] = (), *, log_dir: Path | None = None,
-                    timeout: float = 30.0, extra: Sequence[str] = (),
-                    env: dict[str, str] | None = None) -> Iterator[tuple[str, dict[str, str]]]:
-    """A profile's reference supplier with the stand-ins for the systems it talks to (the case-file reference's
-    court receiver), each a process on a free loopback port. Yields (reference URL, {system: URL}); pass the
-    systems to the run as `--system NAME=URL`. Logs go to `log_dir` as <profile>.log and <system>.log."""
-    from fixtures.registry import COMPANIONS, REFERENCES
-
-    impl = REFERENCES.get(profile)
-    needs = impl.needs if impl else ()
-    with contextlib.ExitStack() as stack:
-        systems: dict[str, str] = {}
-        for name in needs:
-            systems[name] = stack.enter_context(launched(
-                [sys.executable, "-m", COMPANIONS[name], "--port", "0"], timeout=timeout,
-                log_path=log_dir / f"{name}.log" if log_dir else None))
-        command = [*reference_command(profile, faults), *extra]
-        for name, url in systems.items():
-            command += ["--system", f"{name}={url}"]
-        url = stack.enter_context(launched(command, timeout=timeout, env=env,
-                                           log_path=log_dir / f"{profile}.log" if log_dir else None))
-        yield url, systems
 
 
 @contextmanager

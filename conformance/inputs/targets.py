@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,11 +35,11 @@ from urllib.parse import urlsplit
 
 import jsonschema
 
-from conformance.errors import TargetError
+from conformance.errors import TargetError, UsageError
 from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.schemas import load_schema
 
-__all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_target"]
+__all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_system_options", "parse_target"]
 
 _TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
                 "tls", "claims", "systems")
@@ -228,6 +229,20 @@ def _check_schema(doc: LocatedYaml, name: str) -> None:
         for problem in explain_schema_error(error, doc, schema_name="schemas/targets.schema.json"):
             raise TargetError(problem.problem, file=problem.file, line=problem.line, key=problem.key,
                               fix=problem.fix)
+
+
+def parse_system_options(values: Sequence[str], option: str = "--system") -> dict[str, str]:
+    """`NAME=URL` command-line pairs (the other systems a run or a reference talks to), each URL an http(s) base
+    URL; UsageError naming `option` if one is malformed or a name is given twice."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, url = value.partition("=")
+        if not sep or not name or not url.startswith(("http://", "https://")):
+            raise UsageError(f"{option} {value}: expected NAME=URL, e.g. {option} receiver=http://127.0.0.1:8001")
+        if name in out:
+            raise UsageError(f"{option}: {name} is given twice")
+        out[name] = url.rstrip("/")
+    return out
 
 
 def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path_base: list[str | int],

@@ -8,6 +8,7 @@ import random
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -224,7 +225,7 @@ def _start_reference_systems(profile: Profile, names: set[str], run_dir: RunDir,
                              listener: RunListener) -> dict[str, Target]:
     """Start this profile's reference supplier for each missing system the profile lets it play (a migration's
     other side, with a single candidate). Each is stopped when the run ends; its output goes to systems/."""
-    from conformance.engine.processes import LaunchError, launched, reference_command
+    from conformance.engine.processes import LaunchError, launched
 
     started: dict[str, Target] = {}
     for spec in profile.systems:
@@ -233,7 +234,11 @@ def _start_reference_systems(profile: Profile, names: set[str], run_dir: RunDir,
         log = run_dir.path / "systems" / f"{spec.name}.log"
         log.parent.mkdir(exist_ok=True)
         try:
-            url = stack.enter_context(launched(reference_command(profile.id), log_path=log))
+            # the reference suppliers are a command of the harness (`conformance reference serve`), not a module it
+            # imports: the fixtures register that command (pyproject.toml, entry point conformance.commands)
+            command = [sys.executable, "-m", "conformance", "reference", "serve", "--profile", profile.id, "--port",
+                       "0"]
+            url = stack.enter_context(launched(command, log_path=log))
         except LaunchError as exc:
             listener.warning(f"could not start the reference supplier as {spec.name}: {exc.summary} (see {log})")
             continue

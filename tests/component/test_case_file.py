@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from conformance.engine.processes import launched
-from fixtures.casefile.app import stage_problems
+from fixtures.case_file.app import stage_problems
 from fixtures.court_receiver.app import MAX_BODY_BYTES, RECEIVER_OPENAPI
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -298,7 +298,7 @@ def test_a_variant_search_names_the_variant_and_how_it_differs(tmp_path: Path) -
     from hypothesis import given, settings
 
     from conformance.contracts.pole_records import names_and_variants
-    from fixtures.reference.store import name_key
+    from fixtures.pole_records.store import name_key
 
     @settings(max_examples=200, database=None, deadline=None)
     @given(names_and_variants())

@@ -32,10 +32,11 @@ from conformance.contracts.records_migration import (
     plan_pages,
     read_paged,
 )
-from conformance.engine.processes import launched, reference_command
+from conformance.engine.processes import launched
 from conformance.errors import EngineFailure
 from conformance.inputs.profiles import load_profile
-from fixtures.migration.faults import lost_in_migration
+from fixtures.kit.launch import reference_command
+from fixtures.records_migration.faults import lost_in_migration
 from tests.conftest import conformance, only_run_dir, read_scorecard
 
 PROFILE = "records-migration"

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from conformance.contracts import ContractContext, Unmet, safeguarding
-from conformance.engine.processes import launched, reference_command
+from conformance.engine.processes import launched
+from fixtures.kit.launch import reference_command
 from fixtures.safeguarding.app import level_for
 
 PROFILE = "safeguarding"

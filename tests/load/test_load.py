@@ -176,7 +176,8 @@ def test_a_supplier_restarted_during_the_soak_shows_as_an_outage(tmp_path: Path)
     import sys
     import time
 
-    from conformance.engine.processes import launched, reference_command, stop_process_group
+    from conformance.engine.processes import launched, stop_process_group
+    from fixtures.kit.launch import reference_command
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

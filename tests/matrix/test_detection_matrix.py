@@ -1,6 +1,6 @@
 """The detection matrix: for every profile with a reference supplier, the clean reference scores 100; each
 catalogued fault fails exactly the requirement(s) it is mapped to and no other MUST requirement. A new fault in
-a reference's `faults.py` is a new row here, and a new profile in `fixtures/registry.py` a new block of rows.
+a reference's `faults.py` is a new row here, and a new profile in `fixtures/kit/registry.py` a new block of rows.
 
 The fault runs are profile runs against separate reference processes; they run two at a time (the machine's
 two cores) so the matrix grows without the suite's time doubling. A load fault is caught by load requirements
@@ -20,7 +20,7 @@ import pytest
 
 from conformance.inputs.profiles import load_profile
 from conformance.model import CheckKind
-from fixtures.registry import REFERENCES, faults_of
+from fixtures.kit.registry import REFERENCES, faults_of
 from tests.conftest import Run, outcomes, run_against, skip_load
 
 MATRIX_WORKERS = 2
