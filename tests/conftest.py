@@ -7,7 +7,6 @@ per session and are shared by the end-to-end tests and the detection matrix.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.processes import launched, reference_command, reference_stack
+from conformance.engine.processes import launched, reference_command, reference_stack, run_command
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "20261124"
@@ -28,8 +27,8 @@ RUN_TIMEOUT_S = 600
 def conformance(*args: str, env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT_S,
                 cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run the real `conformance` command as a user would."""
-    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return run_command([sys.executable, "-m", "conformance", *args], cwd=cwd, timeout=timeout,
+                       env={"COLUMNS": "200", **(env or {})})
 
 
 @contextmanager
