@@ -50,6 +50,7 @@ class EvaluationOutcome:
 def evaluate_tender(tender_path: Path, *, out_dir: Path, listener: RunListener,
                     say: Callable[[str], None]) -> EvaluationOutcome:
     tender = load_tender(tender_path)
+    out_dir = out_dir.absolute()  # its runs and logs are handed to child processes
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -73,6 +74,7 @@ def evaluate_tender(tender_path: Path, *, out_dir: Path, listener: RunListener,
 
 
 def resume_evaluation(path: Path, *, listener: RunListener, say: Callable[[str], None]) -> EvaluationOutcome:
+    path = path.absolute()
     try:
         state = json.loads((path / EVALUATION_FILE).read_text(encoding="utf-8"))
         tender_path, tender_digest = state["tender"]["path"], state["tender"]["digest"]
