@@ -102,7 +102,12 @@ def launched(command: Sequence[Arg], *, timeout: float = 30.0, log_path: Path | 
              env: Mapping[str, Arg] | None = None) -> Iterator[str]:
     """Run `command`; yield the URL it announces; stop it (SIGTERM, then SIGKILL) on exit."""
     log = log_path.open("a", encoding="utf-8") if log_path else None  # a resume adds to it
-    proc = _popen(command, cwd=None, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
+    try:
+        proc = _popen(command, cwd=None, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
+    except BaseException:
+        if log:
+            log.close()
+        raise
     found: list[str] = []
     seen: list[str] = []
     ready = threading.Event()
