@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -63,7 +62,7 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
-from conformance.engine.processes import LaunchError, launched, stop_process_group
+from conformance.engine.processes import LaunchError, launched, spawned
 from fixtures.kit.launch import reference_command
 
 PROFILE = "pole-records"
@@ -140,25 +139,21 @@ class HarnessRun:
 
 
 # --- processes -----------------------------------------------------------------------------------------------
-def _kill_group(proc: subprocess.Popen[Any]) -> None:
-    """SIGINT to the process group (locust and the harness stop cleanly on it), then SIGKILL."""
-    stop_process_group(proc, signal.SIGINT, grace_s=15.0)
+STOP_GRACE_S = 15.0
 
 
 def run_bounded(command: Sequence[str], *, timeout: float, cwd: Path, env: dict[str, str], what: str
                 ) -> tuple[int, str]:
-    """Run `command` in its own process group; its exit code and output. Killed on timeout or interrupt."""
+    """Run `command` in its own process group; its exit code and output. Stopped on timeout or interrupt
+    (SIGINT to its group: locust and the harness stop cleanly on it; SIGKILL after 15 s)."""
     try:
-        proc = subprocess.Popen(list(command), cwd=cwd, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        with spawned(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                     stop_signal=signal.SIGINT, grace_s=STOP_GRACE_S) as proc:
+            output, _ = proc.communicate(timeout=timeout)
     except OSError as exc:
         raise BenchmarkError(f"{what}: could not start {command[0]}: {exc}") from exc
-    try:
-        output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise BenchmarkError(f"{what}: did not finish within {timeout:.0f} s") from exc
-    finally:
-        _kill_group(proc)
     return proc.returncode, output
 
 

@@ -52,9 +52,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from conformance.engine.processes import stop_process_group
+from conformance.engine.processes import spawned
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RATES = (500, 1000, 1500, 2000, 3000, 4000)
@@ -157,25 +156,21 @@ class RateRun:
 
 
 # --- processes -----------------------------------------------------------------------------------------------
-def _kill_group(proc: subprocess.Popen[Any]) -> None:
-    """SIGINT to the process group (locust and the harness stop cleanly on it), then SIGKILL."""
-    stop_process_group(proc, signal.SIGINT, grace_s=10.0)
+STOP_GRACE_S = 10.0
 
 
 def run_bounded(command: Sequence[str], *, timeout: float, cwd: Path, env: dict[str, str] | None = None,
                 what: str) -> tuple[int, str]:
-    """Run `command` in its own process group; its exit code and output. Killed on timeout or interrupt."""
+    """Run `command` in its own process group; its exit code and output. Stopped on timeout or interrupt
+    (SIGINT to its group: locust and the harness stop cleanly on it; SIGKILL after 10 s)."""
     try:
-        proc = subprocess.Popen(list(command), cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        with spawned(command, cwd=cwd, env=env or {}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                     stop_signal=signal.SIGINT, grace_s=STOP_GRACE_S) as proc:
+            output, _ = proc.communicate(timeout=timeout)
     except OSError as exc:
         raise BenchmarkError(f"{what}: could not start {command[0]}: {exc}") from exc
-    try:
-        output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         raise BenchmarkError(f"{what}: did not finish within {timeout:.0f} s") from exc
-    finally:
-        _kill_group(proc)
     return proc.returncode, output
 
 
@@ -184,9 +179,8 @@ def trivial_server(work: Path) -> Iterator[tuple[str, int]]:
     """The trivial server in a subprocess; yields its base URL and pid; killed on exit."""
     script = work / "trivial_server.py"
     script.write_text(SERVER, encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=work, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
+    with spawned([sys.executable, script], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                 stop_signal=signal.SIGINT, grace_s=STOP_GRACE_S) as proc:
         assert proc.stdout is not None
         selector = selectors.DefaultSelector()
         selector.register(proc.stdout, selectors.EVENT_READ)
@@ -201,8 +195,6 @@ def trivial_server(work: Path) -> Iterator[tuple[str, int]]:
             raise BenchmarkError(f"the trivial server did not announce its URL within {STARTUP_TIMEOUT_S:.0f} s "
                                  f"(exit {proc.poll()}): {line.strip()}")
         yield match.group(1), proc.pid
-    finally:
-        _kill_group(proc)
 
 
 def _process_cpu_s(pid: int) -> float | None:

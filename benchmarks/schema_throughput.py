@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.engine.processes import LaunchError, launched
+from conformance.engine.processes import LaunchError, launched, run_command
 from fixtures.kit.launch import reference_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,8 +107,7 @@ def _tail(text: str, lines: int = 15) -> str:
 def _execute(command: Sequence[str], *, cwd: Path, side: str) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.perf_counter()
     try:
-        proc = subprocess.run(list(command), cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
-                              check=False)
+        proc = run_command(command, cwd=cwd, timeout=RUN_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
         raise BenchmarkError(f"{side}: did not finish within {RUN_TIMEOUT_S:.0f} s: {' '.join(command)}") from exc
     except OSError as exc:

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
 import sys
 from pathlib import Path
 
 import yaml
 
+from conformance.engine.processes import spawned
 from fixtures.pole_records.faults import FAULTS
 
 ROOT = Path(__file__).resolve().parent.parent
 TENDER = ROOT / "examples" / "demo-tender.yaml"
 OUT = ROOT / "evaluations"
+STOP_GRACE_S = 60.0
 
 
 def predicted_failures(command: str) -> set[str]:
@@ -60,7 +61,9 @@ def main() -> int:
     cmd = [sys.executable, "-m", "conformance", "evaluate", str(TENDER.relative_to(ROOT)), "--out", str(OUT)]
     print("$ conformance " + " ".join(cmd[3:]), flush=True)
     before = set(OUT.glob("*")) if OUT.exists() else set()
-    code = subprocess.call(cmd, cwd=ROOT)
+    # Ctrl-C stops the evaluation as `conformance evaluate` is stopped (SIGTERM: it finishes its reports), not killed
+    with spawned(cmd, cwd=ROOT, grace_s=STOP_GRACE_S) as evaluation:
+        code = evaluation.wait()
     created = sorted(set(OUT.glob("*")) - before)
     if code != 0 or not created:  # 0: at least one candidate meets the thresholds, as northwind must
         print(f"the evaluation did not finish (exit {code})", file=sys.stderr)

@@ -12,7 +12,6 @@ the rest two at a time (pytest-xdist), then the serial part alone.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from conformance.engine.processes import launched
+from conformance.engine.processes import launched, run_command
 from fixtures.kit.launch import reference_command, reference_stack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +49,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def conformance(*args: str, env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT_S,
                 cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """Run the real `conformance` command as a user would."""
-    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "COLUMNS": "200", **(env or {})})
+    return run_command([sys.executable, "-m", "conformance", *args], cwd=cwd, timeout=timeout,
+                       env={"COLUMNS": "200", **(env or {})})
 
 
 @contextmanager

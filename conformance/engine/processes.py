@@ -1,39 +1,77 @@
-"""Start a supplier system as a child process and wait until it says where it listens.
+"""The one launcher: every child process the harness starts is started and stopped here.
 
-Used by the demo, the tests, and tenders whose candidate is "a command that starts it". The command
-must print a line containing its base URL (e.g. `reference supplier listening on http://127.0.0.1:PORT`).
+- `launched(command)`: a service that prints a line containing `listening on URL` (a candidate, a reference
+  supplier, a tender's other system); yields the URL.
+- `ProcessGroup` (and `spawned(command)` for one process): processes that announce nothing (the locust master and
+  workers, the demo's evaluation, a CLI run under test), with their log file, environment and working folder.
+- `run_command(command, timeout=...)`: a command run to its end, output captured (a target's reset hook).
+- `candidate_command(text)`: a tender's command line as the argv to start.
+
+Every child:
+- runs in its own session (process group) and is stopped with its group when its context ends, on a normal
+  exit, an exception or KeyboardInterrupt alike: the stop signal (SIGTERM unless told) to the group, SIGKILL
+  after a grace period;
+- dies with the harness on Linux (`PR_SET_PDEATHSIG`: SIGKILL when the harness dies, even by `kill -9`), so no
+  candidate or load generator is left running orphaned. Linux sends it when the *thread* that started the child
+  ends: start and stop a child on one thread (the context managers here do);
+- is handed absolute paths: every `os.PathLike` argument, environment value and `cwd` is made absolute against
+  the harness's working directory before the child starts, so a child that runs in another folder (the load
+  generator runs in its requirement's folder) finds them. Pass paths as `Path`, never as `str`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import re
+import shlex
 import signal
 import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import IO, Any
 
 from conformance.errors import LaunchError
 
-__all__ = ["LaunchError", "launched", "stop_process_group"]
+__all__ = ["Arg", "LaunchError", "ProcessGroup", "candidate_command", "launched", "run_command", "spawned",
+           "stop_process_group"]
 
 _URL = re.compile(r"listening on (https?://\S+)")
 
+Arg = str | os.PathLike[str]
+"""An argument, environment value or folder handed to a child; a `PathLike` is made absolute first."""
+
+GRACE_S = 10.0  # between the stop signal and SIGKILL
+
+
+
+def candidate_command(command: str) -> list[str]:
+    """The argv for a candidate's (or a tender system's) start command; a leading `conformance` runs this
+    harness's own Python, so a tender works the same with or without the virtual environment on PATH.
+    Raises ValueError when the text does not parse as a shell would."""
+    argv = shlex.split(command)
+    if argv and argv[0] == "conformance":
+        argv = [sys.executable, "-m", "conformance", *argv[1:]]
+    return argv
+
 
 @contextmanager
-def launched(command: Sequence[str], *, timeout: float = 30.0, log_path: Path | None = None,
-             env: dict[str, str] | None = None) -> Iterator[str]:
+def launched(command: Sequence[Arg], *, timeout: float = 30.0, log_path: Path | None = None,
+             env: Mapping[str, Arg] | None = None) -> Iterator[str]:
     """Run `command`; yield the URL it announces; stop it (SIGTERM, then SIGKILL) on exit."""
     log = log_path.open("a", encoding="utf-8") if log_path else None  # a resume adds to it
-    proc = subprocess.Popen(
-        list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-        env={**os.environ, **(env or {})}, start_new_session=True,
-    )
+    try:
+        proc = _popen(command, cwd=None, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
+    except BaseException:
+        if log:
+            log.close()
+        raise
     found: list[str] = []
     seen: list[str] = []
     ready = threading.Event()
@@ -54,15 +92,16 @@ def launched(command: Sequence[str], *, timeout: float = 30.0, log_path: Path | 
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
+    shown = " ".join(str(arg) for arg in command)
     try:
         deadline = time.monotonic() + timeout
         while not ready.wait(0.1):
             if time.monotonic() > deadline:
-                raise LaunchError(f"`{' '.join(command)}` did not announce its URL within {timeout:.0f} s",
+                raise LaunchError(f"`{shown}` did not announce its URL within {timeout:.0f} s",
                                   f"no 'listening on URL' line within {timeout:.0f} s")
         if not found:
             tail = " | ".join(seen[-5:])
-            raise LaunchError(f"`{' '.join(command)}` exited ({proc.poll()}) before serving: {tail}",
+            raise LaunchError(f"`{shown}` exited ({proc.poll()}) before serving: {tail}",
                               f"it exited ({proc.poll()}) before serving")
         yield found[0]
     finally:
@@ -72,8 +111,93 @@ def launched(command: Sequence[str], *, timeout: float = 30.0, log_path: Path | 
             log.close()
 
 
-def stop_process_group(proc: subprocess.Popen[Any], signum: int = signal.SIGTERM, grace_s: float = 10.0) -> None:
-    """Stop a child started with start_new_session=True: `signum` to its whole group, SIGKILL after `grace_s`."""
+class ProcessGroup:
+    """Child processes that announce nothing, stopped together when the group's context ends (normal exit,
+    exception or KeyboardInterrupt), in the order they were started: `stop_signal` to each one's process group,
+    SIGKILL after `grace_s`. A second interrupt while stopping skips the grace and kills what is left.
+
+        with ProcessGroup(stop_signal=signal.SIGINT) as group:
+            master = group.spawn([...], cwd=folder, env={"CONFIG": folder / "config.json"}, log_path=log)
+            master.wait()
+    """
+
+    def __init__(self, *, stop_signal: int = signal.SIGTERM, grace_s: float = GRACE_S) -> None:
+        self.stop_signal = stop_signal
+        self.grace_s = grace_s
+        self._procs: list[subprocess.Popen[str]] = []
+        self._logs: list[IO[str]] = []
+
+    def spawn(self, command: Sequence[Arg], *, cwd: Arg | None = None, env: Mapping[str, Arg] | None = None,
+              log_path: Path | None = None, stdout: int | None = None,
+              stderr: int | None = None) -> subprocess.Popen[str]:
+        """Start `command` (text mode). `env` is added to the harness's environment. Output goes to `log_path`
+        (appended, stderr with it) if given, else where `stdout`/`stderr` say (subprocess.PIPE, DEVNULL,
+        STDOUT; None: the harness's own)."""
+        log = None
+        if log_path is not None:
+            log = Path(log_path).open("a", encoding="utf-8")  # noqa: SIM115 (closed by stop())
+            stdout, stderr = log.fileno(), subprocess.STDOUT
+        try:
+            proc = _popen(command, cwd=cwd, env=env, stdout=stdout, stderr=stderr)
+        except BaseException:
+            if log:
+                log.close()
+            raise
+        if log:
+            self._logs.append(log)
+        self._procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        procs, self._procs = self._procs, []
+        try:
+            for proc in procs:
+                stop_process_group(proc, self.stop_signal, self.grace_s)
+        finally:
+            for proc in procs:  # only if stopping itself was interrupted
+                if proc.poll() is None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            logs, self._logs = self._logs, []
+            for log in logs:
+                log.close()
+
+    def __enter__(self) -> ProcessGroup:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+
+@contextmanager
+def spawned(command: Sequence[Arg], *, cwd: Arg | None = None, env: Mapping[str, Arg] | None = None,
+            log_path: Path | None = None, stdout: int | None = None, stderr: int | None = None,
+            stop_signal: int = signal.SIGTERM, grace_s: float = GRACE_S) -> Iterator[subprocess.Popen[str]]:
+    """One process of a `ProcessGroup`: started on entry, stopped with its group on exit."""
+    with ProcessGroup(stop_signal=stop_signal, grace_s=grace_s) as group:
+        yield group.spawn(command, cwd=cwd, env=env, log_path=log_path, stdout=stdout, stderr=stderr)
+
+
+def run_command(command: Sequence[Arg], *, timeout: float, cwd: Arg | None = None,
+                env: Mapping[str, Arg] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `command` to its end with stdout and stderr captured, like `subprocess.run(capture_output=True)`.
+    On a timeout its whole group is stopped and subprocess.TimeoutExpired raised."""
+    with ProcessGroup() as group:
+        proc = group.spawn(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            group.stop()
+            out, err = proc.communicate()
+            raise subprocess.TimeoutExpired(proc.args, timeout, out, err) from None
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def stop_process_group(proc: subprocess.Popen[Any], signum: int = signal.SIGTERM, grace_s: float = GRACE_S) -> None:
+    """Stop a child started here (each is its own process group): `signum` to its whole group, SIGKILL after
+    `grace_s`."""
     if proc.poll() is not None:
         return
     try:
@@ -83,3 +207,52 @@ def stop_process_group(proc: subprocess.Popen[Any], signum: int = signal.SIGTERM
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=5)
+
+
+# --- how every child is started ------------------------------------------------------------------------------
+def _absolute(arg: Arg) -> str:
+    """A path made absolute against the harness's working directory; any other argument as it is."""
+    if isinstance(arg, os.PathLike):
+        return os.path.abspath(os.fspath(arg))
+    return arg
+
+
+def _popen(command: Sequence[Arg], *, cwd: Arg | None, env: Mapping[str, Arg] | None, stdout: int | IO[Any] | None,
+           stderr: int | IO[Any] | None, bufsize: int = -1) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [_absolute(arg) for arg in command], cwd=_absolute(cwd) if cwd is not None else None,
+        env={**os.environ, **{name: _absolute(value) for name, value in (env or {}).items()}},
+        stdout=stdout, stderr=stderr, text=True, bufsize=bufsize,
+        start_new_session=True, preexec_fn=_die_with_harness(),
+    )
+
+
+_PR_SET_PDEATHSIG = 1
+_prctl: Any = None
+
+
+def _die_with_harness() -> Callable[[], None] | None:
+    """For the child, between fork and exec: ask Linux to SIGKILL it when the harness dies (PR_SET_PDEATHSIG),
+    and die at once if the harness already has. prctl is looked up here, in the parent, so the child only
+    makes the one call (preexec_fn runs in a forked copy of a possibly threaded process). None elsewhere."""
+    global _prctl
+    if not sys.platform.startswith("linux"):
+        return None
+    if _prctl is None:
+        try:
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        except (OSError, AttributeError):
+            _prctl = False
+            return None
+        _prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+        _prctl.restype = ctypes.c_int
+    if _prctl is False:
+        return None
+    prctl, harness, kill = _prctl, os.getpid(), int(signal.SIGKILL)
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != harness:  # the harness died before the request took effect
+            os.kill(os.getpid(), kill)
+
+    return preexec

@@ -46,6 +46,7 @@ class RunDir:
 
     @classmethod
     def create(cls, parent: Path, meta: dict[str, Any], *, supplier: str, profile_id: str) -> RunDir:
+        parent = parent.absolute()  # handed to child processes that run in other folders (the load generator)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         base = f"{stamp}-{_slug(supplier)}-{profile_id}"
         try:
@@ -68,6 +69,7 @@ class RunDir:
 
     @classmethod
     def open(cls, path: Path) -> RunDir:
+        path = path.absolute()
         meta_file = path / RUN_FILE
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))

@@ -22,7 +22,6 @@ import difflib
 import hashlib
 import re
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,7 @@ from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_erro
 from conformance.model import Candidate, Profile
 from conformance.schemas import load_schema
 
-__all__ = ["Candidate", "Tender", "TenderProfile", "candidate_command", "fill_systems", "load_tender",
-           "tender_schema"]
+__all__ = ["Candidate", "Tender", "TenderProfile", "fill_systems", "load_tender", "tender_schema"]
 
 
 def tender_schema() -> dict[str, Any]:
@@ -85,15 +83,6 @@ class Tender:
             "run": {"tier": self.tier, "seed": self.seed, "budget_s": self.budget_s},
             "load": dict(self.load),
         }
-
-
-def candidate_command(command: str) -> list[str]:
-    """The argv for a candidate's start command; a leading `conformance` runs this harness's own Python,
-    so a tender works the same with or without the virtual environment on PATH."""
-    argv = shlex.split(command)
-    if argv and argv[0] == "conformance":
-        argv = [sys.executable, "-m", "conformance", *argv[1:]]
-    return argv
 
 
 def load_tender(path: str | Path) -> Tender:
@@ -270,7 +259,7 @@ def _candidate(doc: LocatedYaml, name: str, raw: dict[str, Any], base: Path) -> 
         claims = claims or parsed.claims
     else:
         try:
-            argv = candidate_command(str(raw["command"]))
+            argv = shlex.split(str(raw["command"]))  # started by engine.processes.candidate_command
         except ValueError as exc:
             raise TenderError(f"command does not parse: {exc}", file=doc.file,
                               line=doc.line_of([*where, "command"]), key=dotted([*where, "command"]),

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from conformance.engine.files import log_harness_error, utc_now, write_json_atomic
-from conformance.engine.processes import LaunchError, launched
+from conformance.engine.processes import LaunchError, candidate_command, launched
 from conformance.engine.rundir import RunDir
 from conformance.errors import ConformanceError, RunDirError
 from conformance.inputs.targets import Target, parse_target
-from conformance.inputs.tender import Candidate, Tender, TenderProfile, candidate_command, fill_systems, load_tender
+from conformance.inputs.tender import Candidate, Tender, TenderProfile, fill_systems, load_tender
 from conformance.model import Outcome
 from conformance.scoring.compare import CandidateRuns, build_comparison
 from conformance.scoring.shapes import Comparison
@@ -38,6 +38,7 @@ from conformance.session.execute import RunListener, resume_run, start_run
 __all__ = ["EvaluationOutcome", "evaluate_tender", "interop_plan", "resume_evaluation"]
 
 EVALUATION_FILE = "evaluation.json"
+START_TIMEOUT_S = 60.0  # for a started candidate or system to print "listening on URL"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class EvaluationOutcome:
 def evaluate_tender(tender_path: Path, *, out_dir: Path, listener: RunListener,
                     say: Callable[[str], None]) -> EvaluationOutcome:
     tender = load_tender(tender_path)
+    out_dir = out_dir.absolute()  # its runs and logs are handed to child processes
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,7 @@ def evaluate_tender(tender_path: Path, *, out_dir: Path, listener: RunListener,
 
 
 def resume_evaluation(path: Path, *, listener: RunListener, say: Callable[[str], None]) -> EvaluationOutcome:
+    path = path.absolute()
     try:
         state = json.loads((path / EVALUATION_FILE).read_text(encoding="utf-8"))
         tender_path, tender_digest = state["tender"]["path"], state["tender"]["digest"]
@@ -149,13 +152,17 @@ def _start_systems(path: Path, tender: Tender, stack: ExitStack, say: Callable[[
             continue
         say(f"starting the {name}: {spec['command']}")
         try:
-            urls[name] = stack.enter_context(launched(candidate_command(spec["command"]), timeout=60.0,
-                                                      log_path=path / "logs" / f"system-{name}.log"))
+            urls[name] = _start(stack, spec["command"], path / "logs" / f"system-{name}.log")
         except LaunchError as exc:
             raise ConformanceError(f"the tender's {name} did not start: {exc.summary} "
                                    f"(see logs/system-{name}.log); no candidate can be tested without it") from None
         say(f"  {name} listening on {urls[name]}")
     return urls
+
+
+def _start(stack: ExitStack, command: str, log_path: Path) -> str:
+    """Start a tender's command (a candidate or another system) for as long as `stack` lasts; its URL."""
+    return stack.enter_context(launched(candidate_command(command), timeout=START_TIMEOUT_S, log_path=log_path))
 
 
 def _peer_plan(tender: Tender) -> list[tuple[TenderProfile, str, list[str]]]:
@@ -196,9 +203,8 @@ def _interoperability(path: Path, tender: Tender, state: dict[str, Any], listene
         for cand in started:  # all up at once: each is a target in some pairs and a peer in others
             if cand.command:
                 try:
-                    urls[cand.name] = stack.enter_context(launched(
-                        candidate_command(fill_systems(cand.command, systems)), timeout=60.0,
-                        log_path=path / "logs" / f"{cand.name}.interop.log"))
+                    urls[cand.name] = _start(stack, fill_systems(cand.command, systems),
+                                             path / "logs" / f"{cand.name}.interop.log")
                 except LaunchError as exc:
                     say(f"  {cand.name}: did not start for the interoperability runs: {exc.summary}")
             else:
@@ -292,8 +298,7 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
     with ExitStack() as stack:
         if cand.command:
             say(f"  starting: {cand.command}")
-            url = stack.enter_context(launched(candidate_command(fill_systems(cand.command, systems)), timeout=60.0,
-                                               log_path=path / "logs" / f"{cand.name}.log"))
+            url = _start(stack, fill_systems(cand.command, systems), path / "logs" / f"{cand.name}.log")
             say(f"  listening on {url}")
             spec = url
         else:

@@ -23,7 +23,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 import httpx
 
-from conformance.engine.processes import stop_process_group
+from conformance.engine.processes import Arg, ProcessGroup
 from conformance.errors import EngineFailure
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
@@ -54,7 +53,7 @@ def _loadtests_dir() -> Path:
     spec = importlib.util.find_spec("loadtests")
     if spec is None or not spec.submodule_search_locations:
         raise EngineFailure("the loadtests package is not installed with this harness")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return Path(next(iter(spec.submodule_search_locations))).absolute()
 
 
 def _free_port() -> int:
@@ -152,7 +151,8 @@ class LoadRunner:
         out.unlink(missing_ok=True)
         config = {"rate": rate, "duration_s": duration, "max_in_flight": int(opts.get("max_in_flight", 500)),
                   "timeout_s": float(opts.get("timeout_s", 10)), "seed": ctx.seed, "mix": opts.get("mix", {}),
-                  "arrivals": opts.get("arrivals", "poisson"), "out": str(out), "workers": max(1, workers)}
+                  "arrivals": opts.get("arrivals", "poisson"), "out": str(out.absolute()),  # read in the child's folder
+                  "workers": max(1, workers)}
         (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {})}
         if ctx.oauth is not None:  # the generator sends one header throughout: it must outlive the whole load
@@ -211,13 +211,13 @@ class LoadRunner:
         locustfile = _loadtests_dir() / f"{module}.py"
         if not locustfile.is_file():
             raise EngineFailure(f"no load scenario {locustfile}")
-        env = {**os.environ, "CONFORMANCE_LOAD_CONFIG": str(folder / "config.json"),
-               "CONFORMANCE_LOAD_HEADERS": json.dumps(headers),
-               "PYTHONPATH": os.pathsep.join([str(locustfile.parent.parent), os.environ.get("PYTHONPATH", "")])}
+        env: dict[str, Arg] = {
+            "CONFORMANCE_LOAD_CONFIG": folder / "config.json", "CONFORMANCE_LOAD_HEADERS": json.dumps(headers),
+            "PYTHONPATH": os.pathsep.join([str(locustfile.parent.parent), os.environ.get("PYTHONPATH", "")])}
         run_time = int(config["duration_s"] + 3 * config["timeout_s"] + 30)
-        base = [sys.executable, "-m", "locust", "-f", str(locustfile), user_class, "--headless", "--host",
-                ctx.target.base_url, "--only-summary", "--skip-log-setup", "--exit-code-on-error", "0",
-                "--json-file", str(folder / "locust")]
+        base: list[Arg] = [sys.executable, "-m", "locust", "-f", locustfile, user_class, "--headless", "--host",
+                           ctx.target.base_url, "--only-summary", "--skip-log-setup", "--exit-code-on-error", "0",
+                           "--json-file", folder / "locust"]
         bind_host, _, bind_port = (master_bind or "").rpartition(":")
         host, port = bind_host or "127.0.0.1", int(bind_port) if bind_port else _free_port()
         total = workers + remote
@@ -233,27 +233,21 @@ class LoadRunner:
                        f"--worker --master-host {host} --master-port {port}")
             (folder / "remote-worker.txt").write_text(command + "\n", encoding="utf-8")
             ctx.progress(f"waiting up to {REMOTE_WAIT_S} s for {remote} remote worker(s); on each run: {command}")
-        log = (folder / "locust.log").open("w", encoding="utf-8")
-        procs = [subprocess.Popen(master, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)]
-        for _ in range(workers):
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "locust", "-f", str(locustfile), user_class, "--worker", "--master-host",
-                 "127.0.0.1" if host in ("0.0.0.0", "::", "*") else host, "--master-port", str(port),
-                 "--skip-log-setup"],
-                cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        log = folder / "locust.log"
+        log.write_text("", encoding="utf-8")  # a re-run after resume starts a fresh log
         deadline = time.monotonic() + run_time + STARTUP_GRACE_S + (REMOTE_WAIT_S if remote else 0)
-        try:
-            while procs[0].poll() is None:
+        with ProcessGroup(stop_signal=signal.SIGINT) as locust:  # locust writes its stats on SIGINT
+            master_proc = locust.spawn(master, cwd=folder, env=env, log_path=log)
+            for _ in range(workers):
+                locust.spawn([sys.executable, "-m", "locust", "-f", locustfile, user_class, "--worker", "--master-host",
+                              "127.0.0.1" if host in ("0.0.0.0", "::", "*") else host, "--master-port", str(port),
+                              "--skip-log-setup"], cwd=folder, env=env, log_path=log)
+            while master_proc.poll() is None:
                 if ctx.stop.is_set():
                     raise KeyboardInterrupt
                 if time.monotonic() > deadline:
                     raise EngineFailure(f"the load generator did not finish within {run_time + STARTUP_GRACE_S:.0f} s")
                 time.sleep(0.2)
-        finally:
-            for proc in procs:
-                stop_process_group(proc, signal.SIGINT)  # locust writes its stats on SIGINT
-            log.close()
         stats_file = folder / "locust.json"
         try:
             return _plain_locust(json.loads(stats_file.read_text(encoding="utf-8")))

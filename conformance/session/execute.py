@@ -21,6 +21,7 @@ import httpx
 from conformance import __version__
 from conformance.engine.files import log_harness_error, utc_now
 from conformance.engine.oauth import token_source_for
+from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
 from conformance.errors import EngineFailure, RunDirError, TokenError, UsageError
@@ -190,8 +191,7 @@ def _reset(target: Target, headers: dict[str, str]) -> str | None:
             return f"reset request {method} {path} answered {response.status_code}"
         return None
     try:
-        proc = subprocess.run(shlex.split(spec.command or ""), capture_output=True, text=True,
-                              timeout=RESET_TIMEOUT_S, check=False)
+        proc = run_command(shlex.split(spec.command or ""), timeout=RESET_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"reset command failed: {exc}"
     if proc.returncode != 0:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from conformance.engine.processes import spawned
 from conformance.inputs.profiles import load_profile
 from tests.conftest import (
     ROOT,
@@ -94,21 +95,20 @@ def test_schema_drift_is_caught_with_a_curl_that_reproduces_it(drift_run: Run) -
 def test_interrupted_run_keeps_its_results_and_resumes(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     with reference() as url:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "conformance", "run", "pole-records", "--target", url, "--seed", SEED,
-             "--runs-dir", str(runs), "--load-duration", "2"],  # short load: the resume is under test, not the load
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 300
-        results = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            found = list(runs.glob("*/results.jsonl"))
-            if found and found[0].read_text().count("\n") >= 2:
-                results = found[0]
-                break
-            time.sleep(0.2)
-        assert results is not None, "the run never finished two requirements"
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=120)
+        with spawned([sys.executable, "-m", "conformance", "run", "pole-records", "--target", url, "--seed", SEED,
+                      "--runs-dir", runs, "--load-duration", "2"],  # short load: the resume is under test, not the load
+                     cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+            deadline = time.monotonic() + 300
+            results = None
+            while time.monotonic() < deadline and proc.poll() is None:
+                found = list(runs.glob("*/results.jsonl"))
+                if found and found[0].read_text().count("\n") >= 2:
+                    results = found[0]
+                    break
+                time.sleep(0.2)
+            assert results is not None, "the run never finished two requirements"
+            proc.send_signal(signal.SIGINT)
+            out, _ = proc.communicate(timeout=120)
         assert proc.returncode == 3, out
         run_dir = only_run_dir(runs)
         kept = [json.loads(line)["requirement_id"] for line in results.read_text().splitlines()]

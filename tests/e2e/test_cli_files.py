@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import jsonschema
@@ -47,8 +45,7 @@ def test_cli_lint_prints_one_line_and_exits_2(tmp_path: Path, mutation: str) -> 
     else:
         folder = make_profile(tmp_path, openapi=None)
     for command in (["profiles", "lint", str(folder)], ["run", str(folder), "--target", "http://127.0.0.1:9"]):
-        proc = subprocess.run([sys.executable, "-m", "conformance", *command], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=60)
+        proc = conformance(*command, cwd=tmp_path, timeout=60)
         assert proc.returncode == 2, proc.stderr
         lines = [line for line in proc.stderr.splitlines() if line.strip()]
         assert len(lines) == 1, proc.stderr

@@ -176,7 +176,7 @@ def test_a_supplier_restarted_during_the_soak_shows_as_an_outage(tmp_path: Path)
     import sys
     import time
 
-    from conformance.engine.processes import launched, stop_process_group
+    from conformance.engine.processes import launched, spawned
     from fixtures.kit.launch import reference_command
 
     with socket.socket() as sock:
@@ -187,10 +187,9 @@ def test_a_supplier_restarted_during_the_soak_shows_as_an_outage(tmp_path: Path)
     runs = tmp_path / "runs"
     first = launched(command, log_path=tmp_path / "reference-1.log")
     url = first.__enter__()
-    run = subprocess.Popen([sys.executable, "-m", "conformance", "run", "pole-records", "--target", url, "--only",
-                            "POLE-PERF-004", "--seed", "7", "--runs-dir", str(runs), "--load-duration", "14"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
+    with spawned([sys.executable, "-m", "conformance", "run", "pole-records", "--target", url, "--only",
+                  "POLE-PERF-004", "--seed", "7", "--runs-dir", runs, "--load-duration", "14"],
+                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as run:
         deadline = time.monotonic() + 120
         while not list(runs.glob("*/load/POLE-PERF-004/config.json")):  # the load is about to start
             assert time.monotonic() < deadline and run.poll() is None, run.stdout.read() if run.stdout else ""
@@ -200,8 +199,6 @@ def test_a_supplier_restarted_during_the_soak_shows_as_an_outage(tmp_path: Path)
         time.sleep(1.5)
         with launched(command, log_path=tmp_path / "reference-2.log"):
             output, _ = run.communicate(timeout=240)
-    finally:
-        stop_process_group(run)
     row = next(r for r in read_scorecard(only_run_dir(runs))["requirements"] if r["id"] == "POLE-PERF-004")
     avail = row["measurements"]["availability"]
     assert row["outcome"] == "fail", (row["outcome"], row.get("reason"), output[-2000:])
@@ -216,45 +213,38 @@ def test_a_supplier_restarted_during_the_soak_shows_as_an_outage(tmp_path: Path)
 def test_a_worker_started_elsewhere_joins_the_master_and_its_share_is_merged(tmp_path: Path) -> None:
     """`--remote-workers 1`: the run prints the worker command and waits; the test plays the other machine and
     starts that worker itself (same config, credentials in the environment); the merged result counts it."""
-    import os
     import socket
     import subprocess
     import sys
     import time
 
-    from conformance.engine.processes import stop_process_group
+    from conformance.engine.processes import ProcessGroup
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     runs = tmp_path / "runs"
-    with reference() as url:
-        run = subprocess.Popen([sys.executable, "-m", "conformance", "run", "pole-records", "--target", url,
-                                "--only", "POLE-PERF-001", "--seed", "7", "--runs-dir", str(runs), "--load-rate", "20",
-                                "--load-duration", "4", "--workers", "1", "--remote-workers", "1",
-                                "--master-bind", f"127.0.0.1:{port}"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        worker = None
-        try:
-            deadline = time.monotonic() + 120
-            while not (found := list(runs.glob("*/load/POLE-PERF-001/remote-worker.txt"))):
-                assert time.monotonic() < deadline and run.poll() is None
-                time.sleep(0.1)
-            folder = found[0].parent
-            printed = found[0].read_text()
-            assert f"--master-host 127.0.0.1 --master-port {port}" in printed and "CONFORMANCE_LOAD_HEADERS" in printed
-            copy = tmp_path / "worker-config.json"
-            copy.write_text((folder / "config.json").read_text())
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "locust", "-f", "loadtests/pole_records.py", "PoleRecordsUser", "--worker",
-                 "--master-host", "127.0.0.1", "--master-port", str(port), "--skip-log-setup"],
-                env={**os.environ, "CONFORMANCE_LOAD_CONFIG": str(copy), "CONFORMANCE_LOAD_HEADERS": "{}"},
-                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-            output, _ = run.communicate(timeout=240)
-        finally:
-            stop_process_group(run)
-            if worker is not None:
-                stop_process_group(worker)
+    with reference() as url, ProcessGroup() as processes:
+        run = processes.spawn([sys.executable, "-m", "conformance", "run", "pole-records", "--target", url,
+                               "--only", "POLE-PERF-001", "--seed", "7", "--runs-dir", runs, "--load-rate", "20",
+                               "--load-duration", "4", "--workers", "1", "--remote-workers", "1",
+                               "--master-bind", f"127.0.0.1:{port}"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while not (found := list(runs.glob("*/load/POLE-PERF-001/remote-worker.txt"))):
+            assert time.monotonic() < deadline and run.poll() is None
+            time.sleep(0.1)
+        folder = found[0].parent
+        printed = found[0].read_text()
+        assert f"--master-host 127.0.0.1 --master-port {port}" in printed and "CONFORMANCE_LOAD_HEADERS" in printed
+        copy = tmp_path / "worker-config.json"
+        copy.write_text((folder / "config.json").read_text())
+        processes.spawn(
+            [sys.executable, "-m", "locust", "-f", Path("loadtests/pole_records.py"), "PoleRecordsUser",
+             "--worker", "--master-host", "127.0.0.1", "--master-port", str(port), "--skip-log-setup"],
+            env={"CONFORMANCE_LOAD_CONFIG": copy, "CONFORMANCE_LOAD_HEADERS": "{}"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        output, _ = run.communicate(timeout=240)
     row = next(r for r in read_scorecard(only_run_dir(runs))["requirements"] if r["id"] == "POLE-PERF-001")
     assert row["outcome"] == "pass", (row.get("reason"), output[-1500:])
     m = row["measurements"]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance.engine.processes import candidate_command
 from conformance.errors import TenderError
-from conformance.inputs.tender import candidate_command, load_tender
+from conformance.inputs.tender import load_tender
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "examples" / "demo-tender.yaml"
