@@ -19,7 +19,6 @@ it raises EngineFailure (the requirement is an error), whereas what the candidat
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import random
@@ -28,21 +27,31 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import jsonschema
 import yaml
 
-from conformance.contracts import ContractContext, contract_check
-from conformance.errors import EngineFailure
-from conformance.inputs.yamlfile import safe_load
+from conformance.kit import (
+    ContractContext,
+    EngineFailure,
+    blame,
+    chunks,
+    component_validator,
+    contract_check,
+    excerpt,
+    interface,
+    json_object,
+    listed,
+    parameter_maximum,
+    plan_pages,
+    same_time,
+    who,
+)
 
-__all__ = ["Export", "Extract", "build_extract", "plan_pages", "reconcile"]
+__all__ = ["Export", "Extract", "build_extract", "reconcile"]
 
 PEER = "peer"
 EXTRACT_FILE = "legacy-extract.yaml"
-SHOWN = 10  # ids named in a finding before "and N more"
 MAX_PAGES = 200  # pages of one export the harness reads before giving up (200 x 1000 lines)
 DEFAULT_PAGE_LIMIT = 1000  # the interface's largest `limit` when openapi.yaml cannot be read for it
 DEFAULT_IMPORT_ITEMS = 500  # the interface's largest import when openapi.yaml cannot be read for it
@@ -121,64 +130,25 @@ def build_extract(spec: Mapping[str, Any], seed: int, namespace: uuid.UUID) -> E
 
 
 def _extract(c: ContractContext) -> Extract:
-    path = Path(c.openapi_path).parent / "datasets" / EXTRACT_FILE
-    spec = safe_load(path.read_text(encoding="utf-8"))["extract"]
+    spec = c.dataset(EXTRACT_FILE)["extract"]
     return build_extract(spec, c.seed, uuid.uuid4())
 
 
 # --- talking to the two systems -----------------------------------------------------------------------------
 
-@functools.cache
-def _interface(openapi_path: str) -> dict[str, Any]:
-    document = safe_load(Path(openapi_path).read_text(encoding="utf-8"))
-    return document if isinstance(document, dict) else {}
-
-
 def page_limit(openapi_path: str) -> int:
     """The largest `limit` GET /export takes (the interface's `maximum`; DEFAULT_PAGE_LIMIT if it states none)."""
-    try:
-        parameters = _interface(openapi_path)["paths"]["/export"]["get"]["parameters"]
-        limit = next(p for p in parameters if p.get("name") == "limit")["schema"]["maximum"]
-    except (KeyError, TypeError, AttributeError, StopIteration, OSError, yaml.YAMLError):
-        return DEFAULT_PAGE_LIMIT
+    limit = parameter_maximum(openapi_path, "/export", "get", "limit")
     return int(limit) if isinstance(limit, int) and limit >= 1 else DEFAULT_PAGE_LIMIT
 
 
 def import_limit(openapi_path: str) -> int:
     """The most items one POST /imports takes (ImportRequest.items.maxItems; DEFAULT_IMPORT_ITEMS if none)."""
     try:
-        most = _interface(openapi_path)["components"]["schemas"]["ImportRequest"]["properties"]["items"]["maxItems"]
+        most = interface(openapi_path)["components"]["schemas"]["ImportRequest"]["properties"]["items"]["maxItems"]
     except (KeyError, TypeError, OSError, yaml.YAMLError):
         return DEFAULT_IMPORT_ITEMS
     return int(most) if isinstance(most, int) and most >= 1 else DEFAULT_IMPORT_ITEMS
-
-
-def _who(system: str | None) -> str:
-    return "the candidate" if system is None else f"the {system} system"
-
-
-def _problem(c: ContractContext, system: str | None, message: str) -> NoReturn:
-    """The candidate broke the standard (a failure), or the peer did (an error: nothing about the candidate was
-    measured)."""
-    if system is None:
-        c.fail(message)
-    raise EngineFailure(f"{_who(system)} (not the candidate) did not play its part: {message}")
-
-
-def _body(response: Any) -> str:
-    return " ".join(response.text[:300].split())
-
-
-def _json_object(c: ContractContext, system: str | None, response: Any, where: str) -> dict[str, Any]:
-    """The response's JSON object; a body that is not one is the answering system's problem."""
-    try:
-        body = response.json()
-    except ValueError:
-        _problem(c, system, f"{where} answered {response.status_code} without JSON: {_body(response)}")
-    if not isinstance(body, dict):
-        _problem(c, system, f"{where} answered {response.status_code} with JSON that is not an object: "
-                            f"{_body(response)}")
-    return body
 
 
 def load_legacy(c: ContractContext, extract: Extract, system: str | None) -> None:
@@ -187,14 +157,14 @@ def load_legacy(c: ContractContext, extract: Extract, system: str | None) -> Non
         r = c.send("POST", "/records", json=record, step=f"load legacy record {n}/{len(extract.records)}",
                    system=system)
         if r.status_code != 201:
-            _problem(c, system, f"loading the legacy extract: POST /records for record {record['id']} answered "
-                                f"{r.status_code}, expected 201: {_body(r)}")
+            blame(c, system, f"loading the legacy extract: POST /records for record {record['id']} answered "
+                             f"{r.status_code}, expected 201: {excerpt(r)}")
     for n, rel in enumerate(extract.relationships, 1):
         r = c.send("POST", "/relationships", json=rel,
                    step=f"load legacy relationship {n}/{len(extract.relationships)}", system=system)
         if r.status_code != 201:
-            _problem(c, system, f"loading the legacy extract: POST /relationships {rel['from_id']} -> {rel['to_id']} "
-                                f"({rel['type']}) answered {r.status_code}, expected 201: {_body(r)}")
+            blame(c, system, f"loading the legacy extract: POST /relationships {rel['from_id']} -> {rel['to_id']} "
+                             f"({rel['type']}) answered {r.status_code}, expected 201: {excerpt(r)}")
 
 
 def read_export(c: ContractContext, system: str | None, query: dict[str, Any] | None = None,
@@ -204,13 +174,13 @@ def read_export(c: ContractContext, system: str | None, query: dict[str, Any] | 
     shown = {k: (v if len(str(v)) <= 40 else str(v)[:40] + "...") for k, v in (query or {}).items()}
     where = f"GET /export{'?' + '&'.join(f'{k}={v}' for k, v in shown.items()) if shown else ''}"
     if r.extensions.get("truncated"):
-        raise EngineFailure(f"{where} on {_who(system)}: the answer was larger than the harness reads and was cut, "
+        raise EngineFailure(f"{where} on {who(system)}: the answer was larger than the harness reads and was cut, "
                             "so it could not be judged")
     if r.status_code != 200:
-        _problem(c, system, f"{where} answered {r.status_code}, expected 200: {_body(r)}")
+        blame(c, system, f"{where} answered {r.status_code}, expected 200: {excerpt(r)}")
     media = r.headers.get("content-type", "").split(";")[0].strip().lower()
     if media != "application/x-ndjson":
-        _problem(c, system, f"{where} answered Content-Type '{media}', expected application/x-ndjson")
+        blame(c, system, f"{where} answered Content-Type '{media}', expected application/x-ndjson")
     items: list[dict[str, Any]] = []
     end: dict[str, Any] | None = None
     for number, line in enumerate(r.text.splitlines(), 1):
@@ -219,21 +189,21 @@ def read_export(c: ContractContext, system: str | None, query: dict[str, Any] | 
         try:
             item = json.loads(line)
         except ValueError:
-            _problem(c, system, f"{where}: line {number} is not JSON: {line[:120]!r}")
+            blame(c, system, f"{where}: line {number} is not JSON: {line[:120]!r}")
         if not isinstance(item, dict) or item.get("kind") not in ("record", "relationship", "end"):
-            _problem(c, system, f"{where}: line {number} is not a record, relationship or end line: {line[:120]!r}")
+            blame(c, system, f"{where}: line {number} is not a record, relationship or end line: {line[:120]!r}")
         if end is not None:
-            _problem(c, system, f"{where}: line {number} follows the end line")
+            blame(c, system, f"{where}: line {number} follows the end line")
         if item["kind"] == "end":
             end = item
         else:
             items.append(item)
     if end is None:
-        _problem(c, system, f"{where}: the stream has no end line ({len(items)} lines): it was cut short")
+        blame(c, system, f"{where}: the stream has no end line ({len(items)} lines): it was cut short")
     cursor = end.get("next_cursor")
     if cursor is not None and (not isinstance(cursor, str) or not cursor):
-        _problem(c, system, f"{where}: the end line's next_cursor is {json.dumps(cursor)[:60]}, expected a "
-                            "non-empty string or null")
+        blame(c, system, f"{where}: the end line's next_cursor is {json.dumps(cursor)[:60]}, expected a "
+                         "non-empty string or null")
     return items, end
 
 
@@ -269,7 +239,7 @@ def read_paged(c: ContractContext, system: str | None, extract: Extract, *, most
         items, end = read_export(c, system, query, step=f"{step}: page {out.pages} (limit {size})"
                                                          + (", resumed from next_cursor" if cursor else ""))
         if len(items) > size:
-            _problem(c, system, f"export page {out.pages} asked for at most {size} lines and got {len(items)}")
+            blame(c, system, f"export page {out.pages} asked for at most {size} lines and got {len(items)}")
         for item in items:
             if _about(item, ids):
                 out.items.append(item)
@@ -280,14 +250,14 @@ def read_paged(c: ContractContext, system: str | None, extract: Extract, *, most
         if cursor is None:
             return out
         if cursor in given:
-            _problem(c, system, f"export page {out.pages} ended with a next_cursor an earlier page had already "
-                                f"given ({cursor[:40]}): resuming from it goes round in circles")
+            blame(c, system, f"export page {out.pages} ended with a next_cursor an earlier page had already "
+                             f"given ({cursor[:40]}): resuming from it goes round in circles")
         given.add(cursor)
     repeated = [k for k, n in Counter(key_of(i) for i in out.items).items() if n > 1]
     if repeated:
-        _problem(c, system, f"the export did not end within {allowed} pages: it repeated {len(repeated)} of the "
-                            f"lines this check loaded ({_listed([' '.join(k) for k in repeated])})")
-    raise EngineFailure(f"{_who(system)}'s export did not end within {allowed} pages of up to {most} lines "
+        blame(c, system, f"the export did not end within {allowed} pages: it repeated {len(repeated)} of the "
+                         f"lines this check loaded ({listed([' '.join(k) for k in repeated])})")
+    raise EngineFailure(f"{who(system)}'s export did not end within {allowed} pages of up to {most} lines "
                         f"({out.lines} lines read): the harness reads at most that many pages of an export, so this "
                         "system holds more than it can check (run it against a smaller deployment)")
 
@@ -321,31 +291,6 @@ def full_export(c: ContractContext, system: str | None, extract: Extract,
     return whole_export(c, system, extract, step).items
 
 
-def plan_pages(positions: Sequence[int], first: int, then: int, most: int) -> list[int]:
-    """Page sizes for reading an export so that each page after the first starts at one of this check's lines
-    (`positions`: where they stand among all the lines the system holds), so a cursor that skips or repeats a line
-    at a page boundary shows in this check's own lines however much else the system holds. A boundary between two
-    of this check's lines is preferred (a repeated line shows too), then the one nearest the wanted size: about
-    `first` lines, then about `then`, never fewer than three quarters of that nor more than `most`. Past the last
-    of this check's lines the plan ends (the rest is read `most` at a time)."""
-    mine_at = set(positions)
-    ordered = sorted(mine_at)
-    sizes: list[int] = []
-    at, wanted = 0, min(first, most)
-    while ordered and at < ordered[-1]:
-        window = [p for p in ordered if at + max(1, wanted * 3 // 4) <= p <= at + most]
-        if not window:
-            window = [p for p in ordered if at < p <= at + most]
-        if not window:
-            sizes.append(most)
-            at += most
-            continue
-        start = min(window, key=lambda p: (p - 1 not in mine_at, abs(p - at - wanted)))
-        sizes.append(start - at)
-        at, wanted = start, min(then, most)
-    return sizes
-
-
 def key_of(item: Mapping[str, Any]) -> Key:
     if item.get("kind") == "relationship":
         return ("relationship", _norm_id(item.get("from_id")), _norm_id(item.get("to_id")), str(item.get("type")))
@@ -373,16 +318,16 @@ def mine(items: Iterable[dict[str, Any]], extract: Extract) -> list[dict[str, An
 def batches(items: Sequence[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
     """Import batches of at most `size` items, records before relationships (as the interface asks)."""
     ordered = [i for i in items if i.get("kind") == "record"] + [i for i in items if i.get("kind") != "record"]
-    return [ordered[n:n + size] for n in range(0, len(ordered), size)]
+    return chunks(ordered, size)
 
 
 def import_into(c: ContractContext, system: str | None, items: list[dict[str, Any]], source: str) -> dict[str, Any]:
     r = c.send("POST", "/imports", json={"source": source, "items": items},
                step=f"import {len(items)} records and relationships", system=system)
     if r.status_code != 201:
-        _problem(c, system, f"POST /imports of {len(items)} records and relationships exported by {source} answered "
-                            f"{r.status_code}, expected 201: {_body(r)}")
-    return _json_object(c, system, r, "POST /imports")
+        blame(c, system, f"POST /imports of {len(items)} records and relationships exported by {source} answered "
+                         f"{r.status_code}, expected 201: {excerpt(r)}")
+    return json_object(c, system, r, "POST /imports")
 
 
 def read_records(c: ContractContext, system: str | None, ids: Iterable[str]) -> dict[str, dict[str, Any] | None]:
@@ -394,9 +339,9 @@ def read_records(c: ContractContext, system: str | None, ids: Iterable[str]) -> 
         if r.status_code == 404:
             found[record_id] = None
         elif r.status_code == 200:
-            found[record_id] = _json_object(c, system, r, f"GET /records/{record_id}")
+            found[record_id] = json_object(c, system, r, f"GET /records/{record_id}")
         else:
-            _problem(c, system, f"GET /records/{record_id} answered {r.status_code}, expected 200 or 404: {_body(r)}")
+            blame(c, system, f"GET /records/{record_id} answered {r.status_code}, expected 200 or 404: {excerpt(r)}")
     return found
 
 
@@ -408,10 +353,7 @@ def held_relationships(c: ContractContext, system: str | None, extract: Extract)
 def interface_problems(openapi_path: str, items: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     """The export lines that break the interface (ExportRecord / ExportRelationship), by what is wrong: {problem:
     ['record ID', 'relationship FROM -TYPE-> TO', ...]}."""
-    components = _interface(openapi_path).get("components", {})
-    validators = {kind: jsonschema.Draft202012Validator({"$ref": f"#/components/schemas/{name}",
-                                                         "components": components},
-                                                        format_checker=jsonschema.FormatChecker())
+    validators = {kind: component_validator(openapi_path, name)
                   for kind, name in (("record", "ExportRecord"), ("relationship", "ExportRelationship"))}
     out: dict[str, list[str]] = {}
     for item in items:
@@ -426,19 +368,6 @@ def interface_problems(openapi_path: str, items: Sequence[Mapping[str, Any]]) ->
 
 
 # --- reconciliation ------------------------------------------------------------------------------------------
-
-def _listed(things: list[str]) -> str:
-    shown = ", ".join(things[:SHOWN])
-    return shown + (f" and {len(things) - SHOWN} more" if len(things) > SHOWN else "")
-
-
-def _same_time(a: Any, b: Any) -> bool:
-    try:
-        return datetime.fromisoformat(str(a).replace("Z", "+00:00")) == datetime.fromisoformat(
-            str(b).replace("Z", "+00:00"))
-    except ValueError:
-        return bool(a == b)
-
 
 def differences(sent: Mapping[str, Any], held: Mapping[str, Any]) -> list[str]:
     """What changed between the record sent and the record held, field by field ('status open -> closed')."""
@@ -457,7 +386,7 @@ def differences(sent: Mapping[str, Any], held: Mapping[str, Any]) -> list[str]:
             if added:
                 out.append(f"flags added: {', '.join(added)}")
         elif name == "recorded_at":
-            if not _same_time(a, b):
+            if not same_time(a, b):
                 out.append(f"recorded_at {a} -> {b}")
         elif a != b:
             out.append(f"{name} {json.dumps(a, ensure_ascii=False)} -> {json.dumps(b, ensure_ascii=False)}")
@@ -478,13 +407,13 @@ def reconcile(extract: Extract, records: Mapping[str, Mapping[str, Any] | None],
             if held is not None and (diff := differences(r, held)):
                 changed.append(f"{r['id']} ({'; '.join(diff)})")
         if missing:
-            findings.append(f"{len(missing)} of {len(sent)} {status} records missing {where}: {_listed(missing)}")
+            findings.append(f"{len(missing)} of {len(sent)} {status} records missing {where}: {listed(missing)}")
         if changed:
-            findings.append(f"{len(changed)} of {len(sent)} {status} records changed {where}: {_listed(changed)}")
+            findings.append(f"{len(changed)} of {len(sent)} {status} records changed {where}: {listed(changed)}")
     wanted = [key_of({"kind": "relationship", **r}) for r in extract.relationships]
     lost = [f"{k[1]} -{k[3]}-> {k[2]}" for k in wanted if k not in relationships]
     if lost:
-        findings.append(f"{len(lost)} of {len(wanted)} relationships missing {where}: {_listed(lost)}")
+        findings.append(f"{len(lost)} of {len(wanted)} relationships missing {where}: {listed(lost)}")
     return findings
 
 
@@ -514,7 +443,7 @@ def export_complete(c: ContractContext) -> None:
     findings = reconcile(extract, records, {key_of(i) for i in items if i.get("kind") == "relationship"},
                          "from the candidate's export")
     if twice:
-        findings.append(f"{len(twice)} records exported more than once: {_listed(twice)}")
+        findings.append(f"{len(twice)} records exported more than once: {listed(twice)}")
     if findings:
         c.fail("; ".join(findings))
 
@@ -548,7 +477,7 @@ def export_resumable(c: ContractContext) -> None:
     findings = []
 
     def named(keys: list[Key]) -> str:
-        return _listed([f"{k[0]} {' '.join(k[1:])}" for k in keys])
+        return listed([f"{k[0]} {' '.join(k[1:])}" for k in keys])
 
     mine_total = f"{len(wanted)} lines this check loaded"
     if skipped:
@@ -574,7 +503,7 @@ def import_from_peer(c: ContractContext) -> None:
     peer_records, _ = _records_in(items)
     if (gaps := reconcile(extract, peer_records, {key_of(i) for i in items if i.get("kind") == "relationship"},
                           "from the peer's export")):
-        _problem(c, PEER, "; ".join(gaps))
+        blame(c, PEER, "; ".join(gaps))
     for batch in batches(items, import_limit(c.openapi_path)):
         import_into(c, None, batch, "peer")
     findings = reconcile(extract, read_records(c, None, extract.ids), held_relationships(c, None, extract),
@@ -588,10 +517,10 @@ def _refusal(response: Any, batch: Sequence[Mapping[str, Any]]) -> str:
     try:
         body = response.json()
     except ValueError:
-        return _body(response)
+        return excerpt(response)
     errors = body.get("errors") if isinstance(body, dict) else None
     if not isinstance(errors, list) or not errors:
-        return _body(response)
+        return excerpt(response)
     pointers = [str(e.get("pointer", "")) if isinstance(e, dict) else "" for e in errors]
 
     def named(pointer: str) -> str:
@@ -625,14 +554,14 @@ def export_to_peer(c: ContractContext) -> None:
         if r.status_code == 422:
             refused.append(f"batch {n} of {len(batch)} lines: {_refusal(r, batch)}")
         elif r.status_code == 201:
-            _json_object(c, PEER, r, "POST /imports")
+            json_object(c, PEER, r, "POST /imports")
         else:
-            _problem(c, PEER, f"POST /imports answered {r.status_code}, expected 201 or 422: {_body(r)}")
+            blame(c, PEER, f"POST /imports answered {r.status_code}, expected 201 or 422: {excerpt(r)}")
     if broken:
         peer = (f"the peer refused the import as breaking the interface (422; {'; '.join(refused)})" if refused
                 else "the peer accepted them, but a system that conforms to the interface must refuse them")
         count = sum(len(labels) for labels in broken.values())
-        what = "; ".join(f"{problem}: {len(labels)} lines: {_listed(labels)}" for problem, labels in broken.items())
+        what = "; ".join(f"{problem}: {len(labels)} lines: {listed(labels)}" for problem, labels in broken.items())
         c.fail(f"the candidate's export breaks the interface, so another records system cannot import it: "
                f"{count} problems in the {len(items)} lines exported for this check's records; {peer}. {what}")
     exported, _ = _records_in(items)
@@ -640,13 +569,13 @@ def export_to_peer(c: ContractContext) -> None:
                           "from the candidate's export")):
         c.fail("; ".join(gaps))  # what the candidate sent was already incomplete or changed
     if refused:
-        _problem(c, PEER, "it refused (422) the candidate's export, whose lines all conform to the interface: "
-                          + "; ".join(refused))
+        blame(c, PEER, "it refused (422) the candidate's export, whose lines all conform to the interface: "
+                       + "; ".join(refused))
     # The export was complete and conformed: anything now missing in the peer was lost by the peer.
     findings = reconcile(extract, read_records(c, PEER, extract.ids), held_relationships(c, PEER, extract),
                          "in the peer after migrating the candidate's complete export")
     if findings:
-        _problem(c, PEER, "; ".join(findings))
+        blame(c, PEER, "; ".join(findings))
 
 
 def _count(table: Mapping[str, Any], record_type: str, status: str) -> Any:
@@ -664,7 +593,7 @@ def import_report(c: ContractContext) -> None:
     held_first = {**clash, "summary": clash["summary"] + " (already migrated by hand, different content)"}
     r = c.send("POST", "/records", json=held_first, step="hold one record already, with different content")
     if r.status_code != 201:
-        c.fail(f"POST /records for record {clash['id']} answered {r.status_code}, expected 201: {_body(r)}")
+        c.fail(f"POST /records for record {clash['id']} answered {r.status_code}, expected 201: {excerpt(r)}")
     nobody = str(uuid.uuid5(uuid.UUID(clash["id"]), "nobody"))
     dangling = {"kind": "relationship", "from_id": clash["id"], "to_id": nobody, "type": "linked-to"}
     lines = [*extract.lines(), dangling]
@@ -697,13 +626,13 @@ def import_report(c: ContractContext) -> None:
     unreported = sorted(rid for rid in absent if rid not in rejected_records)
     if unreported:
         problems.append(f"{len(unreported)} of {len(extract.records)} records the report counts as imported are not "
-                        f"held: {_listed(unreported)}")
+                        f"held: {listed(unreported)}")
     if clash["id"] not in rejected_records:
         problems.append(f"record {clash['id']} was already held with different content, and the report does not "
                         "list it as rejected")
     wrongly = sorted(rid for rid in rejected_records if rid in actually)
     if wrongly:
-        problems.append(f"{len(wrongly)} records the report lists as rejected were imported: {_listed(wrongly)}")
+        problems.append(f"{len(wrongly)} records the report lists as rejected were imported: {listed(wrongly)}")
     if key_of(dangling) not in rejected_rels:
         problems.append(f"the relationship to {nobody}, a record nobody holds, is not listed as rejected")
     if imported.get("records") != len(actually):
@@ -721,6 +650,6 @@ def import_report(c: ContractContext) -> None:
     if by_type != actual_counts:
         wrong = [f"{t} {s}: reported {json.dumps(_count(by_type, t, s))}, held {n}"
                  for t, counts in actual_counts.items() for s, n in counts.items() if _count(by_type, t, s) != n]
-        problems.append(f"by_type does not match the records held: {_listed(wrong) or json.dumps(by_type)[:200]}")
+        problems.append(f"by_type does not match the records held: {listed(wrong) or json.dumps(by_type)[:200]}")
     if problems:
         c.fail("the import's reconciliation report disagrees with what the candidate holds: " + "; ".join(problems))
