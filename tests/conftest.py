@@ -28,6 +28,8 @@ SEED = "20261124"
 def shipped_checks(profile_id: str, version: str = "1.0.0") -> ProfileChecks:
     """The Python checks of a shipped profile (profiles/<id>/<version>/checks/), as the profile loader loads them."""
     return load_checks(ROOT / "profiles" / profile_id / version, profile_id, version)
+
+
 RUN_TIMEOUT_S = 600
 
 

@@ -32,9 +32,9 @@ from tests.conftest import conformance, only_run_dir, read_scorecard, shipped_ch
 
 PROFILE = "records-migration"
 CHECKS_LOADED = shipped_checks(PROFILE)  # profiles/records-migration/1.0.0/checks/
-migration = CHECKS_LOADED.module("migration")
-MAX_PAGES, Extract, build_extract = migration.MAX_PAGES, migration.Extract, migration.build_extract
-page_limit, read_paged = migration.page_limit, migration.read_paged
+transfer = CHECKS_LOADED.module("transfer")  # what the checks share: the extract, paged export reading
+MAX_PAGES, Extract, build_extract = transfer.MAX_PAGES, transfer.Extract, transfer.build_extract
+page_limit, read_paged = transfer.page_limit, transfer.read_paged
 SEED = 20261124
 CHECKS = {
     "MIG-EXP-001": "records_migration.export_complete",
