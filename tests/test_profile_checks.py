@@ -87,7 +87,7 @@ def test_a_check_file_that_fails_to_import_is_a_located_error(tmp_path: Path) ->
     broken = CHECK_FILE.format(says="x") + "\n\nLIMIT = {}['missing']\n"
     folder = mini_with_check(tmp_path, broken)
     problems = lint_profile(folder)
-    assert problems, "a broken check file must be a problem"
+    assert len(problems) == 1, [str(p) for p in problems]  # not also "no check 'mini.holds'": it may be there
     first = problems[0]
     assert first.file == str(folder.resolve() / "checks" / "mini.py")
     assert first.line == broken.count("\n")  # the line that raised

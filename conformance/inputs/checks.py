@@ -44,6 +44,7 @@ class ProfileChecks:
     modules: Mapping[str, types.ModuleType] = field(default_factory=dict)
     problems: tuple[ProfileError, ...] = ()
     sources: Mapping[Path, bytes] = field(default_factory=dict)  # exactly what ran, for the profile's digest
+    complete: bool = True  # every file imported (if not, which checks exist is unknown)
 
     def find(self, name: str) -> ContractCheck | None:
         return self.checks.get(name)
@@ -111,7 +112,8 @@ def _load(folder: Path, package: str, sources: Mapping[Path, bytes]) -> ProfileC
                 checks[check.name] = check
     finally:
         sys.dont_write_bytecode = writes_bytecode
-    return ProfileChecks(folder, checks, modules, tuple(problems), dict(sources))
+    return ProfileChecks(folder, checks, modules, tuple(problems), dict(sources),
+                         complete=len(modules) == len(sources))
 
 
 def _import(name: str, file: Path, source: bytes) -> types.ModuleType:
