@@ -32,9 +32,15 @@ check: $(STAMP) lint unit
 unit: $(STAMP)
 	$(PY) -m pytest tests/unit -q
 
+# Each profile's checks/ is type-checked on its own (its files import each other as `from . import name`),
+# from inside the profile folder, with the cache kept here: nothing may be written into profiles/ (digest).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check conformance fixtures loadtests tests examples $(wildcard benchmarks)
+	$(VENV)/bin/ruff check conformance fixtures loadtests tests examples profiles $(wildcard benchmarks)
 	$(VENV)/bin/mypy
+	@for checks in $(wildcard profiles/*/*/checks); do \
+		(cd $$checks/.. && MYPYPATH=$(CURDIR) $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml \
+			--cache-dir $(CURDIR)/.mypy_cache --no-error-summary checks) || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) runs evaluations comparison test-output .pytest_cache .mypy_cache .ruff_cache

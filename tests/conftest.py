@@ -23,10 +23,18 @@ from typing import Any
 import pytest
 
 from conformance.engine.processes import launched, run_command
+from conformance.inputs.checks import ProfileChecks, load_checks
 from fixtures.kit.launch import reference_command, reference_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "20261124"
+
+
+def shipped_checks(profile_id: str, version: str = "1.0.0") -> ProfileChecks:
+    """The Python checks of a shipped profile (profiles/<id>/<version>/checks/), as the profile loader loads them."""
+    return load_checks(ROOT / "profiles" / profile_id / version, profile_id, version)
+
+
 RUN_TIMEOUT_S = 600
 
 

@@ -1,4 +1,5 @@
-"""Find, load and validate profiles: `profiles/<id>/<semver>/{profile.yaml, openapi.yaml, CHANGELOG.md}`.
+"""Find, load and validate profiles: `profiles/<id>/<semver>/{profile.yaml, openapi.yaml, CHANGELOG.md}`, with
+the profile's scenarios, datasets and Python checks (`checks/*.py`, loaded by `conformance.inputs.checks`).
 
 Every problem is reported as `file:line: key: what is wrong; what to do` (a `ProfileError`).
 `lint_profile` collects all problems; `load_profile` raises the first.
@@ -11,7 +12,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import ProfileError, UsageError
+from conformance.inputs.checks import CHECKS_FOLDER, ProfileChecks, load_checks
 from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.model import (
     CheckKind,
@@ -37,6 +39,7 @@ __all__ = [
     "find_profiles",
     "lint_profile",
     "load_profile",
+    "profile_checks",
     "profile_roots",
     "profile_schema",
     "resolve_profile",
@@ -123,7 +126,7 @@ def resolve_profile(ref: str) -> Path:
     return matching[-1].path
 
 
-def load_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] | None = None) -> Profile:
+def load_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] = frozenset(CheckKind)) -> Profile:
     """Load and validate a profile; raise the first `ProfileError` found."""
     folder = resolve_profile(str(ref))
     problems, profile = _check(folder, landed_kinds)
@@ -133,7 +136,7 @@ def load_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] | None =
     return profile
 
 
-def lint_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] | None = None) -> list[ProfileError]:
+def lint_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] = frozenset(CheckKind)) -> list[ProfileError]:
     """Every problem in a profile (empty when it is valid)."""
     try:
         folder = resolve_profile(str(ref))
@@ -143,14 +146,20 @@ def lint_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] | None =
     return problems
 
 
-def _landed_kinds() -> frozenset[CheckKind]:
-    from conformance.runners import landed_kinds
+# The checks each loaded profile was loaded with, by (folder, digest): a run uses the very code its digest names,
+# even if a check file is edited while it runs.
+_loaded_checks: dict[tuple[str, str], ProfileChecks] = {}
 
-    return landed_kinds()
+
+def profile_checks(profile: Profile) -> ProfileChecks:
+    """The Python checks of a loaded profile: the modules loaded with it (whose source its digest covers)."""
+    found = _loaded_checks.get((profile.path, profile.digest))
+    return found if found is not None else load_checks(Path(profile.path), profile.id, profile.version)
 
 
-def _check(folder: Path, landed: frozenset[CheckKind] | None) -> tuple[list[ProfileError], Profile | None]:
-    landed = landed if landed is not None else _landed_kinds()
+def _check(folder: Path, landed: frozenset[CheckKind]) -> tuple[list[ProfileError], Profile | None]:
+    """`landed`: the check kinds with a runner. Every kind has one (tests/unit/test_profiles.py holds the runners to
+    that); a test may pass fewer, to see a requirement of an unlanded kind refused unless it is planned."""
     profile_file = folder / PROFILE_FILE
     try:
         doc = load_located_yaml(profile_file, error=ProfileError)
@@ -163,7 +172,9 @@ def _check(folder: Path, landed: frozenset[CheckKind] | None) -> tuple[list[Prof
     if problems:
         return problems, None
     data = doc.data
-    problems.extend(_semantic_problems(doc, folder, landed))
+    checks = load_checks(folder, str(data["id"]), str(data["version"]))
+    problems.extend(checks.problems)
+    problems.extend(_semantic_problems(doc, folder, landed, checks))
     openapi_name = data.get("openapi", "openapi.yaml")
     openapi_path = folder / openapi_name
     problems.extend(_openapi_problems(openapi_path, doc))
@@ -176,10 +187,11 @@ def _check(folder: Path, landed: frozenset[CheckKind] | None) -> tuple[list[Prof
     profile = Profile(
         id=data["id"], version=data["version"], title=data["title"], status=ProfileStatus(data["status"]),
         summary=data["summary"].strip(), requirements=requirements, path=str(folder),
-        openapi_path=str(openapi_path), digest=_digest(folder),
+        openapi_path=str(openapi_path), digest=_digest(folder, checks.sources),
         systems=tuple(SystemSpec(name, " ".join(str(spec["description"]).split()), bool(spec.get("reference")))
                       for name, spec in (data.get("systems") or {}).items()),
     )
+    _loaded_checks[(profile.path, profile.digest)] = checks
     return [], profile
 
 
@@ -194,15 +206,18 @@ def _requirement(raw: dict[str, Any]) -> Requirement:
     )
 
 
-def _digest(folder: Path) -> str:
+def _digest(folder: Path, loaded: Mapping[Path, bytes]) -> str:
     """sha256 over every file of the profile version (names and contents), so a result names exactly
-    what it was measured against."""
+    what it was measured against: its requirements, interface, scenarios, datasets and Python checks.
+    Bytecode caches are left out (nothing writes them there: `conformance.inputs.checks` imports without).
+    A check file is hashed as `loaded` holds it: the source that was run, read once."""
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = file.relative_to(folder).as_posix()
         if "__pycache__" in rel:
             continue
-        digest.update(rel.encode() + b"\0" + file.read_bytes() + b"\0")
+        content = loaded.get(file.resolve())
+        digest.update(rel.encode() + b"\0" + (file.read_bytes() if content is None else content) + b"\0")
     return "sha256:" + digest.hexdigest()
 
 
@@ -212,7 +227,8 @@ def _schema_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
         yield from explain_schema_error(error, doc)
 
 
-def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKind]) -> Iterator[ProfileError]:
+def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKind],
+                       checks: ProfileChecks) -> Iterator[ProfileError]:
     data = doc.data
     if data["id"] != folder.parent.name:
         yield ProfileError(f"'{data['id']}' does not match the folder name '{folder.parent.name}'",
@@ -248,15 +264,17 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
             scenario = req["check"].get("scenario")
             python = req["check"].get("python")
             if python:
-                from conformance.contracts import find_check
-
-                check = find_check(python)
-                if check is None or req["id"] not in check.requirements:
+                check = checks.find(python)
+                if check is None and not checks.complete:
+                    pass  # a check file did not import (its own located error): what it declares is unknown
+                elif check is None or req["id"] not in check.requirements:
                     yield ProfileError(f"no contract check '{python}' registered for {req['id']}", file=doc.file,
                                        line=doc.line_of([*path, "check", "python"]),
                                        key=dotted([*path, "check", "python"]),
-                                       fix="register it with @contract_check(name, requirements=(id,)) in "
-                                           "conformance/contracts/")
+                                       fix=f"declare it with @contract_check('{python}', requirements=("
+                                           f"'{req['id']}',)) in a file of profiles/{data['id']}/"
+                                           f"{data['version']}/{CHECKS_FOLDER}/ "
+                                           "(see docs/how-to/write-a-contract-requirement.md)")
                 else:
                     for system in check.systems:
                         if system not in (data.get("systems") or {}):

@@ -1,7 +1,8 @@
 """Contract scenarios: business rules as steps (request, expectations, captures), in YAML beside a profile.
 
 Loading validates against `schemas/scenario.schema.json` and reports problems as
-`file:line: steps[N].key: problem (step 'name'); fix`, like profile errors. Running is `runners/contract.py`.
+`file:line: steps[N].key: problem (step 'name'); fix`, like profile errors. Running is `runners/scenario.py`,
+asserting with `runners/assertions.py`.
 """
 
 from __future__ import annotations

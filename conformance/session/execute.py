@@ -25,7 +25,7 @@ from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
 from conformance.errors import EngineFailure, RunDirError, TokenError, UsageError
-from conformance.inputs.profiles import load_profile
+from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, Requirement, Result
 from conformance.runners import RunContext, get_runner
@@ -130,9 +130,9 @@ def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None
                           fix="the run cannot be resumed; start a new one") from None
     if profile.digest != meta["profile"]["digest"]:
         raise RunDirError(
-            f"profile {profile.ref} changed since this run started ({meta['profile']['digest'][:19]}... "
-            f"now {profile.digest[:19]}...)", file=str(path / "run.json"), key="profile.digest",
-            fix="results from two versions of a profile cannot be mixed; start a new run")
+            f"profile {profile.ref} changed since this run started (its files, Python checks included: "
+            f"{meta['profile']['digest']} then, {profile.digest} now)", file=str(path / "run.json"),
+            key="profile.digest", fix="results from two versions of a profile cannot be mixed; start a new run")
     target.request_headers()
     run_dir.update_meta(status="running", resumed_at=[*meta.get("resumed_at", []), utc_now()])
     return _execute(run_dir, profile, target, listener)
@@ -205,9 +205,7 @@ def systems_needed(profile: Profile, req: Requirement) -> frozenset[str]:
     if req.check.kind is not CheckKind.CONTRACT:
         return frozenset()
     if "python" in req.check.options:
-        from conformance.contracts import find_check
-
-        check = find_check(req.check.options["python"])
+        check = profile_checks(profile).find(req.check.options["python"])
         return frozenset(check.systems) if check else frozenset()
     from conformance.inputs.scenarios import load_scenario
 

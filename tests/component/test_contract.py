@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conformance.contracts import ContractContext, Unmet
-from conformance.contracts.pole_records import CODED_FIELDS, coded_values_round_trip
 from conformance.inputs.scenarios import lint_scenario
-from tests.conftest import ROOT, SEED, conformance, only_run_dir, reference
+from conformance.kit import ContractContext, SupplierFailure
+from tests.conftest import ROOT, SEED, conformance, only_run_dir, reference, shipped_checks
 from tests.e2e.test_cli_e2e import result_of
 
 PROFILE = ROOT / "profiles" / "pole-records" / "1.0.0"
+PROPERTIES = shipped_checks("pole-records").module("properties")  # profiles/pole-records/1.0.0/checks/properties.py
 
 
 def copy_profile(tmp_path: Path) -> Path:
@@ -297,8 +297,9 @@ def test_a_variant_search_names_the_variant_and_how_it_differs(tmp_path: Path) -
     """The variant is spelt out: which common difference (case, accents, Mc/Mac, hyphen/space) the search had."""
     from hypothesis import given, settings
 
-    from conformance.contracts.pole_records import names_and_variants
     from fixtures.pole_records.store import name_key
+
+    names_and_variants = PROPERTIES.names_and_variants
 
     @settings(max_examples=200, database=None, deadline=None)
     @given(names_and_variants())
@@ -323,11 +324,11 @@ def _code_lists_answer(payload: object) -> ContractContext:
 
 @pytest.mark.parametrize(("payload", "says"), [
     ({"items": []}, "the target publishes no 'flag' code list (it publishes [])"),
-    ({"items": [{"name": name, "version": "1", "codes": []} for name in CODED_FIELDS]},
+    ({"items": [{"name": name, "version": "1", "codes": []} for name in PROPERTIES.CODED_FIELDS]},
      "the 'flag' code list the target publishes is empty"),
     ({"items": [{"name": "flag", "version": "1", "values": ["child-at-risk"]}]}, "the code lists could not be read"),
     ({"lists": []}, "the code lists could not be read"),
 ])
 def test_no_code_to_check_is_a_failure_not_a_vacuous_pass(payload: object, says: str) -> None:
-    with pytest.raises(Unmet, match=re.escape(says)):
-        coded_values_round_trip(_code_lists_answer(payload))
+    with pytest.raises(SupplierFailure, match=re.escape(says)):
+        PROPERTIES.coded_values_round_trip(_code_lists_answer(payload))

@@ -23,23 +23,19 @@ import httpx
 import pytest
 import yaml
 
-from conformance.contracts import ContractContext, Unmet, find_check
-from conformance.contracts.records_migration import (
-    MAX_PAGES,
-    Extract,
-    build_extract,
-    page_limit,
-    plan_pages,
-    read_paged,
-)
 from conformance.engine.processes import launched
 from conformance.errors import EngineFailure
 from conformance.inputs.profiles import load_profile
+from conformance.kit import ContractContext, SupplierFailure, plan_pages
 from fixtures.kit.launch import reference_command
 from fixtures.records_migration.faults import lost_in_migration
-from tests.conftest import conformance, only_run_dir, read_scorecard
+from tests.conftest import conformance, only_run_dir, read_scorecard, shipped_checks
 
 PROFILE = "records-migration"
+CHECKS_LOADED = shipped_checks(PROFILE)  # profiles/records-migration/1.0.0/checks/
+transfer = CHECKS_LOADED.module("transfer")  # what the checks share: the extract, paged export reading
+MAX_PAGES, Extract, build_extract = transfer.MAX_PAGES, transfer.Extract, transfer.build_extract
+page_limit, read_paged = transfer.page_limit, transfer.read_paged
 SEED = 20261124
 CHECKS = {
     "MIG-EXP-001": "records_migration.export_complete",
@@ -173,13 +169,13 @@ def _verdicts(urls: dict[str, str], config: str, requirements: list[str]) -> dic
     holds, else the finding."""
     out: dict[str, str | None] = {}
     for requirement in requirements:
-        check = find_check(CHECKS[requirement])
+        check = CHECKS_LOADED.find(CHECKS[requirement])
         assert check is not None and requirement in check.requirements
         context, close = _context(urls[config], urls["peer"], [])
         try:
             check.function(context)
             out[requirement] = None
-        except Unmet as unmet:
+        except SupplierFailure as unmet:
             out[requirement] = str(unmet)
         finally:
             close()
@@ -342,12 +338,12 @@ def _run(requirement: str, candidate: FakeSystem, peer: FakeSystem | None = None
     def send(method: str, path: str, **kwargs: Any) -> httpx.Response:
         return systems[kwargs.get("system")].send(method, path, **kwargs)
 
-    check = find_check(CHECKS[requirement])
+    check = CHECKS_LOADED.find(CHECKS[requirement])
     assert check is not None
     openapi = str(load_profile(PROFILE).openapi_path)
     try:
         check.function(ContractContext(send, openapi, SEED, 1, frozenset({"peer"})))
-    except Unmet as unmet:
+    except SupplierFailure as unmet:
         return str(unmet)
     return None
 

@@ -14,12 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.contracts import ContractContext, Unmet, safeguarding
 from conformance.engine.processes import launched
+from conformance.kit import ContractContext, SupplierFailure
 from fixtures.kit.launch import reference_command
 from fixtures.safeguarding.app import level_for
+from tests.conftest import shipped_checks
 
 PROFILE = "safeguarding"
+safeguarding = shipped_checks(PROFILE).module("referrals")  # profiles/safeguarding/1.0.0/checks/referrals.py
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +184,7 @@ def fake_context(answer: Callable[[str, str], httpx.Response]) -> ContractContex
 ], ids=["no-id", "id-not-a-string", "not-json", "not-an-object"])
 def test_a_created_answer_without_an_id_fails_the_check_not_the_harness(
         check: Callable[[ContractContext], None], created: httpx.Response) -> None:
-    with pytest.raises(Unmet, match="201"):
+    with pytest.raises(SupplierFailure, match="201"):
         check(fake_context(lambda method, path: created))
 
 
@@ -194,7 +196,7 @@ def test_a_referral_list_that_is_not_a_list_is_no_referral(monkeypatch: pytest.M
             return httpx.Response(201, json={"id": str(uuid.uuid4()), "received_at": "2026-11-20T22:15:00+00:00"})
         return httpx.Response(200, json={"items": 5})
 
-    with pytest.raises(Unmet, match="no MASH referral"):
+    with pytest.raises(SupplierFailure, match="no MASH referral"):
         safeguarding.referral_deadlines(fake_context(answer))
 
 

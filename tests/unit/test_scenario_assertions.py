@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.errors import SupplierFailure
 from conformance.inputs.scenarios import lint_scenario
-from conformance.runners.contract import SupplierFailure, _check
+from conformance.runners.assertions import assert_response
 from tests.conftest import ROOT, conformance
 
 POLE = ROOT / "profiles" / "pole-records" / "1.0.0"
@@ -28,13 +29,13 @@ def answer(body: Any, status: int = 200) -> httpx.Response:
 
 def unmet(expect: dict[str, Any], body: Any, scenario: Path | None = None) -> str:
     with pytest.raises(SupplierFailure) as caught:
-        _check({"status": 200, **expect}, answer(body), scenario)
+        assert_response({"status": 200, **expect}, answer(body), scenario)
     return str(caught.value)
 
 
 def test_jmespath_picks_out_a_record_wherever_it_is_listed() -> None:
-    _check({"status": 200, "jmespath": {"items[?id=='b'] | [0].flags[].code": {"contains_all": ["child-at-risk"]},
-                                        "length(items)": 2, "total": {"gte": 2}}}, answer(RESULTS))
+    assert_response({"status": 200, "jmespath": {"items[?id=='b'] | [0].flags[].code": {"contains_all": [
+        "child-at-risk"]}, "length(items)": 2, "total": {"gte": 2}}}, answer(RESULTS))
     message = unmet({"jmespath": {"items[?id=='a'] | [0].flags[].code": {"contains": "child-at-risk"}}}, RESULTS)
     assert message == ("jmespath items[?id=='a'] | [0].flags[].code: expected an item matching \"child-at-risk\", "
                        "got [\"warning-marker\"]")
@@ -49,7 +50,7 @@ def test_schema_assertion_reads_the_profiles_interface_and_lists_what_is_wrong()
     schema = {"$ref": "../openapi.yaml#/components/schemas/Problem", "required": ["errors"]}
     good = {"type": "about:blank", "title": "Invalid", "status": 422,
             "errors": [{"pointer": "/body/gender", "detail": "not a code"}]}
-    _check({"status": 200, "schema": schema}, answer(good), scenario)
+    assert_response({"status": 200, "schema": schema}, answer(good), scenario)
     bad = {"title": "Invalid", "status": "422", "errors": [{"detail": "no pointer"}]}
     message = unmet({"schema": schema}, bad, scenario)
     assert message.startswith("body does not satisfy the expected schema: ")
@@ -63,7 +64,8 @@ def test_schema_assertion_reads_the_profiles_interface_and_lists_what_is_wrong()
 def test_schema_from_an_openapi_3_0_interface_keeps_its_nullable_meaning() -> None:
     scenario = MIGRATION / "scenarios" / "any.yaml"  # refs resolve against the scenario's folder
     schema = {"$ref": "../openapi.yaml#/components/schemas/ExportEnd"}
-    _check({"status": 200, "schema": schema}, answer({"kind": "end", "next_cursor": None, "count": 3}), scenario)
+    assert_response({"status": 200, "schema": schema}, answer({"kind": "end", "next_cursor": None, "count": 3}),
+                    scenario)
     assert unmet({"schema": schema}, {"kind": "end", "next_cursor": 7, "count": 3}, scenario) == (
         "body does not satisfy the expected schema: /next_cursor: 7 is not of type 'string', 'null'")
 

@@ -1,22 +1,20 @@
 """Property contracts of pole-records: rules over every valid record, not one example.
 
 Each property draws records from the profile's own openapi.yaml (`c.bodies`), seeded by the run (`c.seed`),
-`c.examples` of them; a breach is shrunk by hypothesis to a minimal record, which the finding shows with the
-seed that reproduces it.
+`c.examples` of them; a breach is shrunk by hypothesis to a minimal record (the kit's `counterexample`), which
+the finding shows with the seed that reproduces it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from conformance.contracts import ContractContext, Unmet, contract_check
+from conformance.kit import ContractContext, contract_check, counterexample
 
 if TYPE_CHECKING:
     from hypothesis.strategies import DrawFn, SearchStrategy
-
-T = TypeVar("T")
 
 # Where the records of each type are created and read, by the interface's operation ids.
 RECORDS = {"person": ("createPerson", "/persons"), "object": ("createObject", "/objects"),
@@ -38,39 +36,6 @@ STEMS = (("Tavish", "Távish"), ("Lennan", "Lennán"), ("Ardle", "Árdle"), ("Do
 GIVEN_NAMES = ("Siân", "Gareth", "Niamh", "Eilidh", "Rhodri", "Aoife", "Callum", "Mererid", "Tomos", "Orla")
 MAX_LISTED = 8  # further codes that did not round-trip, listed after the first
 SEARCH_LIMIT = 100  # the interface's maximum; results come most recently updated first
-
-
-def counterexample(c: ContractContext, strategy: SearchStrategy[T], breach: Callable[[T], str | None], *,
-                   shrink: bool = True) -> tuple[T, str] | None:
-    """Run `breach` on `c.examples` values drawn from `strategy`, seeded by `c.seed`. None if the rule held for
-    every one; otherwise the minimal value hypothesis shrank the breach to (the first one found if not `shrink`),
-    and what `breach` said was wrong with it."""
-    from hypothesis import HealthCheck, Phase, given, seed, settings
-    from hypothesis.errors import Flaky
-
-    failing: list[tuple[T, str]] = []
-    phases = list(Phase) if shrink else [Phase.explicit, Phase.reuse, Phase.generate]
-
-    @seed(c.seed)
-    @settings(max_examples=c.examples, database=None, deadline=None, phases=phases,
-              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
-    @given(strategy)
-    def holds(example: T) -> None:
-        try:
-            why = breach(example)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # garbage from the target
-            why = f"the target's answer could not be read: {type(exc).__name__}: {exc}"
-        if why is not None:
-            failing.append((example, why))
-            raise AssertionError(why)
-
-    try:
-        holds()
-    except (AssertionError, Flaky):  # Flaky: the target answered a replay differently; the breach still stands
-        if not failing:
-            raise
-        return failing[-1]  # hypothesis replays the minimal example last
-    return None
 
 
 def comparable(field: str, value: Any) -> Any:
@@ -112,7 +77,7 @@ def person_round_trip(c: ContractContext) -> None:
 
     if found := counterexample(c, c.bodies("createPerson"), breach):
         body, why = found
-        raise Unmet(f"{why}; minimal record (seed {c.seed}): {body!r}")
+        c.fail(f"{why}; minimal record (seed {c.seed}): {body!r}")
 
 
 @contract_check("pole_records.person_update_visible", requirements=("POLE-REC-007",))
@@ -146,7 +111,7 @@ def person_update_visible(c: ContractContext) -> None:
 
     if found := counterexample(c, st.tuples(c.bodies("createPerson"), c.bodies("updatePerson")), breach):
         (body, update), why = found
-        raise Unmet(f"{why}; minimal record (seed {c.seed}): created {body!r}, then updated to {update!r}")
+        c.fail(f"{why}; minimal record (seed {c.seed}): created {body!r}, then updated to {update!r}")
 
 
 def published_codes(c: ContractContext) -> dict[str, list[str]]:
@@ -313,7 +278,7 @@ def name_variant_search(c: ContractContext) -> None:
 
     if found := counterexample(c, people, breach):
         drawn, why = found
-        raise Unmet(f"{why}; minimal record (seed {c.seed}): {person(drawn)!r}")
+        c.fail(f"{why}; minimal record (seed {c.seed}): {person(drawn)!r}")
 
 
 # A synthetic address each generated person is linked to before she is disposed of.
@@ -370,4 +335,4 @@ def disposed_record_is_gone(c: ContractContext) -> None:
 
     if found := counterexample(c, c.bodies("createPerson"), breach):
         body, why = found
-        raise Unmet(f"{why}; minimal record (seed {c.seed}): {body!r}")
+        c.fail(f"{why}; minimal record (seed {c.seed}): {body!r}")

@@ -6,16 +6,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from conformance.contracts import ContractContext, contract_check
-from conformance.inputs.yamlfile import safe_load
+from conformance.kit import ContractContext, at_once, contract_check, json_or_none, poll
 
 BURST = 30  # high-risk incidents sent at once
 POLL_S = 15.0  # how long referrals may take to appear (they are raised asynchronously)
@@ -25,8 +21,7 @@ HIGH_RISK_ANSWERS = [True] * 20 + [False] * 4  # 20 yes: high by any reading of 
 
 def _deadlines(c: ContractContext) -> dict[str, float]:
     """The profile's deadlines, in hours, from its datasets/deadlines.yaml."""
-    path = Path(c.openapi_path).parent / "datasets" / "deadlines.yaml"
-    data = safe_load(path.read_text(encoding="utf-8"))["referral-deadlines"]
+    data = c.dataset("deadlines.yaml")["referral-deadlines"]
     return {"marac": float(data["marac_hours"]), "mash": float(data["mash_hours"])}
 
 
@@ -34,13 +29,6 @@ def _incident(tag: str, *, child: bool) -> dict[str, Any]:
     return {"victim": {"person_ref": f"V-{tag}", "name": "Rhian Example"},
             "suspect": {"person_ref": f"S-{tag}", "name": "Dafydd Example"},
             "child_in_household": child, "occurred_at": "2026-11-20T23:05:00Z", "area": f"hub-{tag}"}
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def _time(value: Any) -> datetime | None:
@@ -55,7 +43,7 @@ def _time(value: Any) -> datetime | None:
 
 def _created(c: ContractContext, response: httpx.Response, what: str) -> dict[str, Any]:
     """The candidate's 201 answer as a JSON object; anything else fails the requirement, saying what came back."""
-    body = _json(response)
+    body = json_or_none(response)
     if response.status_code != 201 or not isinstance(body, dict):
         c.fail(f"{what}: expected 201 with a JSON object, got {response.status_code}: {response.text[:200]!r}")
     return body
@@ -72,7 +60,7 @@ def _id(c: ContractContext, body: dict[str, Any], what: str) -> str:
 
 def _referrals(response: httpx.Response) -> list[dict[str, Any]] | None:
     """The referral items of a 200 answer to listReferrals; None for any other answer."""
-    body = _json(response)
+    body = json_or_none(response)
     items = body.get("items") if response.status_code == 200 and isinstance(body, dict) else None
     if not isinstance(items, list):
         return None
@@ -81,15 +69,12 @@ def _referrals(response: httpx.Response) -> list[dict[str, Any]] | None:
 
 def _wait_for(c: ContractContext, incident_id: str, kind: str) -> dict[str, Any] | None:
     """The incident's referral of `kind`, polling until it appears or POLL_S passes."""
-    deadline = time.monotonic() + POLL_S
-    while True:
+
+    def referral() -> dict[str, Any] | None:
         response = c.send("GET", f"/incidents/{incident_id}/referrals", step=f"read the {kind} referral")
-        for item in _referrals(response) or []:
-            if item.get("kind") == kind:
-                return item
-        if time.monotonic() >= deadline:
-            return None
-        time.sleep(POLL_INTERVAL_S)
+        return next((item for item in _referrals(response) or [] if item.get("kind") == kind), None)
+
+    return poll(referral, within_s=POLL_S, interval_s=POLL_INTERVAL_S)
 
 
 @contract_check("safeguarding.referral_deadlines", requirements=("SAFEG-REF-003",))
@@ -137,12 +122,8 @@ def no_referral_lost_in_burst(c: ContractContext) -> None:
     """30 high-risk incidents assessed at once: afterwards every one has its MARAC referral."""
     tag = uuid.uuid4().hex[:12]
 
-    def concurrently(call: Callable[[int], httpx.Response]) -> list[httpx.Response]:
-        with ThreadPoolExecutor(max_workers=BURST) as pool:
-            return list(pool.map(call, range(BURST)))
-
-    created = concurrently(lambda i: c.send("POST", "/incidents", json=_incident(f"{tag}-{i}", child=False),
-                                            step=f"record incident {i + 1} of {BURST} (concurrently)"))
+    created = at_once(BURST, lambda i: c.send("POST", "/incidents", json=_incident(f"{tag}-{i}", child=False),
+                                              step=f"record incident {i + 1} of {BURST} (concurrently)"))
     refused = [f"{i + 1}: {r.status_code}" for i, r in enumerate(created) if r.status_code != 201]
     if refused:
         c.fail(f"{len(refused)} of {BURST} incidents recorded at once were not accepted (expected 201): "
@@ -151,13 +132,13 @@ def no_referral_lost_in_burst(c: ContractContext) -> None:
            for i, r in enumerate(created)]
     if len(set(ids)) != BURST:
         c.fail(f"{BURST} incidents recorded at once were given only {len(set(ids))} distinct ids: {', '.join(ids)}")
-    assessed = concurrently(lambda i: c.send(
+    assessed = at_once(BURST, lambda i: c.send(
         "POST", f"/incidents/{ids[i]}/risk-assessments",
         json={"answers": HIGH_RISK_ANSWERS, "assessed_by": f"PC {tag}"},
         step=f"assess incident {i + 1} of {BURST} high (concurrently)"))
 
     def level(response: httpx.Response) -> Any:
-        body = _json(response)
+        body = json_or_none(response)
         return body.get("level") if isinstance(body, dict) else None
 
     refused = [f"{ids[i]}: {r.status_code} level {level(r)!r}" for i, r in enumerate(assessed)

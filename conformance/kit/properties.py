@@ -1,0 +1,51 @@
+"""Properties over generated data: search for a value that breaks a rule, shrunk to a minimal one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from conformance.kit.context import ContractContext
+
+__all__ = ["counterexample"]
+
+T = TypeVar("T")
+
+
+def counterexample(c: ContractContext, strategy: SearchStrategy[T], breach: Callable[[T], str | None], *,
+                   shrink: bool = True) -> tuple[T, str] | None:
+    """Run `breach` on `c.examples` values drawn from `strategy`, seeded by `c.seed`. None if the rule held for
+    every one; otherwise the minimal value hypothesis shrank the breach to (the first one found if not `shrink`),
+    and what `breach` said was wrong with it.
+
+    `breach` returns None when the rule holds for the value, else what is wrong. A ValueError, KeyError,
+    TypeError or AttributeError it raises is read as garbage from the target (a breach saying so)."""
+    from hypothesis import HealthCheck, Phase, given, seed, settings
+    from hypothesis.errors import Flaky
+
+    failing: list[tuple[T, str]] = []
+    phases = list(Phase) if shrink else [Phase.explicit, Phase.reuse, Phase.generate]
+
+    @seed(c.seed)
+    @settings(max_examples=c.examples, database=None, deadline=None, phases=phases,
+              suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
+    @given(strategy)
+    def holds(example: T) -> None:
+        try:
+            why = breach(example)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:  # garbage from the target
+            why = f"the target's answer could not be read: {type(exc).__name__}: {exc}"
+        if why is not None:
+            failing.append((example, why))
+            raise AssertionError(why)
+
+    try:
+        holds()
+    except (AssertionError, Flaky):  # Flaky: the target answered a replay differently; the breach still stands
+        if not failing:
+            raise
+        return failing[-1]  # hypothesis replays the minimal example last
+    return None

@@ -1,0 +1,198 @@
+"""The sender shared by YAML scenarios and Python checks: one HTTP client per system, bounded answers, every
+exchange recorded as evidence (secrets redacted), requests counted, and the result a task's exchanges lead to.
+
+A transport failure, refused credentials or an answer too large to judge is an `EngineFailure` (an error),
+never the supplier's failure. Requests may be sent from several threads at once (a burst): the count and the
+evidence file are shared under a lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+
+from conformance.engine.evidence import body_text, curl, jsonl
+from conformance.errors import EngineFailure
+from conformance.model import Finding, Outcome, Requirement, Result
+from conformance.runners import RunContext
+
+__all__ = ["MAX_BODY_BYTES", "REQUEST_TIMEOUT_S", "Exchanges", "exchanges", "send"]
+
+REQUEST_TIMEOUT_S = 30.0
+MAX_BODY_BYTES = 8 * 1024 * 1024  # a contract answer larger than this is cut (a migration export stays well under)
+
+
+@dataclass
+class Exchanges:
+    """The requests of one requirement: the clients, the evidence file, how many were sent and the last one as
+    a curl (a failure's reproduction)."""
+
+    ctx: RunContext
+    evidence: IO[str]
+    clients: dict[str | None, httpx.Client]
+    started: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    requests: int = 0
+    last_curl: str = ""
+
+
+@contextlib.contextmanager
+def exchanges(requirement: Requirement, ctx: RunContext) -> Iterator[Exchanges]:
+    """The requirement's evidence file (exchanges/<id>.jsonl) and clients, open while it runs; its time runs
+    from now."""
+    started = time.monotonic()
+    with ctx.run_dir.open_exchanges(requirement.id) as evidence, _clients(ctx) as clients:
+        yield Exchanges(ctx, evidence, clients, started)
+
+
+@contextlib.contextmanager
+def _clients(ctx: RunContext) -> Iterator[dict[str | None, httpx.Client]]:
+    """One HTTP client for the target (key None) and one for each other system the requirement needs."""
+    with contextlib.ExitStack() as stack:
+        clients: dict[str | None, httpx.Client] = {None: stack.enter_context(httpx.Client(
+            base_url=ctx.target.base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False,
+            **ctx.target.http_options()))}
+        for name, system in ctx.systems.items():
+            clients[name] = stack.enter_context(httpx.Client(
+                base_url=system.base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False,
+                headers=system.request_headers(), **system.http_options()))
+        yield clients
+
+
+def send(ex: Exchanges, step: str, spec: dict[str, Any], *, system: str | None = None,
+         expected: Collection[int] = ()) -> httpx.Response:
+    """Send one request, `spec`: {method, path, and optionally query, headers, json or content}, to the target
+    or the named other system; record it as evidence under `step`. A 401/403 not among the `expected` statuses
+    is an EngineFailure: the credentials were refused, so nothing about the rule was measured."""
+    ctx = ex.ctx
+    client = ex.clients[system]
+    if system is None:
+        headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {}), **spec.get("headers", {})}
+    else:  # the system's own credentials are the client's default headers
+        headers = {**client.headers, **spec.get("headers", {})}
+    body = json.dumps(spec["json"]).encode() if "json" in spec else spec.get("content")
+    if "json" in spec:
+        headers.setdefault("Content-Type", "application/json")
+    request = client.build_request(spec["method"], spec["path"], params=spec.get("query"), headers=headers,
+                                   content=body)
+    redact = ctx.redactor
+    with ex.lock:
+        ex.last_curl = redact.text(curl(request.method, str(request.url), redact.headers(headers), body))
+        ex.requests += 1
+        seq = ex.requests
+    record: dict[str, Any] = {
+        "seq": seq, "step": step, **({"system": system} if system else {}),
+        "request": {"method": request.method, "url": redact.text(str(request.url)),
+                    "headers": redact.headers(dict(request.headers)), "body": body_text(body or b"", redact.text)},
+        "response": None,
+    }
+    try:
+        response = _bounded_send(client, request)
+    except httpx.HTTPError as exc:
+        _record(ex, {**record, "error": redact.text(f"{type(exc).__name__}: {exc}")})
+        where = f" on {system}" if system else ""
+        raise EngineFailure(f"step '{step}': {spec['method']} {spec['path']}{where} got no answer: "
+                            f"{type(exc).__name__}: {redact.text(str(exc))}") from None
+    if response.status_code in (401, 403) and response.status_code not in expected:
+        _record(ex, {**record, "response": {"status": response.status_code}})
+        raise EngineFailure(f"step '{step}': the target refused the credentials ({response.status_code}), "
+                            "so the rule could not be tested; check the target's auth settings")
+    if response.extensions.get("truncated"):
+        _record(ex, {**record, "response": {"status": response.status_code, "truncated_at_bytes": MAX_BODY_BYTES}})
+        raise EngineFailure(f"step '{step}': the answer was larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB "
+                            "and was cut, so it could not be judged")
+    record["response"] = {"status": response.status_code,
+                          "elapsed_ms": round(response.elapsed.total_seconds() * 1000, 2),
+                          "headers": redact.headers(dict(response.headers)),
+                          "body": body_text(response.content, redact.text)}
+    _record(ex, record)
+    return response
+
+
+def _record(ex: Exchanges, record: dict[str, Any]) -> None:
+    with ex.lock:
+        ex.evidence.write(jsonl(record))
+
+
+def _bounded_send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
+    """Send, reading at most MAX_BODY_BYTES of the answer: a huge body is cut and marked, never held whole."""
+    response = client.send(request, stream=True)
+    try:
+        chunks, size = [], 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                response.extensions["truncated"] = True
+                break
+        content = b"".join(chunks)[:MAX_BODY_BYTES]
+    finally:
+        response.close()
+    # The content is already decoded: a Content-Encoding kept here would make httpx decode it again.
+    headers = [(k, v) for k, v in response.headers.multi_items()
+               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
+    cut = httpx.Response(response.status_code, headers=headers, content=content, request=request,
+                         extensions=response.extensions)
+    cut.elapsed = response.elapsed
+    return cut
+
+
+# --- the result of a task's exchanges ----------------------------------------------------------------------------
+
+def measurements(requirement: Requirement, ex: Exchanges, *, scenario: str | None, python: str | None,
+                 steps: int, task: str | None) -> dict[str, Any]:
+    """What a contract requirement measured: which scenario or check, the requests and time it took, its bounds."""
+    elapsed = time.monotonic() - ex.started
+    options = requirement.check.options
+    return {
+        "engine": "contract", "scenario": scenario, "python": python, "steps": steps, "task": task,
+        "requests": ex.requests, "elapsed_s": round(elapsed, 3),
+        "max_requests": options.get("max_requests"), "max_seconds": options.get("max_seconds"),
+        "evidence": str(Path("exchanges") / f"{requirement.id}.jsonl"),
+    }
+
+
+def held(requirement: Requirement, ex: Exchanges, measured: dict[str, Any], *, name: str, task: str | None,
+         what: str) -> Result:
+    """Every step met (`what` says so): a pass, unless the task cost more requests or time than the requirement
+    allows (`max_requests`, `max_seconds`), which is its own finding."""
+    elapsed = measured["elapsed_s"]
+    options = requirement.check.options
+    over = []
+    if options.get("max_requests") is not None and ex.requests > options["max_requests"]:
+        over.append(f"{ex.requests} requests (at most {options['max_requests']})")
+    if options.get("max_seconds") is not None and elapsed > options["max_seconds"]:
+        over.append(f"{elapsed:.2f} s (at most {options['max_seconds']} s)")
+    if not over:
+        if task:
+            what = f"task '{task}' done: {what}"
+        return Result(requirement.id, Outcome.PASS, (), measurements=measured,
+                      reason=f"{what} in {ex.requests} requests, {elapsed:.2f} s")
+    named = f"task '{task}'" if task else "the task"
+    why = (f"{named} cost too much: {', '.join(over)}; every step met "
+           f"({ex.requests} requests, {elapsed:.2f} s in all)")
+    finding = Finding(requirement_id=requirement.id, check="workflow cost", code=None,
+                      title=f"{name}: {named} cost too much", message=why, operation=None, curl=None,
+                      status_code=None, seed=ex.ctx.seed)
+    return Result(requirement.id, Outcome.FAIL, (finding,), measurements=measured, reason=why[:300])
+
+
+def not_met(requirement: Requirement, ex: Exchanges, measured: dict[str, Any], *, name: str, step: str,
+            operation: str | None, why: str) -> Result:
+    """A step (or a Python check) found the rule broken: a failure, with the last request as its reproduction."""
+    message = ex.ctx.redactor.text(why)
+    finding = Finding(
+        requirement_id=requirement.id, check=f"step: {step}", code=None,
+        title=f"{name}: step '{step}' not met", message=message, operation=operation or None,
+        curl=ex.last_curl, status_code=None, seed=ex.ctx.seed,
+    )
+    return Result(requirement.id, Outcome.FAIL, (finding,), measurements=measured,
+                  reason=f"step '{step}': {message}"[:300])
