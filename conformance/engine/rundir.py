@@ -15,15 +15,17 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from conformance.engine.files import write_json_atomic
+from conformance.engine.runmeta import RunMeta
 from conformance.errors import RunDirError
 from conformance.model import Result
 
-__all__ = ["RunDir"]
+__all__ = ["RunDir", "RunMeta"]
 
 RUN_FILE = "run.json"
 RESULTS_FILE = "results.jsonl"
@@ -40,12 +42,12 @@ def _slug(text: str) -> str:
 class RunDir:
     """One run's directory. Create with `RunDir.create`, reopen with `RunDir.open` (for --resume)."""
 
-    def __init__(self, path: Path, meta: dict[str, Any]) -> None:
+    def __init__(self, path: Path, meta: RunMeta) -> None:
         self.path = path
         self.meta = meta
 
     @classmethod
-    def create(cls, parent: Path, meta: dict[str, Any], *, supplier: str, profile_id: str) -> RunDir:
+    def create(cls, parent: Path, meta: RunMeta, *, supplier: str, profile_id: str) -> RunDir:
         parent = parent.absolute()  # handed to child processes that run in other folders (the load generator)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         base = f"{stamp}-{_slug(supplier)}-{profile_id}"
@@ -62,7 +64,7 @@ class RunDir:
         except OSError as exc:
             raise RunDirError(f"cannot create the run directory: {exc.strerror}", file=str(parent),
                               fix="choose a writable folder with --runs-dir") from None
-        run = cls(path, {**meta, "run_id": path.name})
+        run = cls(path, replace(meta, run_id=path.name))
         run.save_meta()
         (path / RESULTS_FILE).touch()
         return run
@@ -72,20 +74,20 @@ class RunDir:
         path = path.absolute()
         meta_file = path / RUN_FILE
         try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+            data = json.loads(meta_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise RunDirError("not a run directory (no run.json)", file=str(path),
                               fix="give the folder a previous `conformance run` created under runs/") from None
         except (OSError, ValueError) as exc:
             raise RunDirError(f"run.json is unreadable: {exc}", file=str(meta_file),
                               fix="the run cannot be resumed; start a new one") from None
-        return cls(path, meta)
+        return cls(path, RunMeta.from_dict(data, file=str(meta_file)))
 
     def save_meta(self) -> None:
-        write_json_atomic(self.path / RUN_FILE, self.meta)
+        write_json_atomic(self.path / RUN_FILE, self.meta.to_dict())
 
     def update_meta(self, **changes: Any) -> None:
-        self.meta.update(changes)
+        self.meta = replace(self.meta, **changes)
         self.save_meta()
 
     # results ---------------------------------------------------------------------------------------

@@ -213,7 +213,7 @@ def _interoperability(path: Path, tender: Tender, state: dict[str, Any], listene
         for tp, system, ids in plan:
             for a, b in pairs:
                 folder = path / "interop" / f"{a.name}--{b.name}"
-                if any(r.meta.get("status") == "finished" for r in _runs_of_folder(folder, tp)):
+                if any(r.meta.finished for r in _runs_of_folder(folder, tp)):
                     continue
                 if a.name not in urls or b.name not in urls:
                     continue  # recorded as not run in the matrix
@@ -239,7 +239,7 @@ def _runs_of_folder(folder: Path, tp: TenderProfile) -> list[RunDir]:
             run = RunDir.open(child)
         except RunDirError:
             continue
-        if run.meta.get("profile", {}).get("digest") == tp.profile.digest:
+        if run.meta.profile.get("digest") == tp.profile.digest:
             found.append(run)
     return found
 
@@ -260,7 +260,7 @@ def _interop_matrices(path: Path, tender: Tender) -> list[dict[str, Any]]:
                                         "findings": {}, "report": None}
                 if runs:
                     run = runs[-1]
-                    pair["status"] = run.meta.get("status", "unknown")
+                    pair["status"] = str(run.meta.status)
                     results, _ = run.results()
                     for result in results:
                         if result.requirement_id in ids:
@@ -292,7 +292,7 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
                         say: Callable[[str], None], systems: dict[str, str]) -> bool:
     """Run every profile on one candidate; True if interrupted."""
     todo = [tp for tp in tender.profiles
-            if not any(r.meta.get("status") == "finished" for r in _runs_of(path, cand, tp))]
+            if not any(r.meta.finished for r in _runs_of(path, cand, tp))]
     if not todo:
         return False
     with ExitStack() as stack:
@@ -306,7 +306,7 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
             spec = cand.target
         target = _target(cand, spec)
         for tp in todo:
-            unfinished = [r for r in _runs_of(path, cand, tp) if r.meta.get("status") != "finished"]
+            unfinished = [r for r in _runs_of(path, cand, tp) if not r.meta.finished]
             scoring = {"tender": tender.id, "waivers": dict(tp.waivers),
                        "category_weights": dict(tender.category_weights)}
             if unfinished:
@@ -351,7 +351,7 @@ def _collect(path: Path, tender: Tender, cand: Candidate, state: dict[str, Any])
         except (OSError, ValueError):
             errors[tp.profile.ref] = entry_error or f"{run.path.name} has no readable scorecard"
             continue
-        if run.meta.get("status") != "finished":
+        if not run.meta.finished:
             errors[tp.profile.ref] = entry_error or f"run {run.path.name} did not finish"
         report = run.path / "report.html"
         paths[tp.profile.ref] = {"scorecard": str(card_path.relative_to(path)),

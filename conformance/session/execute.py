@@ -24,6 +24,7 @@ from conformance.engine.oauth import token_source_for
 from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
+from conformance.engine.runmeta import RunMeta, RunStatus
 from conformance.errors import EngineFailure, RunDirError, TokenError, UsageError
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
@@ -97,16 +98,13 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
     target.request_headers()  # fail now, before creating anything, if a credential is missing
     _select(profile, only, skip)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    meta = {
-        "harness": {"name": "conformance-harness", "version": __version__},
-        "profile": {"id": profile.id, "version": profile.version, "digest": profile.digest,
-                    "path": profile.path},
-        "target": target.to_dict(),
-        "seed": seed, "tier": tier, "budget_s": budget_s, "only": list(only), "skip": list(skip),
-        "started_at": utc_now(), "finished_at": None, "status": "running", "resumed_at": [],
-        "scoring": dict(scoring or {}), "load": {k: v for k, v in (load or {}).items() if v},
-        "systems_given": dict(systems or {}),
-    }
+    meta = RunMeta(
+        harness={"name": "conformance-harness", "version": __version__},
+        profile={"id": profile.id, "version": profile.version, "digest": profile.digest, "path": profile.path},
+        target=target.to_dict(), seed=seed, tier=tier, budget_s=budget_s, only=list(only), skip=list(skip),
+        started_at=utc_now(), scoring=dict(scoring or {}), load={k: v for k, v in (load or {}).items() if v},
+        systems_given=dict(systems or {}),
+    )
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
     return _execute(run_dir, profile, target, listener)
 
@@ -118,9 +116,9 @@ def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None
     run_dir = RunDir.open(path)
     meta = run_dir.meta
     try:
-        profile = load_profile(meta["profile"]["path"])
+        profile = load_profile(meta.profile["path"])
         target = _target_of(meta)
-        given = {**dict(meta.get("systems_given") or {}), **(systems or {})}
+        given = {**meta.systems_given, **(systems or {})}
         if given:
             target = target.with_systems(given)
         if base_url is not None:
@@ -128,13 +126,13 @@ def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None
     except KeyError as exc:
         raise RunDirError(f"run.json lacks {exc}", file=str(path / "run.json"),
                           fix="the run cannot be resumed; start a new one") from None
-    if profile.digest != meta["profile"]["digest"]:
+    if profile.digest != meta.profile["digest"]:
         raise RunDirError(
             f"profile {profile.ref} changed since this run started (its files, Python checks included: "
-            f"{meta['profile']['digest']} then, {profile.digest} now)", file=str(path / "run.json"),
+            f"{meta.profile['digest']} then, {profile.digest} now)", file=str(path / "run.json"),
             key="profile.digest", fix="results from two versions of a profile cannot be mixed; start a new run")
     target.request_headers()
-    run_dir.update_meta(status="running", resumed_at=[*meta.get("resumed_at", []), utc_now()])
+    run_dir.update_meta(status=RunStatus.RUNNING, resumed_at=[*meta.resumed_at, utc_now()])
     return _execute(run_dir, profile, target, listener)
 
 
@@ -259,7 +257,7 @@ def _reset_systems(systems: dict[str, Target], names: frozenset[str]) -> str | N
 
 def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunListener) -> RunOutcome:
     meta = run_dir.meta
-    plan = _select(profile, tuple(meta.get("only", ())), tuple(meta.get("skip", ())))
+    plan = _select(profile, tuple(meta.only), tuple(meta.skip))
     previous, warnings = run_dir.results()
     for text in warnings:
         listener.warning(text)
@@ -281,9 +279,9 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
 
     def context(req: Requirement) -> RunContext:
         return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
-                          seed=int(meta["seed"]), tier=str(meta["tier"]), budget_s=meta.get("budget_s"),
+                          seed=meta.seed, tier=meta.tier, budget_s=meta.budget_s,
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
-                          progress=_progress(listener, req), stop=stop, load=dict(meta.get("load") or {}),
+                          progress=_progress(listener, req), stop=stop, load=dict(meta.load),
                           systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens)
 
     interrupted = False
@@ -316,7 +314,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                 listener.requirement_finished(req, result)
         except KeyboardInterrupt:
             interrupted = True
-    run_dir.update_meta(status="interrupted" if interrupted else "finished",
+    run_dir.update_meta(status=RunStatus.INTERRUPTED if interrupted else RunStatus.FINISHED,
                         finished_at=None if interrupted else utc_now())
     scorecard = rescore(run_dir, profile, interrupted=interrupted, target=target)
     write_reports(run_dir, scorecard, listener)
@@ -337,9 +335,9 @@ def write_reports(run_dir: RunDir, scorecard: Mapping[str, Any], listener: RunLi
                              f"see harness-errors.log")
 
 
-def _target_of(meta: dict[str, Any]) -> Target:
+def _target_of(meta: RunMeta) -> Target:
     """The run's target: re-read from its source, with the names and claims the run started with."""
-    recorded = meta["target"]
+    recorded = meta.target
     target = parse_target(recorded["source"])
     return replace(target, name=recorded.get("name", target.name), supplier=recorded.get("supplier", target.supplier),
                    product=recorded.get("product", target.product),
@@ -353,15 +351,15 @@ def rescore(run_dir: RunDir, profile: Profile | None = None, *, interrupted: boo
     write scorecard.json, and return it."""
     meta = run_dir.meta
     if profile is None:
-        profile = load_profile(meta["profile"]["path"])
-        if profile.digest != meta["profile"]["digest"]:
+        profile = load_profile(meta.profile["path"])
+        if profile.digest != meta.profile["digest"]:
             raise RunDirError(f"profile {profile.ref} changed since this run", file=str(run_dir.path / "run.json"),
                               key="profile.digest", fix="results of one profile version cannot be scored by another")
     if interrupted is None:
-        interrupted = meta.get("status") != "finished"
+        interrupted = not meta.finished
     results, _ = run_dir.results()
-    scoring = meta.get("scoring") or {}
-    target_info = target.to_dict() if target is not None else dict(meta["target"])
+    scoring = meta.scoring
+    target_info = target.to_dict() if target is not None else dict(meta.target)
     scorecard = score_run(profile, results, target=target_info, run=_run_summary(run_dir, interrupted),
                           waivers=scoring.get("waivers"), category_weights=scoring.get("category_weights"),
                           claims=target_info.get("claims"))
@@ -389,8 +387,8 @@ def _run_one(req: Requirement, ctx: RunContext, run_dir: RunDir) -> Result:
 
 def _run_summary(run_dir: RunDir, interrupted: bool) -> dict[str, Any]:
     meta = run_dir.meta
-    return {"id": run_dir.path.name, "seed": meta["seed"], "tier": meta["tier"],
-            "harness_version": meta["harness"]["version"], "started_at": meta["started_at"],
-            "finished_at": None if interrupted else (meta.get("finished_at") or utc_now()),
+    return {"id": run_dir.path.name, "seed": meta.seed, "tier": meta.tier,
+            "harness_version": meta.harness["version"], "started_at": meta.started_at,
+            "finished_at": None if interrupted else (meta.finished_at or utc_now()),
             "interrupted": interrupted,
-            "only": meta.get("only", []), "skip": meta.get("skip", [])}
+            "only": meta.only, "skip": meta.skip}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.engine.rundir import RunDir
+from conformance.engine.rundir import RunDir, RunMeta
 from conformance.errors import RunDirError, SupplierFailure
 from conformance.inputs.checks import load_checks
 from conformance.inputs.profiles import lint_profile, load_profile, profile_checks
@@ -154,7 +154,8 @@ def test_resume_refuses_a_profile_whose_checks_changed(tmp_path: Path) -> None:
                         "path": profile.path},
             "target": {"name": "t", "source": "http://127.0.0.1:9", "base_url": "http://127.0.0.1:9"},
             "seed": 1, "tier": "quick", "started_at": "2026-12-05T00:00:00Z", "status": "running"}
-    run_dir = RunDir.create(tmp_path / "runs", meta, supplier="t", profile_id=profile.id)
+    run_dir = RunDir.create(tmp_path / "runs", RunMeta.from_dict(meta, file="run.json"), supplier="t",
+                            profile_id=profile.id)
     check_file = folder / "checks" / "properties.py"
     check_file.write_bytes(check_file.read_bytes().replace(b"MAX_LISTED = 8", b"MAX_LISTED = 9"))
     changed = load_profile(folder).digest
