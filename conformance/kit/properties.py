@@ -10,9 +10,32 @@ if TYPE_CHECKING:
 
     from conformance.kit.context import ContractContext
 
-__all__ = ["counterexample"]
+__all__ = ["counterexample", "only_the_seed_decides"]
 
 T = TypeVar("T")
+
+
+def only_the_seed_decides() -> None:
+    """Make what hypothesis generates depend on the seed alone, in this process, from now on.
+
+    Hypothesis also draws "local constants" from every module loaded in the process that is not in site-packages:
+    the harness's own code, the profile's checks/, and whatever happens to be imported when generation starts. So
+    the same seed would send other cases after any edit to the harness, between an editable install and a wheel,
+    or depending on import order, and a replay could not reproduce a run. The constants are an internal of
+    hypothesis (hypothesis.internal.conjecture.providers, 6.1xx): where they exist they are switched off; where
+    they do not, generation already depends on the seed alone."""
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a hypothesis without the internal module has no local constants
+        return
+    constants = getattr(providers, "_local_constants", None)
+    if constants is None or not hasattr(providers, "_get_local_constants"):
+        return
+    empty = type(constants)()
+    providers._get_local_constants = lambda: empty
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if cache is not None and hasattr(cache, "cache"):
+        cache.cache.clear()
 
 
 def counterexample(c: ContractContext, strategy: SearchStrategy[T], breach: Callable[[T], str | None], *,
@@ -25,6 +48,8 @@ def counterexample(c: ContractContext, strategy: SearchStrategy[T], breach: Call
     TypeError or AttributeError it raises is read as garbage from the target (a breach saying so)."""
     from hypothesis import HealthCheck, Phase, given, seed, settings
     from hypothesis.errors import Flaky
+
+    only_the_seed_decides()
 
     failing: list[tuple[T, str]] = []
     phases = list(Phase) if shrink else [Phase.explicit, Phase.reuse, Phase.generate]

@@ -21,6 +21,7 @@ from typing import IO, Any
 from conformance.engine.evidence import BODY_EVIDENCE_LIMIT, body_text, jsonl
 from conformance.errors import EngineFailure
 from conformance.inputs.openapi import read_openapi
+from conformance.kit.properties import only_the_seed_decides
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 
@@ -269,6 +270,7 @@ class SchemaRunner:
         from schemathesis.engine import events
 
         _register_harness_checks()
+        only_the_seed_decides()  # the same seed sends the same cases, whatever else this process has loaded
         engine_home = ctx.run_dir.path / ".engine"
         hypothesis.configuration.set_hypothesis_home_dir(str(engine_home))
         seeds = seeds_for(ctx.seed, ctx.tier)

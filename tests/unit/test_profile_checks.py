@@ -194,3 +194,45 @@ def test_the_kit_and_the_loader_import_nothing_above_them(files: str) -> None:
             for name in names:
                 if name == "conformance" or name.startswith("conformance."):
                     assert any(name == a or name.startswith(a + ".") for a in allowed), f"{file.name}: {name}"
+
+
+def test_generation_depends_on_the_seed_alone(tmp_path: Path) -> None:
+    """Hypothesis mixes constants from every local module loaded in the process into what it generates (the
+    harness's code, a profile's checks); the harness switches that off, so one seed sends one set of cases
+    whatever code is loaded."""
+    import importlib.util
+    import sys
+
+    from hypothesis import given, seed, settings
+    from hypothesis import strategies as st
+    from hypothesis.internal.conjecture import providers
+
+    from conformance.kit.properties import only_the_seed_decides
+
+    only_the_seed_decides()
+    assert len(providers._get_local_constants()) == 0  # conformance.* is loaded, and contributes nothing
+
+    def draw() -> list[object]:
+        seen: list[object] = []
+
+        @seed(7)
+        @settings(max_examples=60, database=None)
+        @given(st.one_of(st.text(max_size=12), st.integers()))
+        def record(value: object) -> None:
+            seen.append(value)
+
+        record()
+        return seen
+
+    before = draw()
+    planted = tmp_path / "planted.py"
+    planted.write_text("".join(f'WORD_{n} = "planted-constant-{n}"\nNUMBER_{n} = {987_650 + n}\n' for n in range(40)))
+    spec = importlib.util.spec_from_file_location("planted_constants", planted)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["planted_constants"] = module
+    try:
+        assert draw() == before
+    finally:
+        del sys.modules["planted_constants"]
