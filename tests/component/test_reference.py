@@ -8,12 +8,13 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from fixtures.kit.launch import serving
 from tests.conftest import reference
 
 
 @pytest.fixture(scope="module")
 def api() -> Iterator[httpx.Client]:
-    with reference() as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serving() as url, httpx.Client(base_url=url, timeout=10) as client:  # in process: only HTTP is under test
         yield client
 
 
@@ -91,7 +92,7 @@ def test_huge_and_deeply_nested_bodies_are_refused_as_problems(api: httpx.Client
     ("strict-irrelevant-fields", {"family_name": "Evans"}, 422),
 ])
 def test_faults_change_behaviour(fault: str, request_: dict[str, str], status: int) -> None:
-    with reference(fault) as url:
+    with serving("pole-records", [fault]) as url:
         assert httpx.post(f"{url}/persons", json=request_).status_code == status
         assert httpx.post(f"{url}/persons", json={"family_name": "Evans", "occupation": "Nurse"}).status_code == 201
 

@@ -14,9 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance.engine.processes import launched
 from conformance.kit import ContractContext, SupplierFailure
-from fixtures.kit.launch import reference_command
+from fixtures.kit.launch import serving
 from fixtures.safeguarding.app import level_for
 from tests.conftest import shipped_checks
 
@@ -26,7 +25,7 @@ safeguarding = shipped_checks(PROFILE).module("referrals")  # profiles/safeguard
 
 @pytest.fixture(scope="module")
 def clean() -> Iterator[httpx.Client]:
-    with launched(reference_command(PROFILE)) as url, httpx.Client(base_url=url, timeout=10) as client:
+    with serving(PROFILE) as url, httpx.Client(base_url=url, timeout=10) as client:  # in process: HTTP only
         yield client
 
 
