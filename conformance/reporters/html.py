@@ -23,9 +23,19 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from conformance.model import Outcome, Verdict
+from conformance.reporters.charts import (
+    CANDIDATE_COLOURS,
+    PERCENTILES,
+    category_chart,
+    grouped_chart,
+    latency_chart,
+    ms,
+    nice_scale,
+    number,
+)
 
 __all__ = ["OUTCOMES", "category_chart", "grouped_chart", "latency_chart", "measurement_summary", "relative_link",
            "render_comparison_html", "render_html"]
@@ -36,16 +46,10 @@ OUTCOMES = (*Outcome, "planned")
 _OUTCOME_SYMBOL: dict[str, str] = {Outcome.PASS: "✓", Outcome.FAIL: "✗", Outcome.ERROR: "!", Outcome.SKIPPED: "–",
                                    Outcome.NOT_RUN: "○", "planned": "◇"}
 _VERDICT_SYMBOL: dict[str, str] = {Verdict.CONFORMANT: "✓", Verdict.NON_CONFORMANT: "✗", Verdict.INCOMPLETE: "!"}
-_CANDIDATE_COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#6b4c9a", "#555555")
 _MEASUREMENT_KEYS = ("cases", "requests", "steps", "elapsed_s", "scenario", "python", "mode", "tier", "engine")
 _MAX_MEASUREMENTS_JSON = 20_000
 
-# Chart geometry (SVG user units).
-_LABEL_W, _BAR_W, _VALUE_W, _ROW_H, _BAR_H = 190, 380, 90, 26, 16
-# Latency chart: a group heading per operation or task, then one short row per percentile.
-_LAT_LABEL_W, _LAT_BAR_W, _LAT_VALUE_W, _LAT_ROW_H, _LAT_BAR_H = 44, 380, 150, 20, 14
-_PERCENTILES = ("p50", "p95", "p99")
-_SLO_CODES = {f"slo_{p}": p for p in _PERCENTILES}
+_SLO_CODES = {f"slo_{p}": p for p in PERCENTILES}
 _LATENCY_SCOPES = (
     ("operations", "operation", "requests", "Operation", "each request on its own"),
     ("tasks", "business task", "tasks", "Task", "a whole business task, from the due time of its first request "
@@ -113,7 +117,7 @@ def render_comparison_html(comparison: Mapping[str, Any]) -> str:
         "candidates": candidates,
         "by_name": {str(c.get("name")): c for c in candidates},
         "names": names,
-        "colours": {n: _CANDIDATE_COLOURS[i % len(_CANDIDATE_COLOURS)] for i, n in enumerate(names)},
+        "colours": {n: CANDIDATE_COLOURS[i % len(CANDIDATE_COLOURS)] for i, n in enumerate(names)},
         "chart": grouped_chart(groups, names),
         "categories": comparison.get("categories") or [],
         "matrix": matrix,
@@ -124,137 +128,6 @@ def render_comparison_html(comparison: Mapping[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------- charts
-
-
-def category_chart(categories: Mapping[str, Mapping[str, Any]]) -> Markup:
-    """Horizontal bars, one row per category, score 0-100 written beside each bar; null is `not scored`."""
-    return grouped_chart([(str(name), [("", (cat or {}).get("score"))]) for name, cat in categories.items()], [],
-                         title="Score per category (0–100)", chart_id="category-chart")
-
-
-def grouped_chart(groups: Sequence[tuple[str, Sequence[tuple[str, Any]]]], candidates: Sequence[str], *,
-                  title: str = "Category scores per candidate (0–100)", chart_id: str = "comparison-chart") -> Markup:
-    """Horizontal bars grouped by category; within a group one bar per (label, score) pair.
-
-    With a single unlabelled bar per group the category is the bar's own label. Each bar carries its number
-    and its candidate's name as text, so the chart reads without colour.
-    """
-    colours = {n: _CANDIDATE_COLOURS[i % len(_CANDIDATE_COLOURS)] for i, n in enumerate(candidates)}
-    grouped = any(label for _, bars in groups for label, _ in bars)
-    width = _LABEL_W + _BAR_W + _VALUE_W
-    parts: list[str] = []
-    y = 24
-    for group_label, bars in groups:
-        if grouped:
-            parts.append(f'<text class="group-label" x="4" y="{y + 13}">{_clip(group_label, 60)}</text>')
-            y += _ROW_H - 6
-        for label, score in bars:
-            name = label if grouped else group_label
-            parts.append(_bar(name, score, y, colours.get(label), group_label if grouped else None))
-            y += _ROW_H
-        if grouped:
-            y += 8
-    height = y + 8
-    grid = []
-    for tick in (0, 25, 50, 75, 100):
-        x = _LABEL_W + _BAR_W * tick / 100
-        grid.append(f'<line class="grid" x1="{x:g}" y1="18" x2="{x:g}" y2="{height - 6}"></line>'
-                    f'<text class="tick" x="{x:g}" y="12" text-anchor="middle">{tick}</text>')
-    return Markup(
-        f'<svg id="{chart_id}" class="chart" role="img" aria-labelledby="{chart_id}-title" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}">'
-        f'<title id="{chart_id}-title">{escape(title)}</title>{"".join(grid)}{"".join(parts)}</svg>')
-
-
-def _bar(label: str, score: Any, y: int, colour: str | None, group: str | None) -> str:
-    full = f"{group} — {label}" if group else label
-    head = (f'<g class="bar-row" data-label="{escape(label)}"><title>{escape(full)}: '
-            f'{escape(_number(score)) if score is not None else "not scored"}</title>'
-            f'<text class="bar-label" x="{_LABEL_W - 8}" y="{y + 12}" text-anchor="end">{_clip(label, 26)}</text>'
-            f'<rect class="track" x="{_LABEL_W}" y="{y}" width="{_BAR_W}" height="{_BAR_H}"></rect>')
-    if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
-        return head + f'<text class="value not-scored" x="{_LABEL_W + 8}" y="{y + 12}">not scored</text></g>'
-    value = max(0.0, min(100.0, float(score)))
-    fill = f' fill="{colour}"' if colour else ""
-    return head + (f'<rect class="bar" data-score="{value:g}" x="{_LABEL_W}" y="{y}" '
-                   f'width="{_BAR_W * value / 100:.1f}" height="{_BAR_H}"{fill}></rect>'
-                   f'<text class="value" x="{_LABEL_W + _BAR_W + 6}" y="{y + 12}">{escape(_number(score))}</text></g>')
-
-
-def latency_chart(entries: Sequence[Mapping[str, Any]], *, title: str, chart_id: str) -> Markup:
-    """Horizontal bars grouped by operation (or task): p50, p95 and p99 in ms, on one linear scale from 0.
-
-    Each entry has `name`, `p50`/`p95`/`p99` (a number, or None when not measured) and `over` (the percentiles
-    the findings put above the service level, marked ✗). Each bar carries its percentile and its number as text,
-    so the chart reads without colour. The scale runs to a round number at or above the largest value, labelled.
-    """
-    values = [v for e in entries for p in _PERCENTILES if (v := _ms(e.get(p))) is not None]
-    top, step = _nice_scale(max(values, default=0.0))
-    width = _LAT_LABEL_W + _LAT_BAR_W + _LAT_VALUE_W
-    parts: list[str] = []
-    y = 24
-    for entry in entries:
-        name = str(entry.get("name", ""))
-        parts.append(f'<text class="group-label" x="4" y="{y + 13}">{_clip(name, 80)}</text>')
-        y += _LAT_ROW_H
-        over = entry.get("over") or ()
-        for p in _PERCENTILES:
-            parts.append(_latency_bar(name, p, _ms(entry.get(p)), top, y, p in over))
-            y += _LAT_ROW_H
-        y += 8
-    height = y + 4
-    grid = []
-    ticks = round(top / step)
-    for i in range(ticks + 1):
-        x = _LAT_LABEL_W + _LAT_BAR_W * i / ticks
-        label = _number(round(i * step, 6)) + (" ms" if i == ticks else "")
-        anchor = "end" if i == ticks else "middle"
-        grid.append(f'<line class="grid" x1="{x:g}" y1="18" x2="{x:g}" y2="{height - 4}"></line>'
-                    f'<text class="tick" x="{x:g}" y="12" text-anchor="{anchor}">{escape(label)}</text>')
-    return Markup(
-        f'<svg id="{escape(chart_id)}" class="chart latency-chart" role="img" '
-        f'aria-labelledby="{escape(chart_id)}-title" data-scale-max="{top:g}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}"><title id="{escape(chart_id)}-title">{escape(title)}</title>'
-        f'{"".join(grid)}{"".join(parts)}</svg>')
-
-
-def _latency_bar(name: str, percentile: str, value: float | None, top: float, y: int, over: bool) -> str:
-    said = "not measured" if value is None else f"{_number(value)} ms" + (" ✗ above the service level" if over else "")
-    head = (f'<g class="bar-row" data-label="{escape(name)}" data-percentile="{percentile}">'
-            f'<title>{escape(name)}: {percentile} {escape(said)}</title>'
-            f'<text class="bar-label" x="{_LAT_LABEL_W - 6}" y="{y + 11}" text-anchor="end">{percentile}</text>'
-            f'<rect class="track" x="{_LAT_LABEL_W}" y="{y}" width="{_LAT_BAR_W}" height="{_LAT_BAR_H}"></rect>')
-    if value is None:
-        return head + f'<text class="value not-scored" x="{_LAT_LABEL_W + 6}" y="{y + 11}">not measured</text></g>'
-    length = _LAT_BAR_W * min(value, top) / top
-    if value > 0:
-        length = max(length, 1.0)  # a few ms on a scale of seconds is still a visible bar
-    marked = " over" if over else ""
-    text = f"{_number(value)} ms" + (" ✗ above limit" if over else "")
-    return head + (f'<rect class="bar {percentile}{marked}" data-ms="{value:g}" x="{_LAT_LABEL_W}" y="{y}" '
-                   f'width="{length:.1f}" height="{_LAT_BAR_H}"></rect>'
-                   f'<text class="value{marked}" x="{_LAT_LABEL_W + length + 5:.1f}" y="{y + 11}">{escape(text)}</text>'
-                   '</g>')
-
-
-def _ms(value: Any) -> float | None:
-    """A latency in ms, or None when it is missing or not a finite non-negative number."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        return None
-    return float(value)
-
-
-def _nice_scale(largest: float) -> tuple[float, float]:
-    """(scale maximum, tick step): the step is 1, 2 or 5 x 10^k, at most five steps, the maximum a whole step."""
-    if largest <= 0:
-        return 1.0, 1.0
-    magnitude = 10.0 ** math.floor(math.log10(largest / 5))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude * 5 >= largest)
-    return max(1, math.ceil(largest / step - 1e-9)) * step, step
-
-
-def _clip(text: str, limit: int) -> Markup:
-    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 # ---------------------------------------------------------------- single-run views
@@ -271,8 +144,8 @@ def _requirement_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "title": row.get("title") or "",
         "level": row.get("level") or "",
         "category": row.get("category") or "",
-        "weight": _number(weight),
-        "effective_weight": _number(effective) if effective is not None and effective != weight else None,
+        "weight": number(weight),
+        "effective_weight": number(effective) if effective is not None and effective != weight else None,
         "outcome": _display_outcome(row),
         "reason": row.get("reason") or "",
         "waived": row.get("waived"),
@@ -297,7 +170,7 @@ def measurement_summary(measurements: Mapping[str, Any], limit: int = 8) -> list
             ratio, seen, total = coverage.get(f"{kind}_ratio"), coverage.get(seen_key), coverage.get(total_key)
             if isinstance(ratio, int | float) and not isinstance(ratio, bool):
                 counted = f"{seen}/{total}, " if isinstance(seen, int) and isinstance(total, int) else ""
-                out.append(f"{kind} covered: {counted}{_number(round(100 * ratio, 1))}%")
+                out.append(f"{kind} covered: {counted}{number(round(100 * ratio, 1))}%")
     checks = measurements.get("checks_evaluated")
     if isinstance(checks, Mapping) and checks:
         out.append(f"checks evaluated: {len(checks)}")
@@ -310,7 +183,7 @@ def measurement_summary(measurements: Mapping[str, Any], limit: int = 8) -> list
         if isinstance(value, bool) or value is None or key.endswith("sha256") or key == "seed":
             continue
         if isinstance(value, int | float) or (isinstance(value, str) and len(value) <= 40):
-            out.append(f"{key}: {_number(value)}")
+            out.append(f"{key}: {number(value)}")
     return out[:limit]
 
 
@@ -330,8 +203,8 @@ def _load_view(row: Mapping[str, Any], view: Mapping[str, Any], index: int) -> d
         if key == "tasks" and not table:
             continue
         entries = [_latency_entry(name, figures, over.get(str(name), set())) for name, figures in table.items()]
-        largest = max((v for e in entries for p in _PERCENTILES if (v := _ms(e[p])) is not None), default=0.0)
-        scale = _number(_nice_scale(largest)[0])
+        largest = max((v for e in entries for p in PERCENTILES if (v := ms(e[p])) is not None), default=0.0)
+        scale = number(nice_scale(largest)[0])
         chart_id = f"latency-{index}-{key}"
         scopes.append({
             "key": key, "noun": noun, "counted": counted, "column": column, "what": what, "entries": entries,
@@ -354,17 +227,17 @@ def _latency_entry(name: Any, figures: Any, over: set[str]) -> dict[str, Any]:
     figures = figures if isinstance(figures, Mapping) else {}
     count, errors, rate = figures.get("count"), figures.get("errors"), figures.get("error_rate")
     return {
-        "name": str(name), **{p: _ms(figures.get(f"{p}_ms")) for p in _PERCENTILES},
-        "max": _ms(figures.get("max_ms")), "count": count if isinstance(count, int) else None,
+        "name": str(name), **{p: ms(figures.get(f"{p}_ms")) for p in PERCENTILES},
+        "max": ms(figures.get("max_ms")), "count": count if isinstance(count, int) else None,
         "errors": errors if isinstance(errors, int) else None, "error_rate": _percent(rate),
-        "over": sorted(over & set(_PERCENTILES)),
+        "over": sorted(over & set(PERCENTILES)),
     }
 
 
 def _percent(value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
-    return f"{_number(round(100 * float(value), 2))}%"
+    return f"{number(round(100 * float(value), 2))}%"
 
 
 def _count(value: Any) -> str:
@@ -383,16 +256,16 @@ def _schedule_text(m: Mapping[str, Any]) -> str:
     if sched.get("capped"):
         facts.append(f"{_count(sched.get('capped'))} held back by the in-flight cap")
     text = ", ".join(facts)
-    lateness = _ms(sched.get("max_lateness_ms"))
+    lateness = ms(sched.get("max_lateness_ms"))
     if lateness is not None:
-        text += f" (at most {_number(lateness)} ms behind schedule)"
-    rate, duration = _ms(sizing.get("rate_per_s")), _ms(sizing.get("duration_s"))
+        text += f" (at most {number(lateness)} ms behind schedule)"
+    rate, duration = ms(sizing.get("rate_per_s")), ms(sizing.get("duration_s"))
     workers = m.get("workers")
     if not isinstance(workers, int) or isinstance(workers, bool):
         workers = sizing.get("workers") if isinstance(sizing.get("workers"), int) else None
         workers = max(1, workers) if workers is not None else None
-    load = [f"{_number(rate)}/s" if rate is not None else "rate not recorded",
-            f"for {_number(duration)} s" if duration is not None else "for a duration not recorded"]
+    load = [f"{number(rate)}/s" if rate is not None else "rate not recorded",
+            f"for {number(duration)} s" if duration is not None else "for a duration not recorded"]
     text += "; load " + " ".join(load)
     if workers is not None:
         text += f", {_plural(workers, 'process')}"
@@ -413,10 +286,10 @@ def _errors_text(m: Mapping[str, Any]) -> str:
 
 
 def _throughput_text(m: Mapping[str, Any]) -> str | None:
-    done, per_s = m.get("tasks_completed"), _ms(m.get("throughput_per_s"))
+    done, per_s = m.get("tasks_completed"), ms(m.get("throughput_per_s"))
     if done is None and per_s is None:
         return None
-    return f"{_count(done)} tasks completed" + (f", {_number(per_s)} per second" if per_s is not None else "")
+    return f"{_count(done)} tasks completed" + (f", {number(per_s)} per second" if per_s is not None else "")
 
 
 def _writes_text(writes: Any) -> str | None:
@@ -472,7 +345,7 @@ def _matrix_row(requirement: Mapping[str, Any], names: Sequence[str]) -> dict[st
     cells = [results.get(n) for n in names]
     return {**requirement, "cells": cells,
             "outcomes": sorted({str(c.get("outcome")) for c in cells if isinstance(c, Mapping)}),
-            "weight_text": _number(requirement.get("weight"))}
+            "weight_text": number(requirement.get("weight"))}
 
 
 def _run_view(candidate: Mapping[str, Any], ref: str) -> dict[str, Any]:
@@ -512,22 +385,11 @@ def relative_link(path: Any) -> str | None:
 # ---------------------------------------------------------------- rendering
 
 
-def _number(value: Any) -> str:
-    """A number as a person writes it: 3.0 -> 3, 92.5 -> 92.5, 16.653 -> 16.65, 0.000123 -> 0.000123."""
-    if isinstance(value, bool) or value is None:
-        return "" if value is None else str(value).lower()
-    if isinstance(value, float) and math.isfinite(value):
-        if value == int(value):
-            return str(int(value))
-        return str(round(value, 2)) if abs(value) >= 1 else f"{value:.3g}"
-    return str(value)
-
-
 @functools.cache
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("conformance.reporters", "templates"), autoescape=True,
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["number"] = _number
+    env.filters["number"] = number
     env.globals.update(OUTCOMES=OUTCOMES, OUTCOME_SYMBOL=_OUTCOME_SYMBOL, VERDICT_SYMBOL=_VERDICT_SYMBOL)
     return env
 
