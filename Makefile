@@ -19,10 +19,10 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 ## test: the whole suite, then lint: every tier but the serial tests two at a time (pytest-xdist), then the
-## serial ones alone (load measurements and the detection matrix must not share the machine). pytest's exit 5
+## serial ones alone (what measures load must not share the machine). pytest's exit 5
 ## (nothing collected) fails the target like any other failure.
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --dist loadfile -m "not serial"
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not serial"
 	$(PY) -m pytest -m serial
 	$(MAKE) lint
 

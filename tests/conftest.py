@@ -5,8 +5,9 @@ per session and are shared by the end-to-end tests and the detection matrix.
 
 Every test is marked with its tier, the name of its folder (tests/README.md says where a new test goes), and
 `serial` when it must not run beside other work: it measures load (a busy machine makes a load generator miss
-its schedule) or shares the session's whole-profile runs (one process computes them once). `make test` runs
-the rest two at a time (pytest-xdist), then the serial part alone.
+its schedule), as tests/load, the matrix's load-bearing rows and the users of the whole clean run do. `make test`
+runs the rest two at a time (pytest-xdist, tests sharing a session run grouped on one worker), then the serial
+part alone.
 """
 
 from __future__ import annotations
@@ -39,8 +40,7 @@ RUN_TIMEOUT_S = 600
 
 
 TIERS = ("unit", "component", "e2e", "matrix", "load", "browser")
-SERIAL_TIERS = ("matrix", "load")
-SHARED_RUNS = ("clean_run", "drift_run")
+SERIAL_TIERS = ("load",)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -50,8 +50,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"{item.nodeid}: every test lives in a tier folder ({', '.join(TIERS)}); "
                                     "see tests/README.md")
         item.add_marker(getattr(pytest.mark, tier))
-        if tier in SERIAL_TIERS or any(name in getattr(item, "fixturenames", ()) for name in SHARED_RUNS):
+        uses = getattr(item, "fixturenames", ())
+        if tier in SERIAL_TIERS or "clean_run" in uses:  # the clean run measures load
             item.add_marker(pytest.mark.serial)
+        elif "drift_run" in uses:  # one worker makes it, for every test that reads it
+            item.add_marker(pytest.mark.xdist_group("pole-records-drift"))
 
 
 def conformance(*args: str, env: dict[str, str] | None = None, timeout: float = RUN_TIMEOUT_S,

@@ -8,13 +8,15 @@ two cores) so the matrix grows without the suite's time doubling. A load fault i
 (slow writes also make one officer's task too slow); the other faults' runs leave the load requirements out
 (the clean run has them all). A fault of business behaviour (its catches are contract requirements only) also
 leaves the property-based schema requirements out: they are the slow part of a run, and the clean run and the
-schema faults' runs exercise them. Load runs go after the others, two at a time,
-so a schema run's CPU does not make a load generator miss its schedule."""
+schema faults' runs exercise them. The rows whose runs measure load (the load faults, and pole-records' clean run)
+are marked serial: `make test` runs them after the rest, alone, so no other test's CPU makes a load generator miss
+its schedule; the other rows run beside other tests, each profile's block on one xdist worker."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -25,25 +27,51 @@ from tests.conftest import Run, outcomes, run_against, skip_load
 
 MATRIX_WORKERS = 2
 PROFILES = sorted(REFERENCES)
-ROWS = [(profile, fault) for profile in PROFILES for fault in sorted(faults_of(profile))]
 CLEAN = ""
 
 
-@pytest.fixture(scope="session")
-def matrix(tmp_path_factory: pytest.TempPathFactory, clean_run: Run, drift_run: Run) -> Callable[[str], dict[str, Run]]:
-    """`matrix(profile)`: {fault name (CLEAN for none): run}, run on first use. pole-records reuses the shared
-    clean and schema-drift runs."""
-    done: dict[str, dict[str, Run]] = {"pole-records": {CLEAN: clean_run, "schema-drift": drift_run}}
+def _load_bearing(profile: str, fault: str) -> bool:
+    """Rows whose runs measure load (a load fault's run; pole-records' clean run has every requirement): they run
+    in the serial part of `make test`, alone on the machine. Every other row runs beside other tests."""
+    return (fault == CLEAN and any(r.check.kind is CheckKind.LOAD for r in load_profile(profile).requirements)) or \
+        bool(fault and faults_of(profile)[fault].load)
 
-    def runs_of(profile: str) -> dict[str, Run]:
-        have = done.setdefault(profile, {})
+
+def _row(profile: str, fault: str) -> Any:
+    # pole-records' rows share the worker that makes the schema-drift run (tests/conftest.py groups its users)
+    group = "pole-records-drift" if profile == "pole-records" else f"matrix-{profile}"
+    marks = [pytest.mark.serial] if _load_bearing(profile, fault) else [pytest.mark.xdist_group(group)]
+    return pytest.param(profile, fault, marks=marks, id=f"{profile}:{fault}" if fault else profile)
+
+
+ROWS = [_row(profile, fault) for profile in PROFILES for fault in sorted(faults_of(profile))]
+CLEANS = [_row(profile, CLEAN) for profile in PROFILES]
+
+
+@pytest.fixture(scope="session")
+def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Callable[[str, str], Run]:
+    """`matrix(profile, fault)` (CLEAN for none): the run, made on first use with the other rows of its block (a
+    profile's load-bearing rows, or its others). pole-records reuses the session's shared clean and schema-drift
+    runs, asked for only when those rows run (the clean run measures load: it belongs to the serial part)."""
+    done: dict[tuple[str, str], Run] = {}
+    shared = {("pole-records", CLEAN): "clean_run", ("pole-records", "schema-drift"): "drift_run"}
+
+    def run_of(profile: str, fault: str) -> Run:
+        if (profile, fault) in shared:
+            run: Run = request.getfixturevalue(shared[profile, fault])
+            return run
+        if (profile, fault) not in done:
+            done.update(_block(profile, _load_bearing(profile, fault)))
+        return done[profile, fault]
+
+    def _block(profile: str, loaded: bool) -> dict[tuple[str, str], Run]:
         faults = faults_of(profile)
         requirements = load_profile(profile).requirements
         load_ids = [r.id for r in requirements if r.check.kind is CheckKind.LOAD]
         only_load = [arg for rid in load_ids for arg in ("--only", rid)]
         schema_ids = {r.id for r in requirements if r.check.kind is CheckKind.SCHEMA}
-        plain = sorted(name for name in [CLEAN, *faults] if name not in have and not (name and faults[name].load))
-        loaded = sorted(name for name in faults if name not in have and faults[name].load)
+        names = sorted(name for name in [CLEAN, *faults]
+                       if (profile, name) not in shared and _load_bearing(profile, name) is loaded)
 
         def extra(name: str) -> list[str]:
             if not name:
@@ -57,22 +85,21 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, clean_run: Run, drift_run: 
             # left out, so its run is the contract requirements; the clean run and the schema faults run them.
             return [*skip_load(profile), *(arg for rid in sorted(schema_ids) for arg in ("--skip", rid))]
 
-        for names in (plain, loaded):
-            with ThreadPoolExecutor(max_workers=MATRIX_WORKERS) as pool:
-                futures = {
-                    name: pool.submit(run_against, [name] if name else [],
-                                      tmp_path_factory.mktemp(f"{profile}-{name or 'clean'}") / "runs",
-                                      *extra(name), profile=profile)
-                    for name in names}
-                have.update({name: future.result() for name, future in futures.items()})
-        return have
+        with ThreadPoolExecutor(max_workers=MATRIX_WORKERS) as pool:
+            futures = {
+                name: pool.submit(run_against, [name] if name else [],
+                                  tmp_path_factory.mktemp(f"{profile}-{name or 'clean'}") / "runs",
+                                  *extra(name), profile=profile)
+                for name in names}
+            return {(profile, name): future.result() for name, future in futures.items()}
 
-    return runs_of
+    return run_of
 
 
-@pytest.mark.parametrize("profile", PROFILES)
-def test_clean_reference_is_conformant_with_score_100(profile: str, matrix: Callable[[str], dict[str, Run]]) -> None:
-    run = matrix(profile)[CLEAN]
+@pytest.mark.parametrize(("profile", "fault"), CLEANS)
+def test_clean_reference_is_conformant_with_score_100(profile: str, fault: str,
+                                                     matrix: Callable[[str, str], Run]) -> None:
+    run = matrix(profile, fault)
     card = run.scorecard
     assert run.returncode == 0, run.stdout + run.stderr
     assert card["verdict"] == "conformant"
@@ -82,10 +109,10 @@ def test_clean_reference_is_conformant_with_score_100(profile: str, matrix: Call
     assert all(not r["findings"] for r in card["requirements"])
 
 
-@pytest.mark.parametrize(("profile", "fault"), ROWS, ids=[f"{p}:{f}" for p, f in ROWS])
+@pytest.mark.parametrize(("profile", "fault"), ROWS)
 def test_each_fault_fails_its_requirement_and_no_unrelated_must(profile: str, fault: str,
-                                                                matrix: Callable[[str], dict[str, Run]]) -> None:
-    run = matrix(profile)[fault]
+                                                                matrix: Callable[[str, str], Run]) -> None:
+    run = matrix(profile, fault)
     levels = {r.id: r.level.value for r in load_profile(profile).requirements}
     got = outcomes(run.scorecard)
     mapped = set(faults_of(profile)[fault].catches)
