@@ -143,6 +143,11 @@ def _signatures(result: Verification, contents: BundleContents, trusted: list[Pu
         else:
             result.add(name, allow_untrusted, "valid, by an UNTRUSTED key (its public key came in the bundle)"
                        + ("; allowed by --allow-untrusted" if allow_untrusted else "; trust it with --trusted-key"))
+    signed_by = {str(e.get("keyid")) for e in signatures if isinstance(e, dict)}
+    for name in sorted(n for n in contents.digests if n.startswith(f"{KEYS_FOLDER}/")):
+        key_id = name.removeprefix(f"{KEYS_FOLDER}/").removesuffix(".pub.pem")
+        if key_id not in signed_by or _bundled_key(contents, key_id) is None:
+            result.add(f"bundled key {key_id[:16]}", False, f"{name} is not the canonical public key of a signer")
     if not trusted and not allow_untrusted:
         result.add("trusted keys", False, "no --trusted-key given: who signed cannot be established "
                                           "(give the signers' public keys, or --allow-untrusted)")
