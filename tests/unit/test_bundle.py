@@ -343,3 +343,22 @@ def test_replay_comparison_lists_outcomes_and_fingerprints_that_differ() -> None
     assert compared == 3
     assert [(d.requirement_id, d.what) for d in differences] == [("A", "request fingerprint"), ("B", "outcome")]
     assert compare_results(recorded, recorded) == (3, [])
+
+
+def test_an_evaluation_bundles_as_one_with_every_candidates_runs(world: dict[str, Path], tmp_path: Path) -> None:
+    import shutil
+
+    evaluation = tmp_path / "20261201T100000Z-demo"
+    for candidate in ("acme", "bravo"):
+        shutil.copytree(world["run"], evaluation / "runs" / candidate / world["run"].name)
+    (evaluation / "evaluation.json").write_text(json.dumps(
+        {"tender": {"id": "demo", "digest": "sha256:00"}, "seed": 42, "status": "finished"}), encoding="utf-8")
+    (evaluation / "comparison.json").write_text("{}", encoding="utf-8")
+    bundle = tmp_path / "evaluation.tar.gz"
+    summary = make_bundle(evaluation, bundle, [load_signing_key(world["supplier_key"])])
+    assert summary.kind == "evaluation"
+    result = check(bundle, world["supplier_pub"])
+    assert result.verified, failed(result)
+    assert sorted(r["path"] for r in result.runs) == [f"evaluation/runs/{c}/{world['run'].name}"
+                                                       for c in ("acme", "bravo")]
+    assert sum(c.name.endswith(": re-score") and c.holds for c in result.checks) == 2
