@@ -248,5 +248,7 @@ def write_verification(result: Verification, out: Path) -> Path:
                 scorecard = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
-            write_text_atomic(folder / VERIFIED_REPORT, render_html(scorecard, verification=data))
+            exchanges = sorted(f"exchanges/{p.name}" for p in (folder / "exchanges").glob("*.jsonl"))
+            write_text_atomic(folder / VERIFIED_REPORT,
+                              render_html(scorecard, verification={**data, "exchanges": exchanges}))
     return path

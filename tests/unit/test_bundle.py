@@ -329,6 +329,7 @@ def test_verify_out_writes_verification_json_and_a_verified_report(world: dict[s
     assert data["verified"] and data["signers"][0]["trusted"]
     html = (tmp_path / "run" / "report.verified.html").read_text(encoding="utf-8")
     assert "Verified evidence" in html and data["signers"][0]["key_id"] in html
+    assert 'href="exchanges/' in html  # a finding's exchanges one click away
     assert json.loads((tmp_path / "run" / "scorecard.json").read_bytes())["profile"]["digest"] in html
     assert (tmp_path / "run" / "report.html").read_text(encoding="utf-8") == "<html>report</html>\n"
 
