@@ -43,6 +43,7 @@ __all__ = [
     "canonical_json",
     "make_bundle",
     "open_bundle",
+    "public_target",
 ]
 
 FORMAT = "conformance-bundle/1"
@@ -70,7 +71,7 @@ def _versions() -> dict[str, Any]:
     return {"harness": __version__, "python": platform.python_version(), "engines": engines}
 
 
-def _public_target(target: dict[str, Any]) -> dict[str, Any]:
+def public_target(target: dict[str, Any]) -> dict[str, Any]:
     """Who was measured, without anything secret: names and the base URL without user information."""
     url = str(target.get("base_url") or "")
     parts = urlsplit(url)
@@ -170,7 +171,7 @@ def make_bundle(source: Path, out: Path, keys: list[SigningKey]) -> BundleSummar
         path = kind if folder == source else f"{kind}/{folder.relative_to(source).as_posix()}"
         runs.append({"path": path, "profile": {"id": meta["profile"]["id"], "version": meta["profile"]["version"],
                                                "digest": meta["profile"]["digest"], "path": where},
-                     "target": _public_target(dict(meta.get("target") or {})), "seed": meta.get("seed"),
+                     "target": public_target(dict(meta.get("target") or {})), "seed": meta.get("seed"),
                      "tier": meta.get("tier"), "status": meta.get("status"),
                      "harness_version": (meta.get("harness") or {}).get("version"),
                      "verdict": scorecard.get("verdict"), "score": scorecard.get("score")})

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from conformance.audit.archive import Limits, check_name
-from conformance.audit.bundle import ENVELOPE_FILE, KEYS_FOLDER, MANIFEST_FILE, BundleContents, open_bundle
+from conformance.audit.bundle import (
+    ENVELOPE_FILE,
+    KEYS_FOLDER,
+    MANIFEST_FILE,
+    BundleContents,
+    open_bundle,
+    public_target,
+)
 from conformance.audit.signing import PublicKey, b64decode_canonical, pae, public_key_from_pem
 from conformance.engine.rundir import RunDir
 from conformance.errors import ConformanceError
@@ -187,6 +194,9 @@ def _runs(result: Verification, contents: BundleContents) -> None:
             result.add(f"{path}: run", False, f"unreadable: {exc}")
             continue
         meta = run.meta
+        if not isinstance(meta, dict) or not isinstance(recorded, dict) or not isinstance(meta.get("profile"), dict):
+            result.add(f"{path}: run", False, "run.json or scorecard.json is not the object a run writes")
+            continue
         if check_name(str(profile_info.get("path") or "")) or not (profile_folder / "profile.yaml").is_file():
             result.add(f"{path}: profile digest", False, f"no profile folder at {profile_info.get('path')}")
             continue
@@ -199,6 +209,7 @@ def _runs(result: Verification, contents: BundleContents) -> None:
         claims = {"profile id": (profile_info.get("id"), (meta.get("profile") or {}).get("id")),
                   "profile version": (profile_info.get("version"), (meta.get("profile") or {}).get("version")),
                   "seed": (claim.get("seed"), meta.get("seed")), "tier": (claim.get("tier"), meta.get("tier")),
+                  "target": (claim.get("target"), public_target(dict(meta.get("target") or {}))),
                   "verdict": (claim.get("verdict"), recorded.get("verdict")),
                   "score": (claim.get("score"), recorded.get("score"))}
         wrong = [f"{k} (statement {a!r}, files {b!r})" for k, (a, b) in claims.items() if a != b]
