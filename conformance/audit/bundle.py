@@ -229,7 +229,8 @@ class BundleContents:
     @property
     def subjects(self) -> dict[str, str]:
         found = {}
-        for subject in self.statement.get("subject") or []:
+        listed = self.statement.get("subject")
+        for subject in listed if isinstance(listed, list) else []:
             if isinstance(subject, dict) and isinstance(subject.get("digest"), dict):
                 found[str(subject.get("name"))] = str(subject["digest"].get("sha256"))
         return found
@@ -242,7 +243,7 @@ class BundleContents:
     def runs(self) -> list[dict[str, Any]]:
         predicate = self.predicate
         runs = predicate.get("runs") if predicate.get("kind") == "evaluation" else [predicate]
-        return [r for r in runs or [] if isinstance(r, dict)]
+        return [r for r in runs if isinstance(r, dict)] if isinstance(runs, list) else []
 
 
 def open_bundle(path: Path, dest: Path, limits: Limits | None = None) -> BundleContents:

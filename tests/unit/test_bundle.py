@@ -363,3 +363,27 @@ def test_an_evaluation_bundles_as_one_with_every_candidates_runs(world: dict[str
     assert sorted(r["path"] for r in result.runs) == [f"evaluation/runs/{c}/{world['run'].name}"
                                                        for c in ("acme", "bravo")]
     assert sum(c.name.endswith(": re-score") and c.holds for c in result.checks) == 2
+
+
+@pytest.mark.parametrize("statement_changes", [
+    {"subject": 5}, {"subject": [1, "x", {"name": "manifest.json"}]},
+    {"predicate": {"kind": "evaluation", "runs": "x"}}, {"predicate": {"kind": "run", "path": "../../etc"}},
+    {"predicate": {"kind": "run", "path": "run", "profile": {"path": "/etc"}}},
+])
+def test_a_signed_statement_of_the_wrong_shape_fails_a_check_and_never_raises(
+        world: dict[str, Path], bundled_files: dict[str, bytes], tmp_path: Path,
+        statement_changes: dict[str, object]) -> None:
+    from conformance.audit.bundle import PAYLOAD_TYPE, _write, canonical_json
+    from conformance.audit.signing import b64encode
+
+    statement = json.loads(base64.b64decode(json.loads(bundled_files[ENVELOPE_FILE])["payload"]))
+    if "predicate" in statement_changes:
+        statement["predicate"] = statement_changes["predicate"]
+    else:
+        statement.update(statement_changes)
+    payload = canonical_json(statement)
+    files = {n: d for n, d in bundled_files.items() if n != ENVELOPE_FILE and not n.startswith("keys/")}
+    _write(tmp_path / "odd.tar.gz", files, {"payload": b64encode(payload), "payloadType": PAYLOAD_TYPE,
+                                           "signatures": []}, [load_signing_key(world["supplier_key"])], payload)
+    result = check(tmp_path / "odd.tar.gz", world["supplier_pub"])
+    assert not result.verified and failed(result)
