@@ -5,7 +5,8 @@
     │   ├── ProfileError                a profile file is invalid: carries file, line, key and the fix
     │   ├── TargetError                 a target (URL, targets file, credentials) is invalid
     │   ├── TenderError                 a tender file is invalid
-    │   └── RunDirError                 a run directory cannot be created, read or resumed
+    │   ├── RunDirError                 a run directory cannot be created, read or resumed
+    │   └── BundleError                 an evidence bundle or signing key cannot be made, read or used
     ├── EngineFailure(RuntimeError)     the harness could not measure: the requirement is `error`
     │   ├── LaunchError                 a process (candidate, reference, other system) did not start or announce its URL
     │   ├── TokenError                  the OAuth2 token endpoint issued no token
@@ -22,6 +23,7 @@ A user error is printed as one line (``file:line: key: what is wrong; what to do
 from __future__ import annotations
 
 __all__ = [
+    "BundleError",
     "ConformanceError",
     "EngineFailure",
     "LaunchError",
@@ -79,6 +81,10 @@ class TenderError(_LocatedError):
 
 class RunDirError(_LocatedError):
     """A run directory cannot be written, read or resumed."""
+
+
+class BundleError(_LocatedError):
+    """An evidence bundle, a signing key or a folder to bundle cannot be used (conformance.audit)."""
 
 
 class EngineFailure(ConformanceError, RuntimeError):

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from conformance import __version__
+from conformance.cli.audit import COMMANDS as AUDIT_COMMANDS
 from conformance.errors import ConformanceError, UsageError
 from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
 from conformance.inputs.targets import parse_system_options
@@ -69,6 +70,10 @@ def _registered() -> dict[str, EntryPoint]:
 @click.version_option(__version__, prog_name="conformance")
 def cli() -> None:
     """Test supplier systems against versioned operating-standard profiles, with evidence."""
+
+
+for _command in AUDIT_COMMANDS:  # keys, bundle, verify (conformance/cli/audit.py)
+    cli.add_command(_command)
 
 
 @cli.command()

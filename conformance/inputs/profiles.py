@@ -40,6 +40,7 @@ __all__ = [
     "lint_profile",
     "load_profile",
     "profile_checks",
+    "profile_digest",
     "profile_roots",
     "profile_schema",
     "resolve_profile",
@@ -126,10 +127,13 @@ def resolve_profile(ref: str) -> Path:
     return matching[-1].path
 
 
-def load_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] = frozenset(CheckKind)) -> Profile:
-    """Load and validate a profile; raise the first `ProfileError` found."""
+def load_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] = frozenset(CheckKind),
+                 import_checks: bool = True) -> Profile:
+    """Load and validate a profile; raise the first `ProfileError` found. `import_checks=False` reads the
+    requirements without importing the profile's Python checks (an inspector re-scoring a bundle runs none of
+    its code); such a profile can be scored, not run, and its checks' declarations are not validated."""
     folder = resolve_profile(str(ref))
-    problems, profile = _check(folder, landed_kinds)
+    problems, profile = _check(folder, landed_kinds, import_checks=import_checks)
     if problems:
         raise problems[0]
     assert profile is not None
@@ -157,7 +161,8 @@ def profile_checks(profile: Profile) -> ProfileChecks:
     return found if found is not None else load_checks(Path(profile.path), profile.id, profile.version)
 
 
-def _check(folder: Path, landed: frozenset[CheckKind]) -> tuple[list[ProfileError], Profile | None]:
+def _check(folder: Path, landed: frozenset[CheckKind], *,
+           import_checks: bool = True) -> tuple[list[ProfileError], Profile | None]:
     """`landed`: the check kinds with a runner. Every kind has one (tests/unit/test_profiles.py holds the runners to
     that); a test may pass fewer, to see a requirement of an unlanded kind refused unless it is planned."""
     profile_file = folder / PROFILE_FILE
@@ -172,7 +177,8 @@ def _check(folder: Path, landed: frozenset[CheckKind]) -> tuple[list[ProfileErro
     if problems:
         return problems, None
     data = doc.data
-    checks = load_checks(folder, str(data["id"]), str(data["version"]))
+    checks = (load_checks(folder, str(data["id"]), str(data["version"])) if import_checks
+              else ProfileChecks(folder, complete=False))
     problems.extend(checks.problems)
     problems.extend(_semantic_problems(doc, folder, landed, checks))
     openapi_name = data.get("openapi", "openapi.yaml")
@@ -191,7 +197,8 @@ def _check(folder: Path, landed: frozenset[CheckKind]) -> tuple[list[ProfileErro
         systems=tuple(SystemSpec(name, " ".join(str(spec["description"]).split()), bool(spec.get("reference")))
                       for name, spec in (data.get("systems") or {}).items()),
     )
-    _loaded_checks[(profile.path, profile.digest)] = checks
+    if import_checks:
+        _loaded_checks[(profile.path, profile.digest)] = checks
     return [], profile
 
 
@@ -204,6 +211,12 @@ def _requirement(raw: dict[str, Any]) -> Requirement:
         check=CheckSpec(kind=kind, options=check),
         status=RequirementStatus(raw.get("status", "active")), clause=raw.get("clause"),
     )
+
+
+def profile_digest(folder: Path) -> str:
+    """The digest of a profile folder as it is on disk, computed without importing anything from it (the
+    evidence bundle checks a profile folder this way before any of its code may run)."""
+    return _digest(folder, {})
 
 
 def _digest(folder: Path, loaded: Mapping[Path, bytes]) -> str:

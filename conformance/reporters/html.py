@@ -60,13 +60,16 @@ _LATENCY_SCOPES = (
 # ---------------------------------------------------------------- public API
 
 
-def render_html(scorecard: Mapping[str, Any]) -> str:
-    """The report of one run: verdict, categories chart, requirement table with filter, findings, waivers."""
+def render_html(scorecard: Mapping[str, Any], verification: Mapping[str, Any] | None = None) -> str:
+    """The report of one run: verdict, categories chart, requirement table with filter, findings, waivers.
+    `verification` (what `conformance verify --out` found: signers, checks, profile digest) adds a
+    "Verified evidence" section; the scorecard itself is unchanged."""
     raw_rows = [row for row in scorecard.get("requirements") or [] if isinstance(row, Mapping)]
     rows = [_requirement_view(row) for row in raw_rows]
     categories = scorecard.get("categories") or {}
     return _render("scorecard.html.j2", {
         "sc": scorecard,
+        "verification": verification,
         "profile": scorecard.get("profile") or {},
         "target": scorecard.get("target") or {},
         "run": scorecard.get("run") or {},

@@ -33,7 +33,8 @@ from conformance.runners import RunContext, get_runner
 from conformance.scoring.scorecard import score_run
 from conformance.scoring.shapes import Scorecard
 
-__all__ = ["RunListener", "RunOutcome", "rescore", "resume_run", "start_run", "write_reports"]
+__all__ = ["RunListener", "RunOutcome", "rescore", "resume_run", "scorecard_of", "start_run",
+           "write_reports"]
 
 TIERS = ("quick", "full")
 
@@ -349,6 +350,15 @@ def rescore(run_dir: RunDir, profile: Profile | None = None, *, interrupted: boo
             target: Target | None = None) -> Scorecard:
     """Score the run's results as they stand (with the tender's waivers and weights recorded in run.json),
     write scorecard.json, and return it."""
+    scorecard = scorecard_of(run_dir, profile, interrupted=interrupted, target=target)
+    run_dir.write_scorecard(scorecard)
+    return scorecard
+
+
+def scorecard_of(run_dir: RunDir, profile: Profile | None = None, *, interrupted: bool | None = None,
+                 target: Target | None = None) -> Scorecard:
+    """The scorecard of the run's results as they stand, written nowhere (`rescore` writes it; an inspector's
+    re-score of a bundle compares it with the recorded one)."""
     meta = run_dir.meta
     if profile is None:
         profile = load_profile(meta.profile["path"])
@@ -363,7 +373,6 @@ def rescore(run_dir: RunDir, profile: Profile | None = None, *, interrupted: boo
     scorecard = score_run(profile, results, target=target_info, run=_run_summary(run_dir, interrupted),
                           waivers=scoring.get("waivers"), category_weights=scoring.get("category_weights"),
                           claims=target_info.get("claims"))
-    run_dir.write_scorecard(scorecard)
     return scorecard
 
 
@@ -387,7 +396,7 @@ def _run_one(req: Requirement, ctx: RunContext, run_dir: RunDir) -> Result:
 
 def _run_summary(run_dir: RunDir, interrupted: bool) -> dict[str, Any]:
     meta = run_dir.meta
-    return {"id": run_dir.path.name, "seed": meta.seed, "tier": meta.tier,
+    return {"id": meta.run_id or run_dir.path.name, "seed": meta.seed, "tier": meta.tier,
             "harness_version": meta.harness["version"], "started_at": meta.started_at,
             "finished_at": None if interrupted else (meta.finished_at or utc_now()),
             "interrupted": interrupted,
