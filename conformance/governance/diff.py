@@ -220,9 +220,10 @@ def _operation(a: _Doc, b: _Doc, name: str, old: tuple[dict[str, Any], list[Any]
         yield Change("security-relaxed", name, "security relaxed: more ways to authenticate")
     yield from _parameters(a, b, name, [*old[1], *op_a.get("parameters", [])], [*new[1], *op_b.get("parameters", [])])
     body_a, body_b = a.deref(op_a.get("requestBody")), b.deref(op_b.get("requestBody"))
+    if isinstance(body_b, dict) and body_b.get("required") and not (isinstance(body_a, dict)
+                                                                  and body_a.get("required")):
+        yield Change("request-body-made-required", name, "the request body is now required")
     if isinstance(body_a, dict) and isinstance(body_b, dict):
-        if body_b.get("required") and not body_a.get("required"):
-            yield Change("request-body-made-required", name, "the request body is now required")
         yield from _contents(a, b, f"{name} request", body_a, body_b, "request")
     resp_a, resp_b = op_a.get("responses") or {}, op_b.get("responses") or {}
     for status in sorted(set(resp_a) - set(resp_b)):
