@@ -33,6 +33,19 @@ def test_diff_of_1_0_0_and_the_2_0_0_draft_lists_the_breaking_changes() -> None:
     assert "0 breaking" in terminal.stdout and "status 413 added" in terminal.stdout
 
 
+def test_list_and_show_give_status_dates_and_successor() -> None:
+    listed = conformance("profiles", "list")
+    assert listed.returncode == 0, listed.stderr
+    rows = {tuple(cell.strip() for cell in line.split("│")[1:4]): line for line in listed.stdout.splitlines()
+            if line.startswith("│")}
+    assert "1.1.0" in rows[("pole-records", "1.0.0", "active")]  # its successor
+    assert ("pole-records", "2.0.0", "draft") in rows
+    shown = conformance("profiles", "show", "pole-records@1.1.0", "--json")
+    lifecycle = json.loads(shown.stdout)["lifecycle"]
+    assert (lifecycle["status"], lifecycle["published"], lifecycle["supersedes"]) == ("active", "2026-12-05", "1.0.0")
+    assert lifecycle["decision"]["decided_by"].startswith("Network Code Board")
+
+
 def test_lint_against_refuses_a_minor_version_that_sneaks_in_a_breaking_change(tmp_path: Path) -> None:
     folder = _copy(tmp_path, "1.1.0")
     assert conformance("profiles", "lint", str(folder), "--against", "pole-records@1.0.0").returncode == 0

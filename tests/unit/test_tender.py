@@ -170,3 +170,15 @@ def test_other_systems_are_declared_by_a_profile_and_named_by_commands(tmp_path:
                           .replace("{systems.receiver}", "x")))
     with pytest.raises(TenderError, match=r"names \{systems.recevier\}, which the tender does not define"):
         load_tender(write(tmp_path, CASE_FILE_TENDER.replace("{systems.receiver}", "{systems.recevier}")))
+
+
+def test_a_retired_version_cannot_be_evaluated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "profiles" / "pole-records" / "1.0.0"
+    shutil.copytree(ROOT / "profiles" / "pole-records" / "1.0.0", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "governance.yaml").write_text(
+        "status: retired\npublished: 2025-01-01\ndeprecated: 2025-06-01\nretires: 2026-01-31\nsuperseded_by: 1.1.0\n"
+        "decision: {decided_by: Board, decided_on: 2024-12-01, rationale: because}\n", encoding="utf-8")
+    monkeypatch.setenv("CONFORMANCE_PROFILES_PATH", str(tmp_path / "profiles"))  # found before the shipped one
+    with pytest.raises(TenderError, match="retired on 2026-01-31") as caught:
+        load_tender(write(tmp_path, MINIMAL))
+    assert caught.value.line == 5 and caught.value.fix == "evaluate pole-records@1.1.0"
