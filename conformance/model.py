@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -10,8 +11,10 @@ __all__ = [
     "Candidate",
     "CheckKind",
     "CheckSpec",
+    "Decision",
     "Finding",
     "Level",
+    "Lifecycle",
     "Outcome",
     "Profile",
     "ProfileStatus",
@@ -19,6 +22,7 @@ __all__ = [
     "RequirementStatus",
     "Result",
     "SystemSpec",
+    "Validity",
     "Verdict",
 ]
 
@@ -110,6 +114,76 @@ class SystemSpec:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """Who decided a profile version, when, why, and after which consultation (a decision record)."""
+
+    decided_by: str
+    decided_on: date
+    rationale: str
+    consultation: str | None = None
+
+
+@dataclass(frozen=True)
+class Validity:
+    """What a result against a profile version is worth on a given day. `text` is what every report says."""
+
+    as_of: date
+    status: ProfileStatus  # the version's status on that day (a deprecated version past its `retires` is retired)
+    valid: bool
+    until: date | None
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "status": self.status.value, "valid": self.valid,
+                "until": self.until.isoformat() if self.until else None, "text": self.text}
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A profile version's place in its lifecycle (governance.yaml, docs/reference/governance.md).
+    `retires`: the day a deprecated version stops being valid, or the day a retired one did."""
+
+    status: ProfileStatus
+    published: date | None = None
+    deprecated: date | None = None
+    retires: date | None = None
+    supersedes: str | None = None
+    superseded_by: str | None = None
+    decision: Decision | None = None
+
+    def status_on(self, day: date) -> ProfileStatus:
+        """The status on `day`: a deprecated version whose retirement date has come is retired."""
+        if self.status is ProfileStatus.DEPRECATED and self.retires is not None and day >= self.retires:
+            return ProfileStatus.RETIRED
+        return self.status
+
+    def validity(self, day: date) -> Validity:
+        status = self.status_on(day)
+        if status is ProfileStatus.RETIRED:
+            when = f" on {self.retires.isoformat()}" if self.retires else ""
+            successor = f"; superseded by {self.superseded_by}" if self.superseded_by else ""
+            return Validity(day, status, False, self.retires, f"no longer valid: retired{when}{successor}")
+        if status is ProfileStatus.DRAFT:
+            return Validity(day, status, False, None, "not valid for certification: a draft, not yet decided")
+        if status is ProfileStatus.DEPRECATED:
+            until = f"valid until {self.retires.isoformat()}" if self.retires else "valid (deprecated, no end date)"
+            successor = f"; superseded by {self.superseded_by}" if self.superseded_by else ""
+            return Validity(day, status, True, self.retires, f"{until} (deprecated){successor}")
+        return Validity(day, status, True, None, "valid (active version)")
+
+    def to_dict(self) -> dict[str, Any]:
+        def iso(value: date | None) -> str | None:
+            return value.isoformat() if value else None
+
+        decision = None if self.decision is None else {
+            "decided_by": self.decision.decided_by, "decided_on": self.decision.decided_on.isoformat(),
+            "rationale": self.decision.rationale, "consultation": self.decision.consultation}
+        return {"status": self.status.value, "published": iso(self.published), "deprecated": iso(self.deprecated),
+                "retires": iso(self.retires), "supersedes": self.supersedes, "superseded_by": self.superseded_by,
+                "decision": decision}
+
+
+@dataclass(frozen=True)
 class Profile:
     id: str
     version: str
@@ -121,10 +195,16 @@ class Profile:
     openapi_path: str
     digest: str
     systems: tuple[SystemSpec, ...] = ()
+    lifecycle: Lifecycle | None = None  # None: a profile without governance.yaml (only `status` is known)
 
     @property
     def ref(self) -> str:
         return f"{self.id}@{self.version}"
+
+    @property
+    def governance(self) -> Lifecycle:
+        """The lifecycle record, or one holding only the status when the version has none."""
+        return self.lifecycle or Lifecycle(self.status)
 
     def requirement(self, requirement_id: str) -> Requirement:
         for req in self.requirements:

@@ -222,6 +222,13 @@ def _runs(result: Verification, contents: BundleContents) -> None:
         _rescore(result, path, run, profile_folder, recorded)
 
 
+def _without_validity(card: dict[str, Any]) -> dict[str, Any]:
+    profile = card.get("profile")
+    if not isinstance(profile, dict):
+        return card
+    return {**card, "profile": {k: v for k, v in profile.items() if k != "validity"}}
+
+
 def _rescore(result: Verification, path: str, run: RunDir, profile_folder: Path, recorded: dict[str, Any]) -> None:
     try:
         profile = load_profile(profile_folder, import_checks=False)
@@ -229,6 +236,9 @@ def _rescore(result: Verification, path: str, run: RunDir, profile_folder: Path,
     except (ConformanceError, KeyError, TypeError, ValueError) as exc:
         result.add(f"{path}: re-score", False, f"could not re-score: {exc}")
         return
+    # A profile version's validity is stated as of the day a scorecard is written (it changes as the version is
+    # deprecated or retired), so it is not part of what a re-score must reproduce.
+    again, recorded = _without_validity(again), _without_validity(recorded)
     differ = sorted(k for k in set(again) | set(recorded) if again.get(k) != recorded.get(k))
     if differ and "requirements" in differ:
         rows = {r["id"]: r for r in recorded.get("requirements") or [] if isinstance(r, dict)}

@@ -3,22 +3,19 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import IntEnum
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from conformance import __version__
 from conformance.cli.audit import COMMANDS as AUDIT_COMMANDS
+from conformance.cli.governance import profiles
 from conformance.errors import ConformanceError, UsageError
-from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
 from conformance.inputs.targets import parse_system_options
 from conformance.model import Verdict
 
@@ -74,6 +71,7 @@ def cli() -> None:
 
 for _command in AUDIT_COMMANDS:  # keys, bundle, verify (conformance/cli/audit.py)
     cli.add_command(_command)
+cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show | lint [--against] | diff
 
 
 @cli.command()
@@ -107,10 +105,11 @@ for _command in AUDIT_COMMANDS:  # keys, bundle, verify (conformance/cli/audit.p
 @click.option("--system", "systems", multiple=True, metavar="NAME=URL",
               help="Another system the profile's requirements talk to (case-file: --system receiver=URL); "
                    "a targets file can give them under `systems:`.")
+@click.option("--allow-retired", is_flag=True, help="Run a retired profile version anyway (its results are not valid).")
 def run(profile: str | None, target: str | None, seed: int | None, tier: str, budget: int | None,
         only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None,
         load_rate: float | None, load_duration: float | None, workers: int, remote_workers: int,
-        master_bind: str | None, systems: tuple[str, ...]) -> None:
+        master_bind: str | None, systems: tuple[str, ...], allow_retired: bool) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.reporters.terminal import TerminalListener, render_scorecard
     from conformance.session.execute import resume_run, start_run
@@ -119,7 +118,8 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
     if resume is not None and (profile or target or seed is not None or only or skip or budget or load_rate
-                               or load_duration or workers or remote_workers or master_bind or systems):
+                               or load_duration or workers or remote_workers or master_bind or systems
+                               or allow_retired):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
     with TerminalListener(console) as listener:
         if resume is not None:
@@ -129,7 +129,8 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
             outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
                                 budget_s=budget, only=only, skip=skip, systems=parse_system_options(systems),
                                 load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers,
-                                      "remote_workers": remote_workers, "master_bind": _host_port(master_bind)})
+                                      "remote_workers": remote_workers, "master_bind": _host_port(master_bind)},
+                                allow_retired=allow_retired)
     render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)
     if outcome.interrupted:
         err_console.print(f"[yellow]interrupted[/]: finished results are kept; continue with "
@@ -229,63 +230,6 @@ def report(run_dir: Path) -> None:
     scorecard = rescore(run)
     write_reports(run, scorecard)
     render_scorecard(console, scorecard, run_dir=run.path)
-
-
-@cli.group()
-def profiles() -> None:
-    """List, show and lint profiles."""
-
-
-@profiles.command("list")
-def profiles_list() -> None:
-    """Every profile version found (./profiles, $CONFORMANCE_PROFILES_PATH, the shipped ones)."""
-    table = Table("id", "version", "status", "title", "requirements", "path")
-    for entry in find_profiles():
-        try:
-            p = load_profile(entry.path)
-            table.add_row(p.id, p.version, p.status.value, p.title, str(len(p.requirements)), str(entry.path))
-        except ConformanceError as exc:
-            table.add_row(entry.id, entry.version, "[red]invalid[/]", str(exc)[:80], "-", str(entry.path))
-    console.print(table)
-
-
-@profiles.command("show")
-@click.argument("profile")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def profiles_show(profile: str, as_json: bool) -> None:
-    """Show a profile's requirements (ID or ID@VERSION or a folder)."""
-    p = load_profile(profile)
-    if as_json:
-        data: dict[str, Any] = {
-            "id": p.id, "version": p.version, "title": p.title, "status": p.status.value, "digest": p.digest,
-            "requirements": [{"id": r.id, "title": r.title, "level": r.level.value, "category": r.category,
-                              "weight": r.weight, "status": r.status.value, "check_kind": r.check.kind.value}
-                             for r in p.requirements]}
-        click.echo(json.dumps(data, indent=2))
-        return
-    console.print(f"[bold]{p.title}[/] ({p.id} {p.version}, {p.status.value})\n{p.summary}\n"
-                  f"digest {p.digest}\n")
-    table = Table("id", "level", "category", "weight", "check", "status", "title")
-    for r in p.requirements:
-        status = "[yellow]planned[/]" if r.planned else "active"
-        table.add_row(r.id, r.level.value, r.category, f"{r.weight:g}", r.check.kind.value, status, r.title)
-    console.print(table)
-
-
-@profiles.command("lint")
-@click.argument("paths", nargs=-1, required=True)
-def profiles_lint(paths: tuple[str, ...]) -> None:
-    """Validate profile folders (profile.yaml, openapi.yaml, CHANGELOG.md); exit 2 on any problem."""
-    problems = 0
-    for path in paths:
-        found = lint_profile(path)
-        for problem in found:
-            err_console.print(str(problem), markup=False)
-        problems += len(found)
-        if not found:
-            console.print(f"{path}: ok")
-    if problems:
-        sys.exit(ExitCode.USAGE)
 
 
 def _host_port(value: str | None) -> str | None:

@@ -11,7 +11,6 @@ import difflib
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ import jsonschema
 
 from conformance.errors import ProfileError, UsageError
 from conformance.inputs.checks import CHECKS_FOLDER, ProfileChecks, load_checks
+from conformance.inputs.lifecycle import GOVERNANCE_FILE, quick_status, read_lifecycle
+from conformance.inputs.versions import in_range, parse_range, semver_key
 from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.model import (
     CheckKind,
@@ -43,12 +44,12 @@ __all__ = [
     "profile_digest",
     "profile_roots",
     "profile_schema",
+    "resolve_in_range",
     "resolve_profile",
 ]
 
 PROFILE_FILE = "profile.yaml"
 CHANGELOG_FILE = "CHANGELOG.md"
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
 
 
 def profile_schema() -> dict[str, Any]:
@@ -80,15 +81,6 @@ class ProfileEntry:
     path: Path
 
 
-def _semver_key(version: str) -> tuple[int, int, int, int, str]:
-    match = _SEMVER.match(version)
-    if not match:
-        return (-1, -1, -1, -1, version)
-    major, minor, patch, pre = match.groups()
-    # a release sorts after its pre-releases
-    return (int(major), int(minor), int(patch), 0 if pre else 1, pre or "")
-
-
 def find_profiles(roots: Iterable[Path] | None = None) -> list[ProfileEntry]:
     """Every `<root>/<id>/<version>/profile.yaml`, first root winning on duplicates, sorted."""
     found: dict[tuple[str, str], ProfileEntry] = {}
@@ -97,11 +89,13 @@ def find_profiles(roots: Iterable[Path] | None = None) -> list[ProfileEntry]:
             version_dir = file.parent
             key = (version_dir.parent.name, version_dir.name)
             found.setdefault(key, ProfileEntry(key[0], key[1], version_dir))
-    return sorted(found.values(), key=lambda e: (e.id, _semver_key(e.version)))
+    return sorted(found.values(), key=lambda e: (e.id, semver_key(e.version)))
 
 
 def resolve_profile(ref: str) -> Path:
-    """`ID`, `ID@VERSION` or a path (folder or profile.yaml) -> the profile folder."""
+    """`ID`, `ID@VERSION` or a path (folder or profile.yaml) -> the profile folder. A bare `ID` is its latest
+    active version (the latest deprecated one if none is active): a draft or a retired version only by
+    `ID@VERSION`."""
     candidate = Path(ref)
     if candidate.is_file() and candidate.name == PROFILE_FILE:
         return candidate.parent
@@ -124,7 +118,31 @@ def resolve_profile(ref: str) -> Path:
                 return entry.path
         versions = ", ".join(e.version for e in matching)
         raise UsageError(f"profile '{profile_id}' has no version {version}; available: {versions}")
-    return matching[-1].path
+    return _default_version(profile_id, matching).path
+
+
+def _default_version(profile_id: str, matching: list[ProfileEntry]) -> ProfileEntry:
+    statuses = {e.version: quick_status(e.path) for e in matching}
+    for wanted in (ProfileStatus.ACTIVE, ProfileStatus.DEPRECATED):
+        chosen = [e for e in matching if statuses[e.version] is wanted]
+        if chosen:
+            return chosen[-1]
+    listed = ", ".join(f"{e.version} ({statuses[e.version] or 'unreadable'})" for e in matching)
+    raise UsageError(f"profile '{profile_id}' has no active version ({listed}); name one: "
+                     f"{profile_id}@{matching[-1].version}")
+
+
+def resolve_in_range(profile_id: str, versions: str) -> Path:
+    """The latest active (else deprecated) version of `profile_id` within `versions` (`>=1.1.0 <2.0.0`)."""
+    bounds = parse_range(versions)
+    matching = [e for e in find_profiles() if e.id == profile_id]
+    if not matching:
+        resolve_profile(profile_id)  # raises the unknown-profile error with its hint
+    within = [e for e in matching if in_range(e.version, bounds)]
+    if not within:
+        available = ", ".join(e.version for e in matching)
+        raise UsageError(f"profile '{profile_id}' has no version in '{versions}'; available: {available}")
+    return _default_version(profile_id, within).path
 
 
 def load_profile(ref: str | Path, *, landed_kinds: frozenset[CheckKind] = frozenset(CheckKind),
@@ -176,6 +194,8 @@ def _check(folder: Path, landed: frozenset[CheckKind], *,
     problems = sorted(_schema_problems(doc), key=lambda p: p.line or 0)
     if problems:
         return problems, None
+    status, lifecycle, lifecycle_problems = read_lifecycle(folder, doc)
+    problems.extend(lifecycle_problems)
     data = doc.data
     checks = (load_checks(folder, str(data["id"]), str(data["version"])) if import_checks
               else ProfileChecks(folder, complete=False))
@@ -187,11 +207,11 @@ def _check(folder: Path, landed: frozenset[CheckKind], *,
     if not (folder / CHANGELOG_FILE).is_file():
         problems.append(ProfileError("missing", file=str(folder / CHANGELOG_FILE),
                                      fix="add a CHANGELOG.md saying what changed in this version"))
-    if problems:
+    if problems or status is None:
         return problems, None
     requirements = tuple(_requirement(r) for r in data["requirements"])
     profile = Profile(
-        id=data["id"], version=data["version"], title=data["title"], status=ProfileStatus(data["status"]),
+        id=data["id"], version=data["version"], title=data["title"], status=status, lifecycle=lifecycle,
         summary=data["summary"].strip(), requirements=requirements, path=str(folder),
         openapi_path=str(openapi_path), digest=_digest(folder, checks.sources),
         systems=tuple(SystemSpec(name, " ".join(str(spec["description"]).split()), bool(spec.get("reference")))
@@ -222,12 +242,13 @@ def profile_digest(folder: Path) -> str:
 def _digest(folder: Path, loaded: Mapping[Path, bytes]) -> str:
     """sha256 over every file of the profile version (names and contents), so a result names exactly
     what it was measured against: its requirements, interface, scenarios, datasets and Python checks.
-    Bytecode caches are left out (nothing writes them there: `conformance.inputs.checks` imports without).
+    Bytecode caches are left out (nothing writes them there: `conformance.inputs.checks` imports without), and so
+    is governance.yaml: a version's lifecycle changes over time, what it measures does not.
     A check file is hashed as `loaded` holds it: the source that was run, read once."""
     digest = hashlib.sha256()
     for file in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = file.relative_to(folder).as_posix()
-        if "__pycache__" in rel:
+        if "__pycache__" in rel or rel == GOVERNANCE_FILE:
             continue
         content = loaded.get(file.resolve())
         digest.update(rel.encode() + b"\0" + (file.read_bytes() if content is None else content) + b"\0")

@@ -3,7 +3,7 @@
     tender: 1
     id: county-records-2026
     title: Records system for a county force
-    profiles: [{profile: pole-records@1.0.0, weight: 1}]
+    profiles: [{profile: pole-records@1.0.0, weight: 1}]    # or {profile: pole-records, versions: ">=1.1.0 <2.0.0"}
     category_weights: {safeguarding: 3}
     thresholds: {all_must: true, min_score: 80}
     run: {tier: quick, seed: 20261124}
@@ -13,11 +13,13 @@
       local: {command: "conformance reference serve --port 0", supplier: Local Ltd}
 
 Everything is checked when the file is loaded, before any candidate is started: the profiles exist at the
-pinned version, every waiver names a requirement of them, every weighted category exists, every target parses.
+pinned version (or the latest active one within the range; never a retired one), every waiver names a requirement
+of them, every weighted category exists, every target parses.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import re
@@ -29,10 +31,10 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import ProfileError, TargetError, TenderError, UsageError
-from conformance.inputs.profiles import load_profile
+from conformance.inputs.profiles import load_profile, resolve_in_range
 from conformance.inputs.targets import parse_target
 from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
-from conformance.model import Candidate, Profile
+from conformance.model import Candidate, Profile, ProfileStatus
 from conformance.schemas import load_schema
 
 __all__ = ["Candidate", "Tender", "TenderProfile", "fill_systems", "load_tender", "tender_schema"]
@@ -154,11 +156,18 @@ def _profiles(doc: LocatedYaml) -> tuple[TenderProfile, ...]:
     for index, entry in enumerate(doc.data["profiles"]):
         where: list[str | int] = ["profiles", index, "profile"]
         try:
-            profile = load_profile(entry["profile"])
+            profile = load_profile(_pinned(doc, index, entry))
+        except TenderError:
+            raise
         except UsageError as exc:
             raise TenderError(f"profile {entry['profile']} cannot be used: {exc}", file=doc.file,
                               line=doc.line_of(where), key=dotted(where),
                               fix="`conformance profiles list` shows the profiles and versions available") from None
+        if profile.governance.status_on(dt.date.today()) is ProfileStatus.RETIRED:
+            successor = profile.governance.superseded_by
+            raise TenderError(f"{profile.ref}: {profile.governance.validity(dt.date.today()).text}", file=doc.file,
+                              line=doc.line_of(where), key=dotted(where),
+                              fix=f"evaluate {profile.id}@{successor}" if successor else "evaluate a valid version")
         if any(p.id == profile.id for p, _ in loaded):
             raise TenderError(f"profile {profile.id} is listed twice", file=doc.file, line=doc.line_of(where),
                               key=dotted(where), fix="a tender pins one version of each profile")
@@ -181,6 +190,29 @@ def _profiles(doc: LocatedYaml) -> tuple[TenderProfile, ...]:
                               key=dotted([*where, "requirement"]), fix="remove this waiver")
         waivers[owner.id][raw["requirement"]] = reason
     return tuple(TenderProfile(p, w, waivers[p.id]) for p, w in loaded)
+
+
+def _pinned(doc: LocatedYaml, index: int, entry: dict[str, Any]) -> str | Path:
+    """The version a tender entry names: `id@version`, or the latest active version of `id` within `versions`."""
+    ref, versions = str(entry["profile"]), entry.get("versions")
+    where: list[str | int] = ["profiles", index]
+    if "@" in ref and versions:
+        raise TenderError("give the version in `profile: id@version` or a range in `versions`, not both",
+                          file=doc.file, line=doc.line_of([*where, "versions"]), key=dotted([*where, "versions"]),
+                          fix=f"remove `versions`, or write `profile: {ref.partition('@')[0]}`")
+    if "@" not in ref and not versions:
+        raise TenderError(f"'{ref}' pins no version", file=doc.file, line=doc.line_of([*where, "profile"]),
+                          key=dotted([*where, "profile"]),
+                          fix=f"write `profile: {ref}@<version>`, or add `versions: '>=<minimum>'` (or a range "
+                              "'>=1.1.0 <2.0.0')")
+    if not versions:
+        return ref
+    try:
+        return resolve_in_range(ref, str(versions))
+    except UsageError as exc:
+        raise TenderError(str(exc), file=doc.file, line=doc.line_of([*where, "versions"]),
+                          key=dotted([*where, "versions"]),
+                          fix="`conformance profiles list` shows the versions and their status") from None
 
 
 def _waiver_profile(doc: LocatedYaml, where: list[str | int], raw: dict[str, Any],

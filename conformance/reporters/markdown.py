@@ -98,6 +98,10 @@ def _header(scorecard: Mapping[str, Any]) -> list[str]:
     who = " ".join(_inline(v) for v in (target.get("supplier"), target.get("product"), target.get("product_version"))
                    if v)
     facts = [f"**Profile:** {_inline(profile.get('title') or ref)} {_code_span(ref)}"]
+    validity: dict[str, Any] = profile.get("validity") or {}
+    if validity.get("text"):
+        facts.append(f"**Validity:** {_inline(validity['text'])} (as of {_inline(validity.get('as_of'))}"
+                     + (f"; {_inline(profile['status'])} when run" if profile.get("status") else "") + ")")
     if who or target.get("name"):
         facts.append(f"**Target:** {who or _inline(target.get('name'))}"
                      + (f" at {_code_span(target['base_url'])}" if target.get("base_url") else ""))

@@ -101,6 +101,10 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
     console.print(f"categories: {cats}")
     counts = scorecard["counts"]
     console.print("requirements: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
+    validity = scorecard["profile"].get("validity") or {}
+    if validity.get("text"):
+        style = "green" if validity.get("status") == "active" else ("yellow" if validity.get("valid") else "red")
+        console.print(f"validity: [{style}]{escape(str(validity['text']))}[/] (as of {validity.get('as_of')})")
     verdict = scorecard["verdict"]
     console.print(f"verdict: [{VERDICT_STYLE[verdict]}]{verdict}[/]  score: [bold]{scorecard['score']}[/]/100"
                   f"  ({scorecard['verdict_reason']})")

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, cast
 
 from conformance.model import Level, Outcome, Profile, Requirement, Result, Verdict
-from conformance.scoring.shapes import FindingRow, RequirementRow, Scorecard
+from conformance.scoring.shapes import FindingRow, ProfileId, RequirementRow, Scorecard
 
 __all__ = ["SCORECARD_SCHEMA_VERSION", "Verdict", "score_run"]
 
@@ -86,9 +87,12 @@ def _verdict(rows: list[_Row]) -> tuple[str, str]:
 def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any] | None = None,
               target: dict[str, Any] | None = None, waivers: Mapping[str, str] | None = None,
               category_weights: Mapping[str, float] | None = None,
-              claims: Mapping[str, Any] | None = None) -> Scorecard:
+              claims: Mapping[str, Any] | None = None, lifecycle_at_run: Mapping[str, Any] | None = None,
+              as_of: date | None = None) -> Scorecard:
     """The scorecard (a JSON-ready dict, see conformance/schemas/scorecard.schema.json and `Scorecard`).
 
+    `lifecycle_at_run` is the profile version's lifecycle record when the run started (run.json); `as_of` the day
+    whose validity the scorecard states (the profile's lifecycle as it stands now, `Lifecycle.validity`).
     `waivers` maps requirement id -> written reason; `category_weights` maps category -> multiplier;
     `claims` is what the target says it meets: {"profiles": ["id@version" or "id", ...], "requirements": [ids]}.
     """
@@ -106,10 +110,16 @@ def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any
                                 "category_weight": weights.get(category, 1.0)}
     optional = [r for r in rows if r.requirement.level is Level.MAY and not r.requirement.planned]
     score = _ratio(rows)
+    profile_id: ProfileId = {"id": profile.id, "version": profile.version, "title": profile.title,
+                             "digest": profile.digest}
+    if lifecycle_at_run is not None:
+        profile_id["status"] = str(lifecycle_at_run.get("status") or profile.status.value)
+        profile_id["lifecycle"] = dict(lifecycle_at_run)
+    if as_of is not None:
+        profile_id["validity"] = profile.governance.validity(as_of).to_dict()
     return {
         "schema_version": SCORECARD_SCHEMA_VERSION,
-        "profile": {"id": profile.id, "version": profile.version, "title": profile.title,
-                    "digest": profile.digest},
+        "profile": profile_id,
         "target": target or {},
         "run": run or {},
         "verdict": verdict,

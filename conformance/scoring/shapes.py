@@ -14,6 +14,9 @@ class ProfileId(TypedDict):
     version: str
     title: str
     digest: str
+    status: NotRequired[str]  # at run time
+    lifecycle: NotRequired[dict[str, Any]]  # at run time (Lifecycle.to_dict)
+    validity: NotRequired[dict[str, Any]]  # as of the day the scorecard was written (Validity.to_dict)
 
 
 class OptionalTally(TypedDict):

@@ -4,6 +4,7 @@ result as it finishes, score at the end. Front ends (CLI, pytest plugin) call `s
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import random
 import shlex
 import signal
@@ -28,7 +29,7 @@ from conformance.engine.runmeta import RunMeta, RunStatus
 from conformance.errors import EngineFailure, RunDirError, TokenError, UsageError
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
-from conformance.model import CheckKind, Outcome, Profile, Requirement, Result
+from conformance.model import CheckKind, Outcome, Profile, ProfileStatus, Requirement, Result
 from conformance.runners import RunContext, get_runner
 from conformance.scoring.scorecard import score_run
 from conformance.scoring.shapes import Scorecard
@@ -79,15 +80,17 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
               only: tuple[str, ...] = (),
               skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
               target: Target | None = None, load: dict[str, Any] | None = None,
-              systems: dict[str, str] | None = None) -> RunOutcome:
+              systems: dict[str, str] | None = None, allow_retired: bool = False) -> RunOutcome:
     """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
     {category: multiplier}; it is kept in run.json so a resume or a re-score applies it again.
     `target` may be given ready-made (a tender's candidate); `target_spec` then only names it.
     `load` sizes load checks for the buyer: {"arrival_rate", "duration_s", "workers"} (any of them).
-    `systems` ({name: base URL}, from `--system`) adds to or replaces the target file's `systems:`."""
+    `systems` ({name: base URL}, from `--system`) adds to or replaces the target file's `systems:`.
+    A retired profile version is refused unless `allow_retired` (its results are no longer valid)."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
     profile = load_profile(profile_ref)
+    _check_lifecycle(profile, allow_retired, listener)
     target = target or parse_target(target_spec)
     if systems:
         declared = {system.name for system in profile.systems}
@@ -101,13 +104,27 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     meta = RunMeta(
         harness={"name": "conformance-harness", "version": __version__},
-        profile={"id": profile.id, "version": profile.version, "digest": profile.digest, "path": profile.path},
+        profile={"id": profile.id, "version": profile.version, "digest": profile.digest, "path": profile.path,
+                 "lifecycle": {**profile.governance.to_dict(),
+                               "status": profile.governance.status_on(dt.date.today()).value}},
         target=target.to_dict(), seed=seed, tier=tier, budget_s=budget_s, only=list(only), skip=list(skip),
         started_at=utc_now(), scoring=dict(scoring or {}), load={k: v for k, v in (load or {}).items() if v},
         systems_given=dict(systems or {}),
     )
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
     return _execute(run_dir, profile, target, listener)
+
+
+def _check_lifecycle(profile: Profile, allow_retired: bool, listener: RunListener) -> None:
+    """Refuse a retired version (unless allowed); say what a result against a draft or deprecated one is worth."""
+    validity = profile.governance.validity(dt.date.today())
+    successor = profile.governance.superseded_by
+    if validity.status is ProfileStatus.RETIRED and not allow_retired:
+        instead = f"run {profile.id}@{successor}, or " if successor else ""
+        raise UsageError(f"{profile.ref}: {validity.text}; {instead}pass --allow-retired to run it anyway "
+                         "(its results are not valid)")
+    if validity.status is not ProfileStatus.ACTIVE:
+        listener.warning(f"{profile.ref}: {validity.text}")
 
 
 def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None,
@@ -372,7 +389,8 @@ def scorecard_of(run_dir: RunDir, profile: Profile | None = None, *, interrupted
     target_info = target.to_dict() if target is not None else dict(meta.target)
     scorecard = score_run(profile, results, target=target_info, run=_run_summary(run_dir, interrupted),
                           waivers=scoring.get("waivers"), category_weights=scoring.get("category_weights"),
-                          claims=target_info.get("claims"))
+                          claims=target_info.get("claims"), lifecycle_at_run=meta.profile.get("lifecycle"),
+                          as_of=dt.date.today())
     return scorecard
 
 

@@ -18,7 +18,7 @@ from conformance.schemas import load_schema
 from conformance.scoring.compare import CandidateRuns, build_comparison
 from conformance.scoring.scorecard import score_run
 
-PROFILE = load_profile("pole-records")
+PROFILE = load_profile("pole-records@1.0.0")
 REF = PROFILE.ref
 TENDER = {"id": "t", "title": "T", "thresholds": {"all_must": True, "min_score": 80.0}, "category_weights": {},
           "waivers": []}

@@ -101,7 +101,7 @@ def sample_results() -> list[Result]:
 
 
 def sample_scorecard(category_weights: dict[str, float] | None = None) -> dict[str, Any]:
-    profile = load_profile("pole-records")
+    profile = load_profile("pole-records@1.0.0")
     return score_run(
         profile, sample_results(), category_weights=category_weights,
         run={"id": "20261125T205308Z-acme", "seed": 7, "tier": "quick", "harness_version": "0.1.0",
@@ -125,7 +125,7 @@ CANDIDATE_OUTCOMES: dict[str, dict[str, str]] = {
 
 def sample_comparison() -> dict[str, Any]:
     """Three candidates, one profile, a tender with thresholds, weights and a waiver; written by hand."""
-    profile = load_profile("pole-records")
+    profile = load_profile("pole-records@1.0.0")
     scores = {"acme": 100.0, "borealis": 81.5, "cobalt": 70.0}
     verdicts = {"acme": "conformant", "borealis": "non-conformant", "cobalt": "incomplete"}
     # the tender weights performance at 0, so no candidate has a performance score: a `not scored` category
@@ -323,7 +323,7 @@ def test_claimed_vs_demonstrated(report: str) -> None:
 
 
 def test_category_chart_has_one_bar_row_per_category(report: str, scorecard: dict[str, Any]) -> None:
-    categories = list(dict.fromkeys(r.category for r in load_profile("pole-records").requirements))
+    categories = list(dict.fromkeys(r.category for r in load_profile("pole-records@1.0.0").requirements))
     # a category's score is null when none of its weight is scored; weighting one at 0 makes sure one is
     zeroed = categories[-1]
     unweighted = sample_scorecard(category_weights={zeroed: 0.0})
@@ -420,7 +420,7 @@ def test_comparison_matrix_has_every_requirement_and_candidate(comparison_report
     matrix = re.search(r'<table id="matrix-table".*?</table>', comparison_report, re.S)
     assert matrix
     rows = re.findall(r"<tr data-outcomes=\"([^\"]*)\"", matrix.group(0))
-    ids = [r.id for r in load_profile("pole-records").requirements]
+    ids = [r.id for r in load_profile("pole-records@1.0.0").requirements]
     assert len(rows) == len(comparison["requirements"]) == len(ids)
     for req in comparison["requirements"]:
         assert f'<th scope="row">{req["id"]}' in matrix.group(0)

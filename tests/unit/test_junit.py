@@ -60,7 +60,7 @@ def with_planned(profile: Profile, requirement_id: str) -> Profile:
 
 
 def score(profile: Profile | None = None, **extra: Any) -> dict[str, Any]:
-    return score_run(profile or load_profile("pole-records"), results(), run=dict(RUN), target=dict(TARGET),
+    return score_run(profile or load_profile("pole-records@1.0.0"), results(), run=dict(RUN), target=dict(TARGET),
                      **extra)
 
 
@@ -89,7 +89,7 @@ def test_valid_against_published_junit_xsd(scorecard: dict[str, Any], schema: xm
     waived = copy.deepcopy(scorecard)
     waived["requirements"][0]["waived"] = "not in lot 2"
     schema.validate(render_junit(waived))
-    assert schema.is_valid(render_junit(score_run(load_profile("pole-records"), [])))
+    assert schema.is_valid(render_junit(score_run(load_profile("pole-records@1.0.0"), [])))
 
 
 def test_the_xsd_catches_invalid_documents(schema: xmlschema.XMLSchema) -> None:
@@ -98,7 +98,7 @@ def test_the_xsd_catches_invalid_documents(schema: xmlschema.XMLSchema) -> None:
 
 
 def test_one_suite_with_counts_matching_testcases(scorecard: dict[str, Any]) -> None:
-    profile = load_profile("pole-records")
+    profile = load_profile("pole-records@1.0.0")
     root = parse(scorecard)
     assert root.tag == "testsuites"
     suites = root.findall("testsuite")
@@ -185,7 +185,7 @@ def test_control_characters_and_lone_surrogates_are_stripped(scorecard: dict[str
 
 
 def test_error_and_skipped_carry_their_reasons() -> None:
-    profile = load_profile("pole-records")
+    profile = load_profile("pole-records@1.0.0")
     not_run, made_planned = not_run_ids(profile)[:2]
     card = score(with_planned(profile, made_planned))
     root = parse(card)
@@ -243,7 +243,7 @@ def verdict_case(root: ET.Element) -> ET.Element:
 def test_verdict_testcase_is_green_only_when_conformant(scorecard: dict[str, Any],
                                                         schema: xmlschema.XMLSchema) -> None:
     """An incomplete or non-conformant run is never all green in CI, whatever its requirement rows show."""
-    profile = load_profile("pole-records")
+    profile = load_profile("pole-records@1.0.0")
     total = len(profile.requirements)
     conformant = score_run(profile, [Result(r.id, Outcome.PASS) for r in profile.requirements if not r.planned])
     incomplete = score_run(profile, [])  # nothing run: no failure anywhere, yet nothing shown is a pass either

@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
 LAYERS: list[set[str]] = [
     {"conformance", "conformance.errors", "conformance.model", "conformance.schemas"},
     {"conformance.inputs", "conformance.kit"},
+    {"conformance.governance"},
     {"conformance.engine"},
     {"conformance.runners"},
     {"conformance.scoring"},

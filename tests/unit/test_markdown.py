@@ -38,7 +38,7 @@ def card_with(fail_findings: tuple[Finding, ...], error_reason: str = "connectio
         Result("POLE-IF-003", Outcome.ERROR, reason=error_reason),
         Result("POLE-REC-003", Outcome.SKIPPED, reason="skipped by --skip"),
     ]
-    return score_run(load_profile("pole-records"), results, run=dict(RUN), target=dict(TARGET),
+    return score_run(load_profile("pole-records@1.0.0"), results, run=dict(RUN), target=dict(TARGET),
                      category_weights=category_weights)
 
 
@@ -74,7 +74,7 @@ def test_first_line_is_verdict_and_score(scorecard: dict[str, Any]) -> None:
 
 
 def test_counts_and_facts(scorecard: dict[str, Any]) -> None:
-    profile = load_profile("pole-records")
+    profile = load_profile("pole-records@1.0.0")
     planned = sum(1 for r in profile.requirements if r.planned)
     not_run = len(profile.requirements) - planned - 4  # card_with gives 4 active requirements a result
     counts = f"1 pass, 1 fail, 1 error, 1 skipped, {not_run} not-run" + (f", {planned} planned" if planned else "")
@@ -85,7 +85,7 @@ def test_counts_and_facts(scorecard: dict[str, Any]) -> None:
 
 
 def test_category_table(scorecard: dict[str, Any]) -> None:
-    profile = load_profile("pole-records")
+    profile = load_profile("pole-records@1.0.0")
     categories = list(dict.fromkeys(r.category for r in profile.requirements))
     # a category with no scored weight has a null score: weighting one at 0 (not one whose counts are checked
     # below) makes sure there is one, whatever the profile holds
@@ -187,7 +187,7 @@ def test_waived_requirements_are_listed_with_their_reason_not_as_failures(scorec
 
 
 def test_all_pass_has_no_failure_sections() -> None:
-    profile = load_profile("pole-records")
+    profile = load_profile("pole-records@1.0.0")
     results = [Result(r.id, Outcome.PASS) for r in profile.requirements if not r.planned]
     text = render_markdown(score_run(profile, results))
     assert text.startswith("## ✅ conformant: score 100.0/100")

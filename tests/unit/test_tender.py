@@ -42,6 +42,17 @@ def test_demo_tender_loads_with_its_waiver_weights_and_candidates() -> None:
     assert tender.candidates[0].claims == {"profiles": ["pole-records@1.0.0"]}
 
 
+@pytest.mark.parametrize(("versions", "chosen"), [
+    (">=1.0.0", "pole-records@1.1.0"),  # the latest active: never the 2.0.0 draft
+    (">=1.0.0 <1.1.0", "pole-records@1.0.0"),
+    ("1.0.0", "pole-records@1.0.0"),
+    (">=1.1.0, <2.0.0", "pole-records@1.1.0"),
+])
+def test_a_tender_may_ask_for_a_minimum_version_or_a_range(tmp_path: Path, versions: str, chosen: str) -> None:
+    text = MINIMAL.replace("pole-records@1.0.0", f"pole-records\n    versions: '{versions}'")
+    assert load_tender(write(tmp_path, text)).profiles[0].profile.ref == chosen
+
+
 def test_minimal_tender_has_sensible_defaults(tmp_path: Path) -> None:
     tender = load_tender(write(tmp_path, MINIMAL))
     assert (tender.all_must, tender.min_score, tender.tier, tender.seed) == (True, None, "quick", None)
@@ -50,7 +61,12 @@ def test_minimal_tender_has_sensible_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("change", "line", "key", "says"), [
     (("  acme:\n", "  acme:\n    colour: blue\n"), 8, "candidates.acme.colour", "unknown key"),
-    (("pole-records@1.0.0", "pole-records"), 5, "profiles[0].profile", "does not match"),
+    (("pole-records@1.0.0", "pole-records"), 5, "profiles[0].profile", "pins no version"),
+    (("pole-records@1.0.0", "pole-records@1.0.0\n    versions: '>=1.0.0'"), 6, "profiles[0].versions", "not both"),
+    (("pole-records@1.0.0", "pole-records\n    versions: '>=3.0.0'"), 6, "profiles[0].versions",
+     "no version in '>=3.0.0'"),
+    (("pole-records@1.0.0", "pole-records\n    versions: 'about 1'"), 6, "profiles[0].versions",
+     "not a version bound"),
     (("pole-records@1.0.0", "pole-records@9.9.9"), 5, "profiles[0].profile", "cannot be used"),
     (("candidates:", "waivers:\n  - {requirement: POLE-REC-066, reason: the force never retries}\ncandidates:"),
      7, "waivers[0].requirement", "did you mean 'POLE-REC-006'"),
@@ -154,3 +170,15 @@ def test_other_systems_are_declared_by_a_profile_and_named_by_commands(tmp_path:
                           .replace("{systems.receiver}", "x")))
     with pytest.raises(TenderError, match=r"names \{systems.recevier\}, which the tender does not define"):
         load_tender(write(tmp_path, CASE_FILE_TENDER.replace("{systems.receiver}", "{systems.recevier}")))
+
+
+def test_a_retired_version_cannot_be_evaluated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "profiles" / "pole-records" / "1.0.0"
+    shutil.copytree(ROOT / "profiles" / "pole-records" / "1.0.0", folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "governance.yaml").write_text(
+        "status: retired\npublished: 2025-01-01\ndeprecated: 2025-06-01\nretires: 2026-01-31\nsuperseded_by: 1.1.0\n"
+        "decision: {decided_by: Board, decided_on: 2024-12-01, rationale: because}\n", encoding="utf-8")
+    monkeypatch.setenv("CONFORMANCE_PROFILES_PATH", str(tmp_path / "profiles"))  # found before the shipped one
+    with pytest.raises(TenderError, match="retired on 2026-01-31") as caught:
+        load_tender(write(tmp_path, MINIMAL))
+    assert caught.value.line == 5 and caught.value.fix == "evaluate pole-records@1.1.0"
