@@ -7,7 +7,6 @@ checks, a fixed seed and no example database, so the same seed sends the same ge
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -20,10 +19,11 @@ from typing import IO, Any
 
 from conformance.engine.evidence import BODY_EVIDENCE_LIMIT, body_text, jsonl
 from conformance.errors import EngineFailure
-from conformance.inputs.openapi import read_openapi
 from conformance.kit.properties import only_the_seed_decides
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
+from conformance.runners.schema_coverage import below_minimum, coverage_line, documented_interface
+from conformance.runners.schema_coverage import coverage as measure_coverage
 
 __all__ = ["ALL_PHASES", "HARNESS_CHECKS", "TIERS", "SchemaRunner"]
 
@@ -360,86 +360,12 @@ def _events(stream: Any) -> Iterator[Any]:
     yield from stream
 
 
-@functools.cache
-def _documented(openapi_path: Path | str) -> tuple[dict[str, set[int]], set[str]]:
-    """Per operation label, the status codes the interface documents; and the links it defines."""
-    doc = read_openapi(openapi_path)
-    components = doc.get("components", {})
-    statuses: dict[str, set[int]] = {}
-    links: set[str] = set()
-    for path, item in (doc.get("paths") or {}).items():
-        for method, op in item.items():
-            if method not in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
-                continue
-            label = f"{method.upper()} {path}"
-            statuses[label] = {int(code) for code in op.get("responses", {}) if str(code).isdigit()}
-            for code, response in op.get("responses", {}).items():
-                while isinstance(response, dict) and "$ref" in response:
-                    response = components.get("responses", {}).get(response["$ref"].split("/")[-1], {})
-                for name in (response or {}).get("links", {}) or {}:
-                    links.add(f"{label} -> {code} -> {name}")
-    return statuses, links
-
-
-def _coverage(tally: _Tally, operations: list[str], documented: dict[str, set[int]],
-              links_defined: set[str]) -> dict[str, Any]:
-    exercised = set(operations) & tally.operations_exercised
-    doc_total = sum(len(codes) for op, codes in documented.items() if op in operations)
-    observed_documented = sum(len(tally.statuses.get(op, set()) & codes) for op, codes in documented.items())
-    followed = {name for name in map(_link_key, tally.links_followed) if name in links_defined}
-    return {
-        "operations_documented": len(operations),
-        "operations_exercised": len(exercised),
-        "operations_not_exercised": sorted(set(operations) - tally.operations_exercised),
-        "operations_ratio": round(len(exercised) / len(operations), 3) if operations else None,
-        "statuses_documented": doc_total,
-        "statuses_observed_documented": observed_documented,
-        "statuses_ratio": round(observed_documented / doc_total, 3) if doc_total else None,
-        "statuses_observed": {op: sorted(s) for op, s in sorted(tally.statuses.items())},
-        "statuses_undocumented_observed": {
-            op: sorted(s - documented.get(op, set())) for op, s in sorted(tally.statuses.items())
-            if s - documented.get(op, set())},
-        "links_defined": len(links_defined),
-        "links_followed": len(followed),
-        "links_not_followed": sorted(links_defined - followed),
-        "links_ratio": round(len(followed) / len(links_defined), 3) if links_defined else None,
-        # Every transition the engine took, including links it inferred from the responses.
-        "transitions_taken": dict(sorted(tally.links_followed.items())),
-    }
-
-
-_TRANSITION = re.compile(r"^(?P<op>\S+ \S+) -> \[(?P<code>[^\]]+)\] (?P<name>\S+) -> ")
-
-
-def _link_key(transition_id: str) -> str:
-    """The engine's 'POST /persons -> [201] GetPerson -> GET /persons/{id}' as the interface names it:
-    'POST /persons -> 201 -> GetPerson' (see `_documented`)."""
-    match = _TRANSITION.match(transition_id)
-    return f"{match['op']} -> {match['code']} -> {match['name']}" if match else transition_id
-
-
-def _coverage_line(coverage: dict[str, Any]) -> str:
-    parts = [f"operations {coverage['operations_exercised']}/{coverage['operations_documented']}",
-             f"statuses {coverage['statuses_observed_documented']}/{coverage['statuses_documented']}"]
-    if coverage["links_defined"]:
-        parts.append(f"links {coverage['links_followed']}/{coverage['links_defined']}")
-    return ", ".join(parts)
-
-
-def _below_minimum(coverage: dict[str, Any], minimum: dict[str, float]) -> list[str]:
-    short = []
-    for key, floor in sorted(minimum.items()):
-        got = coverage.get(f"{key}_ratio")
-        if got is None or got < floor:
-            short.append(f"{key} {got if got is not None else 'n/a'} < {floor}")
-    return short
-
-
 def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict[str, Any]) -> Result:
     req = tally.requirement
     checks = list(req.check.options["checks"])
-    documented, links_defined = _documented(tally.ctx.profile.openapi_path)
-    coverage = _coverage(tally, operations, documented, links_defined)
+    documented, links_defined = documented_interface(tally.ctx.profile.openapi_path)
+    coverage = measure_coverage(operations, tally.operations_exercised, tally.statuses, tally.links_followed,
+                                documented, links_defined)
     measurements: dict[str, Any] = {
         "engine": "schemathesis",
         "seed": tally.ctx.seed,
@@ -470,14 +396,14 @@ def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict
     reason = _why_not_measured(tally, [] if workflows_only else operations, checks)
     if reason is None and workflows_only and not coverage["links_followed"]:
         reason = "no link of the interface was followed, so no workflow was tested"
-    short = _below_minimum(coverage, dict(req.check.options.get("min_coverage", {})))
+    short = below_minimum(coverage, dict(req.check.options.get("min_coverage", {})))
     if reason is None and short:
         reason = f"coverage below the profile's minimum: {', '.join(short)}"
     if reason:
         return Result(req.id, Outcome.ERROR, (), reason=reason,
                       measurements={**measurements, "engine_errors": tally.errors})
     return Result(req.id, Outcome.PASS, (),
-                  reason=f"no violation in {tally.requests} requests; coverage: {_coverage_line(coverage)}",
+                  reason=f"no violation in {tally.requests} requests; coverage: {coverage_line(coverage)}",
                   measurements=measurements)
 
 
