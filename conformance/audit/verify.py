@@ -15,6 +15,7 @@ Checks 6-8 are only made when the files match the statement (3): re-scoring alte
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,6 +233,9 @@ def _without_validity(card: dict[str, Any]) -> dict[str, Any]:
 def _rescore(result: Verification, path: str, run: RunDir, profile_folder: Path, recorded: dict[str, Any]) -> None:
     try:
         profile = load_profile(profile_folder, import_checks=False)
+        # What the result is worth today, by the bundled version's lifecycle (information, not a check: a result
+        # against a retired version is still the result it was)
+        result.runs[-1]["validity"] = profile.governance.validity(dt.date.today()).to_dict()
         again = json.loads(json.dumps(scorecard_of(run, profile)))
     except (ConformanceError, KeyError, TypeError, ValueError) as exc:
         result.add(f"{path}: re-score", False, f"could not re-score: {exc}")

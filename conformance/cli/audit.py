@@ -129,6 +129,10 @@ def verify(bundle_file: Path, trusted_keys: tuple[Path, ...], allow_untrusted: b
             for check in result.checks:
                 mark = "[green]holds[/]" if check.holds else "[red]FAILS[/]"
                 console.print(f"{mark}  {escape(check.name)}: {escape(check.detail)}")
+            for run in result.runs:
+                if run.get("validity"):
+                    where, text = escape(str(run.get("path"))), escape(run["validity"]["text"])
+                    console.print(f"validity today of {where}: {text}")
             console.print("[bold green]verified[/]" if result.verified else "[bold red]NOT verified[/]")
             if written is not None:
                 console.print(f"verification: {escape(str(written))}")

@@ -48,6 +48,9 @@ def test_a_bundled_quick_run_verifies_offline(audited: dict[str, Path]) -> None:
     assert "re-score" in proc.stdout and "NOT verified" not in proc.stdout and "verified" in proc.stdout
     data = json.loads((out / "verification.json").read_text(encoding="utf-8"))
     assert data["verified"] and len(data["signers"]) == 2
+    # what the result is worth today, by the bundled version's lifecycle (issue #18)
+    assert "validity today of run: valid (active version)" in " ".join(proc.stdout.split())
+    assert data["runs"][0]["validity"]["status"] == "active"
     assert "Verified evidence" in (out / "run" / "report.verified.html").read_text(encoding="utf-8")
 
 
