@@ -17,6 +17,7 @@ from rich.table import Table
 
 from conformance import __version__
 from conformance.cli.audit import COMMANDS as AUDIT_COMMANDS
+from conformance.cli.supplier import COMMANDS as SUPPLIER_COMMANDS
 from conformance.errors import ConformanceError, UsageError
 from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
 from conformance.inputs.targets import parse_system_options
@@ -72,7 +73,7 @@ def cli() -> None:
     """Test supplier systems against versioned operating-standard profiles, with evidence."""
 
 
-for _command in AUDIT_COMMANDS:  # keys, bundle, verify (conformance/cli/audit.py)
+for _command in [*AUDIT_COMMANDS, *SUPPLIER_COMMANDS]:  # keys, bundle, verify (cli/audit.py); diff (cli/supplier.py)
     cli.add_command(_command)
 
 

@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"conformance.scoring"},
     {"conformance.reporters"},
     {"conformance.session"},
-    {"conformance.procurement", "conformance.audit"},
+    {"conformance.procurement", "conformance.audit", "conformance.supplier"},
     {"conformance.cli", "conformance.__main__"},
 ]
 PURE = {"conformance.scoring": {"conformance", "conformance.errors", "conformance.model", "conformance.scoring"}}
