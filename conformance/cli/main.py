@@ -82,9 +82,9 @@ for _command in [*AUDIT_COMMANDS, *SUPPLIER_COMMANDS]:  # keys, bundle, verify (
 @click.option("--target", "-t", "target", metavar="URL|FILE#NAME",
               help="The supplier system: a base URL, or targets.yaml#name (credentials from env vars).")
 @click.option("--seed", type=int, help="Seed for generated cases (default: random, recorded in run.json).")
-@click.option("--tier", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
-              help="quick for CI (one seed, a fixed number of cases); full for procurement (3 seeds, 5x the "
-                   "cases, and keeps generating until the time budget is spent).")
+@click.option("--tier", type=click.Choice(["quick", "full"]),
+              help="quick for CI (one seed, a fixed number of cases; the default); full for procurement and "
+                   "certification (3 seeds, 5x the cases, and keeps generating until the time budget is spent).")
 @click.option("--budget", type=click.IntRange(min=1), metavar="SECONDS",
               help="Time budget per requirement, shared by its seeds; the engine keeps generating until it is "
                    "spent. Default: none for quick, 600 for full.")
@@ -108,10 +108,16 @@ for _command in [*AUDIT_COMMANDS, *SUPPLIER_COMMANDS]:  # keys, bundle, verify (
 @click.option("--system", "systems", multiple=True, metavar="NAME=URL",
               help="Another system the profile's requirements talk to (case-file: --system receiver=URL); "
                    "a targets file can give them under `systems:`.")
-def run(profile: str | None, target: str | None, seed: int | None, tier: str, budget: int | None,
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Accepted failures (YAML: requirement, reason, accepted_by, expires): shown everywhere, they do "
+                   "not fail the exit code until they expire.")
+@click.option("--certify", is_flag=True,
+              help="A certification run: full tier (the default then), every requirement, no baseline or waiver; "
+                   "recorded as `certification: true`.")
+def run(profile: str | None, target: str | None, seed: int | None, tier: str | None, budget: int | None,
         only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None,
         load_rate: float | None, load_duration: float | None, workers: int, remote_workers: int,
-        master_bind: str | None, systems: tuple[str, ...]) -> None:
+        master_bind: str | None, systems: tuple[str, ...], baseline: Path | None, certify: bool) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.reporters.terminal import TerminalListener, render_scorecard
     from conformance.session.execute import resume_run, start_run
@@ -120,15 +126,25 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
     if resume is not None and (profile or target or seed is not None or only or skip or budget or load_rate
-                               or load_duration or workers or remote_workers or master_bind or systems):
+                               or load_duration or workers or remote_workers or master_bind or systems
+                               or tier or baseline or certify):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
+    scoring: dict[str, Any] = {}
+    if baseline is not None and certify:
+        raise UsageError(f"--baseline {baseline}: a certification run refuses baselines; drop --baseline or --certify")
+    if baseline is not None and profile is not None:
+        from conformance.supplier.baseline import load_baseline
+
+        scoring["baseline"] = load_baseline(baseline, load_profile(profile))
     with TerminalListener(console) as listener:
         if resume is not None:
             outcome = resume_run(resume, listener=listener)
         else:
             assert profile is not None and target is not None
-            outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
+            outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed,
+                                tier=tier or ("full" if certify else "quick"), certification=certify,
                                 budget_s=budget, only=only, skip=skip, systems=parse_system_options(systems),
+                                scoring=scoring,
                                 load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers,
                                       "remote_workers": remote_workers, "master_bind": _host_port(master_bind)})
     render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)
@@ -136,7 +152,14 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         err_console.print(f"[yellow]interrupted[/]: finished results are kept; continue with "
                           f"`conformance run --resume {outcome.run_dir.path}`")
         sys.exit(ExitCode.INCOMPLETE)
-    sys.exit(VERDICT_EXIT[outcome.scorecard["verdict"]])
+    sys.exit(gate_exit(outcome.scorecard))
+
+
+def gate_exit(scorecard: Any) -> ExitCode:
+    """The exit code: the verdict's, or with a baseline the verdict with its accepted failures set aside (an
+    expired entry makes it non-conformant)."""
+    gate = scorecard.get("baseline") or scorecard
+    return VERDICT_EXIT[Verdict(gate["verdict"])]
 
 
 @cli.command()

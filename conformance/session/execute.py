@@ -25,7 +25,7 @@ from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
 from conformance.engine.runmeta import RunMeta, RunStatus
-from conformance.errors import EngineFailure, RunDirError, TokenError, UsageError
+from conformance.errors import BaselineError, EngineFailure, RunDirError, TokenError, UsageError
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, Requirement, Result
@@ -79,14 +79,18 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
               only: tuple[str, ...] = (),
               skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
               target: Target | None = None, load: dict[str, Any] | None = None,
-              systems: dict[str, str] | None = None) -> RunOutcome:
+              systems: dict[str, str] | None = None, certification: bool = False) -> RunOutcome:
     """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
-    {category: multiplier}; it is kept in run.json so a resume or a re-score applies it again.
+    {category: multiplier}, and (from a supplier's `--baseline`) `baseline` {id: {reason, accepted_by, expires}};
+    it is kept in run.json so a resume or a re-score applies it again. `certification` asks for a certification
+    run: refused (BaselineError) unless it is the full tier with no selection, waiver or baseline.
     `target` may be given ready-made (a tender's candidate); `target_spec` then only names it.
     `load` sizes load checks for the buyer: {"arrival_rate", "duration_s", "workers"} (any of them).
     `systems` ({name: base URL}, from `--system`) adds to or replaces the target file's `systems:`."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
+    if certification:
+        _check_certifiable(tier, only, skip, scoring or {})
     profile = load_profile(profile_ref)
     target = target or parse_target(target_spec)
     if systems:
@@ -104,10 +108,21 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
         profile={"id": profile.id, "version": profile.version, "digest": profile.digest, "path": profile.path},
         target=target.to_dict(), seed=seed, tier=tier, budget_s=budget_s, only=list(only), skip=list(skip),
         started_at=utc_now(), scoring=dict(scoring or {}), load={k: v for k, v in (load or {}).items() if v},
-        systems_given=dict(systems or {}),
+        systems_given=dict(systems or {}), certification=certification,
     )
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
     return _execute(run_dir, profile, target, listener)
+
+
+def _check_certifiable(tier: str, only: tuple[str, ...], skip: tuple[str, ...], scoring: Mapping[str, Any]) -> None:
+    """A certification run measures everything, the same way for every supplier: nothing excused, nothing left out."""
+    refused = [what for what, present in (("--only", only), ("--skip", skip), ("a baseline", scoring.get("baseline")),
+                                          ("waivers", scoring.get("waivers")), ("the quick tier", tier != "full"))
+               if present]
+    if refused:
+        raise BaselineError(f"a certification run refuses {', '.join(refused)}", key="--certify",
+                            fix="run the full tier (--tier full) of every requirement, without --baseline, "
+                                "--only, --skip or waivers, or drop --certify")
 
 
 def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None,
@@ -372,7 +387,8 @@ def scorecard_of(run_dir: RunDir, profile: Profile | None = None, *, interrupted
     target_info = target.to_dict() if target is not None else dict(meta.target)
     scorecard = score_run(profile, results, target=target_info, run=_run_summary(run_dir, interrupted),
                           waivers=scoring.get("waivers"), category_weights=scoring.get("category_weights"),
-                          claims=target_info.get("claims"))
+                          claims=target_info.get("claims"), baseline=scoring.get("baseline"),
+                          on=meta.started_at[:10])
     return scorecard
 
 
@@ -400,4 +416,4 @@ def _run_summary(run_dir: RunDir, interrupted: bool) -> dict[str, Any]:
             "harness_version": meta.harness["version"], "started_at": meta.started_at,
             "finished_at": None if interrupted else (meta.finished_at or utc_now()),
             "interrupted": interrupted,
-            "only": meta.only, "skip": meta.skip}
+            "only": meta.only, "skip": meta.skip, **({"certification": True} if meta.certification else {})}
