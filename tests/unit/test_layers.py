@@ -19,7 +19,7 @@ LAYERS: list[set[str]] = [
     {"conformance.reporters"},
     {"conformance.session"},
     {"conformance.procurement", "conformance.audit", "conformance.supplier"},
-    {"conformance.cli", "conformance.__main__"},
+    {"conformance.cli", "conformance.__main__", "conformance.pytest_plugin"},
 ]
 PURE = {"conformance.scoring": {"conformance", "conformance.errors", "conformance.model", "conformance.scoring"}}
 
