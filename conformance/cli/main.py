@@ -244,7 +244,7 @@ def compare(scorecards: tuple[Path, ...], out_dir: Path, title: str) -> None:
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def report(run_dir: Path) -> None:
-    """Score a run directory again and (re)write its scorecard.json, report.html, report.md and junit.xml."""
+    """Score a run directory again and (re)write its scorecard.json, report.html, report.md, junit.xml and badge.svg."""
     from conformance.engine.rundir import RunDir
     from conformance.reporters.terminal import render_scorecard
     from conformance.session.execute import rescore, write_reports

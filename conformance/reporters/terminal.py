@@ -113,7 +113,7 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
     if run_dir is not None:
         console.print(f"scorecard: {run_dir / 'scorecard.json'}")
         if (run_dir / "report.html").exists():
-            console.print(f"report:    {run_dir / 'report.html'} (also report.md, junit.xml)")
+            console.print(f"report:    {run_dir / 'report.html'} (also report.md, junit.xml, badge.svg)")
 
 
 def render_ranking(console: Console, comparison: Mapping[str, Any]) -> None:

@@ -338,7 +338,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
 
 
 def write_reports(run_dir: RunDir, scorecard: Mapping[str, Any], listener: RunListener | None = None) -> None:
-    """report.html, report.md and junit.xml beside scorecard.json. A renderer failing costs only that file:
+    """report.html, report.md, junit.xml and badge.svg beside scorecard.json. A renderer failing costs only that file:
     the scorecard is already written, and `conformance report RUN_DIR` renders again."""
     from conformance.reporters.files import write_run_reports
 
