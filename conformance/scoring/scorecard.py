@@ -172,7 +172,7 @@ def _claims(profile: Profile, rows: list[_Row], verdict: str,
 
 def _requirement_row(row: _Row) -> RequirementRow:
     req, result = row.requirement, row.result
-    return {
+    out: RequirementRow = {
         "id": req.id,
         "title": req.title,
         "level": req.level.value,
@@ -187,5 +187,9 @@ def _requirement_row(row: _Row) -> RequirementRow:
         "measurements": dict(result.measurements) if result else {},
         "waived": row.waived,
         "effective_weight": row.weight,
-        "baselined": row.baselined,
     }
+    # only on a baselined row: a scorecard without a baseline is what it was before baselines existed, so
+    # bundles made earlier still re-score to their recorded scorecard
+    if row.baselined is not None:
+        out["baselined"] = row.baselined
+    return out

@@ -49,3 +49,14 @@ def test_diff_refuses_what_it_cannot_compare(two_runs: tuple[Path, Path], tmp_pa
                      encoding="utf-8")
     proc = conformance("diff", str(clean), str(other))
     assert proc.returncode == 2 and "different profiles" in proc.stderr
+
+
+def test_diff_reads_a_signed_bundle_of_one_run(two_runs: tuple[Path, Path], tmp_path: Path) -> None:
+    clean, lost = two_runs
+    assert conformance("keys", "new", "--out", str(tmp_path / "keys")).returncode == 0
+    bundle = tmp_path / "lost.tar.gz"
+    key = tmp_path / "keys" / "conformance-signing.key"
+    made = conformance("bundle", str(lost), "-o", str(bundle), "--key", str(key))
+    assert made.returncode == 0, made.stderr
+    proc = conformance("diff", str(clean), str(bundle))
+    assert proc.returncode == 1 and "regression POLE-REC-005 pass -> fail" in proc.stdout
