@@ -175,6 +175,9 @@ def pytest_configure(config: pytest.Config) -> None:
     target = config.getoption("conformance_target")
     if not target:
         raise pytest.UsageError("--conformance-profile needs --conformance-target URL (or targets.yaml#name)")
+    if config.getoption("numprocesses", default=None):
+        raise pytest.UsageError("--conformance-profile runs one engine run in one process: drop -n (pytest-xdist); "
+                                "the engine measures requirements one after another anyway")
     config.stash[_KEY] = _Session(config, profile, target)
 
 

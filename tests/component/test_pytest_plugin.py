@@ -83,6 +83,10 @@ def test_an_unmeasurable_requirement_is_an_error_and_a_usage_error_stops_pytest(
     no_target = pytester.runpytest_subprocess(*NO_ENGINE_PLUGINS, "--conformance-profile", "pole-records")
     assert no_target.ret == pytest.ExitCode.USAGE_ERROR
     no_target.stderr.fnmatch_lines(["*--conformance-profile needs --conformance-target*"])
+    parallel = pytester.runpytest_subprocess(*NO_ENGINE_PLUGINS, "--conformance-profile", "pole-records",
+                                             "--conformance-target", "http://127.0.0.1:9", "-n", "2")
+    assert parallel.ret == pytest.ExitCode.USAGE_ERROR
+    parallel.stderr.fnmatch_lines(["*drop -n (pytest-xdist)*"])
 
 
 def test_a_baselined_failure_is_skipped_with_its_reason(pytester: pytest.Pytester, lost_update: str,
