@@ -6,7 +6,9 @@
     │   ├── TargetError                 a target (URL, targets file, credentials) is invalid
     │   ├── TenderError                 a tender file is invalid
     │   ├── RunDirError                 a run directory cannot be created, read or resumed
-    │   └── BundleError                 an evidence bundle or signing key cannot be made, read or used
+    │   ├── BundleError                 an evidence bundle or signing key cannot be made, read or used
+    │   ├── DiffError                   two results cannot be compared (unreadable, or of different profiles)
+    │   └── BaselineError               a baseline file is invalid, or a certification run was asked to use one
     ├── EngineFailure(RuntimeError)     the harness could not measure: the requirement is `error`
     │   ├── LaunchError                 a process (candidate, reference, other system) did not start or announce its URL
     │   ├── TokenError                  the OAuth2 token endpoint issued no token
@@ -23,8 +25,10 @@ A user error is printed as one line (``file:line: key: what is wrong; what to do
 from __future__ import annotations
 
 __all__ = [
+    "BaselineError",
     "BundleError",
     "ConformanceError",
+    "DiffError",
     "EngineFailure",
     "LaunchError",
     "ProfileError",
@@ -85,6 +89,16 @@ class RunDirError(_LocatedError):
 
 class BundleError(_LocatedError):
     """An evidence bundle, a signing key or a folder to bundle cannot be used (conformance.audit)."""
+
+
+class DiffError(_LocatedError):
+    """`conformance diff` was given something that is not a scorecard, run directory or bundle, or two results of
+    different profiles (conformance.supplier.diff)."""
+
+
+class BaselineError(_LocatedError):
+    """A baseline file is invalid, or a run combines options that cannot go together (`--certify` with a baseline,
+    waivers, `--only/--skip` or the quick tier) (conformance.supplier.baseline)."""
 
 
 class EngineFailure(ConformanceError, RuntimeError):

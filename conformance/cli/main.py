@@ -7,6 +7,7 @@ import sys
 from enum import IntEnum
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -15,7 +16,9 @@ from rich.markup import escape
 from conformance import __version__
 from conformance.cli.audit import COMMANDS as AUDIT_COMMANDS
 from conformance.cli.governance import profiles
+from conformance.cli.supplier import COMMANDS as SUPPLIER_COMMANDS
 from conformance.errors import ConformanceError, UsageError
+from conformance.inputs.profiles import load_profile
 from conformance.inputs.targets import parse_system_options
 from conformance.model import Verdict
 
@@ -69,7 +72,7 @@ def cli() -> None:
     """Test supplier systems against versioned operating-standard profiles, with evidence."""
 
 
-for _command in AUDIT_COMMANDS:  # keys, bundle, verify (conformance/cli/audit.py)
+for _command in [*AUDIT_COMMANDS, *SUPPLIER_COMMANDS]:  # keys, bundle, verify (cli/audit.py); diff (cli/supplier.py)
     cli.add_command(_command)
 cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show | lint [--against] | diff
 
@@ -79,9 +82,9 @@ cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show
 @click.option("--target", "-t", "target", metavar="URL|FILE#NAME",
               help="The supplier system: a base URL, or targets.yaml#name (credentials from env vars).")
 @click.option("--seed", type=int, help="Seed for generated cases (default: random, recorded in run.json).")
-@click.option("--tier", type=click.Choice(["quick", "full"]), default="quick", show_default=True,
-              help="quick for CI (one seed, a fixed number of cases); full for procurement (3 seeds, 5x the "
-                   "cases, and keeps generating until the time budget is spent).")
+@click.option("--tier", type=click.Choice(["quick", "full"]),
+              help="quick for CI (one seed, a fixed number of cases; the default); full for procurement and "
+                   "certification (3 seeds, 5x the cases, and keeps generating until the time budget is spent).")
 @click.option("--budget", type=click.IntRange(min=1), metavar="SECONDS",
               help="Time budget per requirement, shared by its seeds; the engine keeps generating until it is "
                    "spent. Default: none for quick, 600 for full.")
@@ -106,10 +109,17 @@ cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show
               help="Another system the profile's requirements talk to (case-file: --system receiver=URL); "
                    "a targets file can give them under `systems:`.")
 @click.option("--allow-retired", is_flag=True, help="Run a retired profile version anyway (its results are not valid).")
-def run(profile: str | None, target: str | None, seed: int | None, tier: str, budget: int | None,
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Accepted failures (YAML: requirement, reason, accepted_by, expires): shown everywhere, they do "
+                   "not fail the exit code until they expire.")
+@click.option("--certify", is_flag=True,
+              help="A certification run: full tier (the default then), every requirement, no baseline or waiver; "
+                   "recorded as `certification: true`.")
+def run(profile: str | None, target: str | None, seed: int | None, tier: str | None, budget: int | None,
         only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None,
         load_rate: float | None, load_duration: float | None, workers: int, remote_workers: int,
-        master_bind: str | None, systems: tuple[str, ...], allow_retired: bool) -> None:
+        master_bind: str | None, systems: tuple[str, ...], allow_retired: bool, baseline: Path | None,
+        certify: bool) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.reporters.terminal import TerminalListener, render_scorecard
     from conformance.session.execute import resume_run, start_run
@@ -119,15 +129,24 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
     if resume is not None and (profile or target or seed is not None or only or skip or budget or load_rate
                                or load_duration or workers or remote_workers or master_bind or systems
-                               or allow_retired):
+                               or allow_retired or tier or baseline or certify):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
+    scoring: dict[str, Any] = {}
+    if baseline is not None and certify:
+        raise UsageError(f"--baseline {baseline}: a certification run refuses baselines; drop --baseline or --certify")
+    if baseline is not None and profile is not None:
+        from conformance.supplier.baseline import load_baseline
+
+        scoring["baseline"] = load_baseline(baseline, load_profile(profile))
     with TerminalListener(console) as listener:
         if resume is not None:
             outcome = resume_run(resume, listener=listener)
         else:
             assert profile is not None and target is not None
-            outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed, tier=tier,
+            outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed,
+                                tier=tier or ("full" if certify else "quick"), certification=certify,
                                 budget_s=budget, only=only, skip=skip, systems=parse_system_options(systems),
+                                scoring=scoring,
                                 load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers,
                                       "remote_workers": remote_workers, "master_bind": _host_port(master_bind)},
                                 allow_retired=allow_retired)
@@ -136,7 +155,14 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str, bu
         err_console.print(f"[yellow]interrupted[/]: finished results are kept; continue with "
                           f"`conformance run --resume {outcome.run_dir.path}`")
         sys.exit(ExitCode.INCOMPLETE)
-    sys.exit(VERDICT_EXIT[outcome.scorecard["verdict"]])
+    sys.exit(gate_exit(outcome.scorecard))
+
+
+def gate_exit(scorecard: Any) -> ExitCode:
+    """The exit code: the verdict's, or with a baseline the verdict with its accepted failures set aside (an
+    expired entry makes it non-conformant)."""
+    gate = scorecard.get("baseline") or scorecard
+    return VERDICT_EXIT[Verdict(gate["verdict"])]
 
 
 @cli.command()
@@ -221,7 +247,7 @@ def compare(scorecards: tuple[Path, ...], out_dir: Path, title: str) -> None:
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 def report(run_dir: Path) -> None:
-    """Score a run directory again and (re)write its scorecard.json, report.html, report.md and junit.xml."""
+    """Score a run directory again and (re)write its scorecard.json, report.html, report.md, junit.xml and badge.svg."""
     from conformance.engine.rundir import RunDir
     from conformance.reporters.terminal import render_scorecard
     from conformance.session.execute import rescore, write_reports

@@ -41,6 +41,7 @@ class RunMeta:
     systems_given: dict[str, str] = field(default_factory=dict)  # other systems by name -> URL
     systems_started: dict[str, Any] | None = None  # other systems the harness started for this run
     run_id: str = ""
+    certification: bool = False  # a certification run (--certify): full tier, no selection, waiver or baseline
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -51,7 +52,8 @@ class RunMeta:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "extra" or (f.name == "systems_started" and value is None):
+            if f.name == "extra" or (f.name == "systems_started" and value is None) \
+                    or (f.name == "certification" and not value):
                 continue
             out[f.name] = str(value) if f.name == "status" else value
         return {**out, **self.extra}

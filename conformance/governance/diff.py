@@ -5,8 +5,9 @@ of it) can stop conforming or working: an operation, a response field, a status 
 field or parameter made required, a type, an enum or a bound narrowed, a security requirement added, a new MUST.
 It is **compatible** when such a system keeps working: an optional field, an operation, a status or a link added,
 a type or enum widened. A **note** changes no obligation (a weight, a clause, a title) but a change board reads it.
-`RULES` is the table of every rule with its severity and the version bump it needs (tests/unit/test_diff.py holds
-one case per rule). Interfaces are read through the one OpenAPI reader; local `$ref`s resolve within the document.
+`RULES` is the table of every rule with its severity and the version bump it needs
+(tests/unit/test_profile_diff.py holds one case per rule). Interfaces are read through the one OpenAPI reader;
+local `$ref`s resolve within the document.
 """
 
 from __future__ import annotations

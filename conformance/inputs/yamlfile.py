@@ -111,7 +111,13 @@ def _convert(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], file: st
             lines[child] = item.start_mark.line + 1
             items.append(_convert(item, child, lines, file, error, constructor))
         return items
-    return constructor.construct_object(node, deep=True)
+    try:
+        return constructor.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:  # a date-shaped scalar that is no date (2027-02-30) raises here
+        raise error(  # type: ignore[call-arg]
+            f"{node.value!r} cannot be read: {exc}", file=file, line=node.start_mark.line + 1, key=dotted(path),
+            fix="write a real date as YYYY-MM-DD, or quote the value",
+        ) from None
 
 
 def explain_schema_error(error: jsonschema.ValidationError, doc: LocatedYaml, *,

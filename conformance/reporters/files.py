@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.engine.files import log_harness_error, write_json_atomic, write_text_atomic
+from conformance.reporters.badge import render_badge
 from conformance.reporters.csvfile import render_comparison_csv, render_ranking_csv
 from conformance.reporters.html import render_comparison_html, render_html
 from conformance.reporters.junit import render_junit
@@ -32,6 +33,7 @@ RUN_REPORTERS = (
     Reporter("html", "report.html", render_html),
     Reporter("markdown", "report.md", render_markdown),
     Reporter("junit", "junit.xml", render_junit),
+    Reporter("badge", "badge.svg", render_badge),
 )
 COMPARISON_REPORTERS = (
     Reporter("html", "comparison.html", render_comparison_html),
@@ -53,7 +55,7 @@ def _render_each(folder: Path, reporters: tuple[Reporter, ...], data: Mapping[st
 
 
 def write_run_reports(folder: Path, scorecard: Mapping[str, Any]) -> dict[str, Path]:
-    """report.html, report.md and junit.xml for one run's scorecard."""
+    """report.html, report.md, junit.xml and badge.svg for one run's scorecard."""
     return _render_each(folder, RUN_REPORTERS, scorecard)
 
 

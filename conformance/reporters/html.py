@@ -152,6 +152,7 @@ def _requirement_view(row: Mapping[str, Any]) -> dict[str, Any]:
         "outcome": _display_outcome(row),
         "reason": row.get("reason") or "",
         "waived": row.get("waived"),
+        "baselined": row.get("baselined") if isinstance(row.get("baselined"), Mapping) else None,
         "findings": list(row.get("findings") or []),
         "summary": measurement_summary(measurements),
         "measurements_json": dump,

@@ -12,6 +12,8 @@ Outcome mapping (a waived requirement is never a failure):
 | error (the harness could not measure)  | `<error>`                                                       |
 | skipped, not-run, planned              | `<skipped>`                                                     |
 | waived by a tender (any outcome)       | `<skipped message="waived: <reason> (measured: <outcome>)">`    |
+| baselined, not passing, not expired    | `<skipped message="baselined: <reason> (accepted by, until, measured)">` |
+| baselined, expired                     | as its outcome; a failure's message starts "baseline expired DATE" |
 
 Checked against the Jenkins xUnit plugin's `junit-10.xsd` in tests/unit/test_junit.py.
 """
@@ -86,6 +88,9 @@ def _failure(testcase: ET.Element, row: dict[str, Any]) -> None:
         message = f"{first.get('title') or first.get('check') or 'finding'}{more}"
     else:
         message = row.get("reason") or "failed"
+    entry = row.get("baselined")
+    if isinstance(entry, Mapping) and entry.get("expired"):
+        message = f"baseline expired {entry.get('expires')}: {message}"
     failure = ET.SubElement(testcase, "failure")
     _set(failure, message=message, type=first.get("code") or first.get("check") or row.get("check_kind") or "fail")
     parts = []
@@ -104,6 +109,11 @@ def _testcase(suite: ET.Element, profile_id: str, row: dict[str, Any]) -> str:
     reason = row.get("reason")
     if row.get("waived") is not None:
         _set(ET.SubElement(testcase, "skipped"), message=f"waived: {row['waived']} (measured: {outcome})")
+        return "skipped"
+    entry = row.get("baselined")
+    if isinstance(entry, Mapping) and not entry.get("expired") and outcome != Outcome.PASS:
+        _set(ET.SubElement(testcase, "skipped"), message=f"baselined: {entry.get('reason')} (accepted by "
+             f"{entry.get('accepted_by')}, until {entry.get('expires')}; measured: {outcome})")
         return "skipped"
     if row.get("status") == "planned" or outcome in _SKIPPED_OUTCOMES:
         _set(ET.SubElement(testcase, "skipped"), message=reason or outcome)

@@ -151,7 +151,7 @@ def _not_passed(scorecard: Mapping[str, Any]) -> list[str]:
             if r.get("status") != "planned" and r.get("waived") is None and r.get("outcome") != Outcome.PASS]
     lines: list[str] = []
     if rows:
-        table = [[f"**{_cell(r['id'])}** {_cell(r.get('title'))}", _cell(r.get("level")),
+        table = [[f"**{_cell(r['id'])}** {_cell(r.get('title'))}{_baselined(r)}", _cell(r.get("level")),
                   _cell(r.get("outcome")), _detail(r)] for r in rows]
         lines += ["", "### Did not pass", "", *_table(["requirement", "level", "outcome", "detail"], table)]
     planned = [r["id"] for r in scorecard.get("requirements") or [] if r.get("status") == "planned"]
@@ -161,6 +161,13 @@ def _not_passed(scorecard: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _baselined(row: Mapping[str, Any]) -> str:
+    entry = row.get("baselined")
+    if not isinstance(entry, Mapping):
+        return ""
+    return f" _(baseline {'expired' if entry.get('expired') else 'until'} {_cell(entry.get('expires'))})_"
+
+
 def _waived(scorecard: Mapping[str, Any]) -> list[str]:
     rows = [r for r in scorecard.get("requirements") or [] if r.get("waived") is not None]
     if not rows:
@@ -168,6 +175,22 @@ def _waived(scorecard: Mapping[str, Any]) -> list[str]:
     return ["", "### Waived (run and shown, not scored)", "",
             *(f"- **{_inline(r['id'])}** {_inline(r.get('title'))}: {_inline(r['waived'])} "
               f"(measured: {_inline(r.get('outcome'))})" for r in rows)]
+
+
+def _baseline(scorecard: Mapping[str, Any]) -> list[str]:
+    baseline = scorecard.get("baseline")
+    if not isinstance(baseline, Mapping):
+        return []
+    rows = {r.get("id"): r for r in scorecard.get("requirements") or []}
+    lines = ["", f"### Baseline (the CI job goes by: {_inline(baseline.get('verdict'))}: "
+                 f"{_inline(baseline.get('verdict_reason'))})", ""]
+    for key, words in (("accepted", "accepted failure"), ("expired", "**expired**: fails the job"),
+                       ("now_passing", "passes now: remove the entry")):
+        for rid in baseline.get(key) or []:
+            entry = (rows.get(rid) or {}).get("baselined") or {}
+            lines.append(f"- **{_inline(rid)}** {words}; {_inline(entry.get('reason'))} (accepted by "
+                         f"{_inline(entry.get('accepted_by'))}, until {_inline(entry.get('expires'))})")
+    return lines if len(lines) > 3 else lines[:2]
 
 
 def _finding(index: int, finding: dict[str, Any]) -> str:
@@ -230,7 +253,8 @@ def _details(scorecard: Mapping[str, Any], used: int) -> list[str]:
 
 def render_markdown(scorecard: Mapping[str, Any]) -> str:
     """A summary of one scorecard: verdict and score first, failures expandable, under SIZE_LIMIT bytes."""
-    lines = [*_header(scorecard), *_categories(scorecard), *_not_passed(scorecard), *_waived(scorecard)]
+    lines = [*_header(scorecard), *_categories(scorecard), *_not_passed(scorecard), *_waived(scorecard),
+             *_baseline(scorecard)]
     text = "\n".join(lines)
     details = _details(scorecard, _size(text) + 200)
     return "\n".join([text, *details]) + "\n"

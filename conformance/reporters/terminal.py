@@ -81,7 +81,7 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
         style = OUTCOME_STYLE.get(row["outcome"], "dim")
         waived = f"[magenta]waived[/] ({escape(row['waived'][:80])}) " if row.get("waived") else ""
         table.add_row(row["id"], row["level"], row["category"], f"[{style}]{row['outcome']}[/]",
-                      waived + escape((row["reason"] or "")[:120]))
+                      waived + _baselined(row.get("baselined")) + escape((row["reason"] or "")[:120]))
     console.print(table)
     if planned:
         console.print(f"[dim]planned (stated, not yet checked), never scored: {', '.join(planned)}[/]")
@@ -108,6 +108,7 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
     verdict = scorecard["verdict"]
     console.print(f"verdict: [{VERDICT_STYLE[verdict]}]{verdict}[/]  score: [bold]{scorecard['score']}[/]/100"
                   f"  ({scorecard['verdict_reason']})")
+    _baseline_lines(console, scorecard.get("baseline"))
     claims = scorecard.get("claims")
     if claims:
         unmet = [r["id"] for r in claims["requirements"] if not r["met"]]
@@ -116,7 +117,7 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
     if run_dir is not None:
         console.print(f"scorecard: {run_dir / 'scorecard.json'}")
         if (run_dir / "report.html").exists():
-            console.print(f"report:    {run_dir / 'report.html'} (also report.md, junit.xml)")
+            console.print(f"report:    {run_dir / 'report.html'} (also report.md, junit.xml, badge.svg)")
 
 
 def render_ranking(console: Console, comparison: Mapping[str, Any]) -> None:
@@ -133,3 +134,23 @@ def render_ranking(console: Console, comparison: Mapping[str, Any]) -> None:
     tender = comparison.get("tender") or {}
     for waiver in tender.get("waivers", []):
         console.print(f"[magenta]waived[/] {waiver['requirement']} ({waiver['profile']}): {escape(waiver['reason'])}")
+
+
+def _baselined(entry: Mapping[str, Any] | None) -> str:
+    if not entry:
+        return ""
+    word = "[red]baseline expired[/]" if entry.get("expired") else "[magenta]baselined[/]"
+    return f"{word} (until {escape(str(entry.get('expires')))}: {escape(str(entry.get('reason'))[:80])}) "
+
+
+def _baseline_lines(console: Console, baseline: Mapping[str, Any] | None) -> None:
+    """What the baseline accepted, what expired, what can go, and the verdict the exit code follows."""
+    if not baseline:
+        return
+    for key, words in (("accepted", "[magenta]baselined[/] (accepted, not failing the job)"),
+                       ("expired", "[red]baseline expired[/] (failing the job)"),
+                       ("now_passing", "[green]baselined but passing now[/]: remove these entries")):
+        if baseline.get(key):
+            console.print(f"{words}: {escape(', '.join(baseline[key]))}")
+    console.print(f"with the baseline: [{VERDICT_STYLE.get(baseline['verdict'], 'bold')}]{baseline['verdict']}[/] "
+                  f"({escape(str(baseline['verdict_reason']))})")

@@ -10,7 +10,12 @@ Rules (docs/reference/scoring.md):
 - a tender may waive requirements (each with a written reason): a waived requirement is still run and shown
   with its outcome, but it is excluded from the score and the verdict, and listed under `waivers`;
 - a tender may weight categories: a requirement's effective weight is its own weight times its category's
-  weight (default 1; 0 leaves the category out of the score).
+  weight (default 1; 0 leaves the category out of the score);
+- a supplier's baseline (accepted failures, each with an expiry) changes neither the score nor the verdict: rows
+  show their entry, and `baseline` gives the verdict the CI job goes by, with the unexpired baselined
+  requirements set aside (as waivers are), the expired entries (they fail the job) and the baselined
+  requirements that pass now (their entries can go). An entry expires on its `expires` day, judged against the
+  day the run started, so a re-score gives the same answer.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ class _Row:
     result: Result | None
     weight: float  # the requirement's weight times its category's weight
     waived: str | None = None  # the written reason, when a tender waived this requirement
+    baselined: dict[str, Any] | None = None  # the supplier's baseline entry, with `expired`
 
     @property
     def outcome(self) -> Outcome:
@@ -66,8 +72,9 @@ def _counts(rows: Iterable[_Row]) -> dict[str, int]:
     return counts
 
 
-def _verdict(rows: list[_Row]) -> tuple[str, str]:
-    active = [r for r in rows if not r.requirement.planned and r.waived is None]
+def _verdict(rows: list[_Row], *, set_aside: frozenset[str] = frozenset()) -> tuple[str, str]:
+    active = [r for r in rows if not r.requirement.planned and r.waived is None
+              and r.requirement.id not in set_aside]
     failed_must = [r.requirement.id for r in active
                    if r.requirement.level is Level.MUST and r.outcome is Outcome.FAIL]
     if failed_must:
@@ -88,19 +95,24 @@ def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any
               target: dict[str, Any] | None = None, waivers: Mapping[str, str] | None = None,
               category_weights: Mapping[str, float] | None = None,
               claims: Mapping[str, Any] | None = None, lifecycle_at_run: Mapping[str, Any] | None = None,
-              as_of: date | None = None) -> Scorecard:
+              as_of: date | None = None, baseline: Mapping[str, Mapping[str, str]] | None = None,
+              on: str | None = None) -> Scorecard:
     """The scorecard (a JSON-ready dict, see conformance/schemas/scorecard.schema.json and `Scorecard`).
 
     `lifecycle_at_run` is the profile version's lifecycle record when the run started (run.json); `as_of` the day
     whose validity the scorecard states (the profile's lifecycle as it stands now, `Lifecycle.validity`).
     `waivers` maps requirement id -> written reason; `category_weights` maps category -> multiplier;
     `claims` is what the target says it meets: {"profiles": ["id@version" or "id", ...], "requirements": [ids]}.
+    `baseline` maps requirement id -> {reason, accepted_by, expires (YYYY-MM-DD)}; `on` is the day (YYYY-MM-DD)
+    its expiry is judged against (the run's start).
     """
     by_id = {r.requirement_id: r for r in results}
     waivers = dict(waivers or {})
     weights = dict(category_weights or {})
-    rows = [_Row(req, by_id.get(req.id), req.weight * weights.get(req.category, 1.0), waivers.get(req.id))
-            for req in profile.requirements]
+    entries = {rid: {"reason": str(e["reason"]), "accepted_by": str(e["accepted_by"]), "expires": str(e["expires"]),
+                     "expired": on is not None and str(e["expires"]) <= on} for rid, e in (baseline or {}).items()}
+    rows = [_Row(req, by_id.get(req.id), req.weight * weights.get(req.category, 1.0), waivers.get(req.id),
+                 entries.get(req.id)) for req in profile.requirements]
     verdict, reason = _verdict(rows)
     categories: dict[str, Any] = {}
     for category in dict.fromkeys(r.requirement.category for r in rows):
@@ -117,7 +129,7 @@ def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any
         profile_id["lifecycle"] = dict(lifecycle_at_run)
     if as_of is not None:
         profile_id["validity"] = profile.governance.validity(as_of).to_dict()
-    return {
+    scorecard: Scorecard = {
         "schema_version": SCORECARD_SCHEMA_VERSION,
         "profile": profile_id,
         "target": target or {},
@@ -133,6 +145,23 @@ def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any
         "claims": _claims(profile, rows, verdict, claims),
         "requirements": [_requirement_row(r) for r in rows],
     }
+    if baseline is not None:
+        scorecard["baseline"] = _baseline(rows)
+    return scorecard
+
+
+def _baseline(rows: list[_Row]) -> dict[str, Any]:
+    """What the baseline did: the failures it accepted, its expired entries, the baselined requirements that pass
+    now, and the verdict with the accepted ones set aside (expired entries excuse nothing)."""
+    listed = [r for r in rows if r.baselined is not None]
+    expired = [r.requirement.id for r in listed if (r.baselined or {}).get("expired")]
+    accepted = [r.requirement.id for r in listed if r.requirement.id not in expired and r.outcome is not Outcome.PASS]
+    verdict, reason = _verdict(rows, set_aside=frozenset(accepted))
+    if expired:
+        verdict, reason = Verdict.NON_CONFORMANT, f"baseline entries expired: {', '.join(expired)}"
+    return {"accepted": accepted, "expired": expired,
+            "now_passing": [r.requirement.id for r in listed if r.outcome is Outcome.PASS],
+            "verdict": verdict, "verdict_reason": reason}
 
 
 def _claims(profile: Profile, rows: list[_Row], verdict: str,
@@ -153,7 +182,7 @@ def _claims(profile: Profile, rows: list[_Row], verdict: str,
 
 def _requirement_row(row: _Row) -> RequirementRow:
     req, result = row.requirement, row.result
-    return {
+    out: RequirementRow = {
         "id": req.id,
         "title": req.title,
         "level": req.level.value,
@@ -169,3 +198,8 @@ def _requirement_row(row: _Row) -> RequirementRow:
         "waived": row.waived,
         "effective_weight": row.weight,
     }
+    # only on a baselined row: a scorecard without a baseline is what it was before baselines existed, so
+    # bundles made earlier still re-score to their recorded scorecard
+    if row.baselined is not None:
+        out["baselined"] = row.baselined
+    return out

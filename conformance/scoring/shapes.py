@@ -34,6 +34,7 @@ class RunSummary(TypedDict, total=False):
     interrupted: bool
     only: list[str]
     skip: list[str]
+    certification: bool
 
 
 class FindingRow(TypedDict):
@@ -63,6 +64,7 @@ class RequirementRow(TypedDict):
     measurements: dict[str, Any]
     waived: NotRequired[str | None]
     effective_weight: NotRequired[float]
+    baselined: NotRequired[dict[str, Any] | None]  # {reason, accepted_by, expires, expired}
 
 
 class Scorecard(TypedDict):
@@ -79,6 +81,7 @@ class Scorecard(TypedDict):
     requirements: list[RequirementRow]
     waivers: NotRequired[list[dict[str, Any]]]
     claims: NotRequired[dict[str, Any] | None]
+    baseline: NotRequired[dict[str, Any]]  # {accepted, expired, now_passing, verdict, verdict_reason}
 
 
 class ComparisonRank(TypedDict):

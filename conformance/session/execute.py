@@ -26,7 +26,7 @@ from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
 from conformance.engine.runmeta import RunMeta, RunStatus
-from conformance.errors import EngineFailure, RunDirError, TokenError, UsageError
+from conformance.errors import BaselineError, EngineFailure, RunDirError, TokenError, UsageError
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, ProfileStatus, Requirement, Result
@@ -80,15 +80,20 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
               only: tuple[str, ...] = (),
               skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
               target: Target | None = None, load: dict[str, Any] | None = None,
-              systems: dict[str, str] | None = None, allow_retired: bool = False) -> RunOutcome:
+              systems: dict[str, str] | None = None, allow_retired: bool = False,
+              certification: bool = False) -> RunOutcome:
     """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
-    {category: multiplier}; it is kept in run.json so a resume or a re-score applies it again.
+    {category: multiplier}, and (from a supplier's `--baseline`) `baseline` {id: {reason, accepted_by, expires}};
+    it is kept in run.json so a resume or a re-score applies it again. `certification` asks for a certification
+    run: refused (BaselineError) unless it is the full tier with no selection, waiver or baseline.
     `target` may be given ready-made (a tender's candidate); `target_spec` then only names it.
     `load` sizes load checks for the buyer: {"arrival_rate", "duration_s", "workers"} (any of them).
     `systems` ({name: base URL}, from `--system`) adds to or replaces the target file's `systems:`.
     A retired profile version is refused unless `allow_retired` (its results are no longer valid)."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
+    if certification:
+        _check_certifiable(tier, only, skip, scoring or {})
     profile = load_profile(profile_ref)
     _check_lifecycle(profile, allow_retired, listener)
     target = target or parse_target(target_spec)
@@ -109,7 +114,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
                                "status": profile.governance.status_on(dt.date.today()).value}},
         target=target.to_dict(), seed=seed, tier=tier, budget_s=budget_s, only=list(only), skip=list(skip),
         started_at=utc_now(), scoring=dict(scoring or {}), load={k: v for k, v in (load or {}).items() if v},
-        systems_given=dict(systems or {}),
+        systems_given=dict(systems or {}), certification=certification,
     )
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
     return _execute(run_dir, profile, target, listener)
@@ -125,6 +130,17 @@ def _check_lifecycle(profile: Profile, allow_retired: bool, listener: RunListene
                          "(its results are not valid)")
     if validity.status is not ProfileStatus.ACTIVE:
         listener.warning(f"{profile.ref}: {validity.text}")
+
+
+def _check_certifiable(tier: str, only: tuple[str, ...], skip: tuple[str, ...], scoring: Mapping[str, Any]) -> None:
+    """A certification run measures everything, the same way for every supplier: nothing excused, nothing left out."""
+    refused = [what for what, present in (("--only", only), ("--skip", skip), ("a baseline", scoring.get("baseline")),
+                                          ("waivers", scoring.get("waivers")), ("the quick tier", tier != "full"))
+               if present]
+    if refused:
+        raise BaselineError(f"a certification run refuses {', '.join(refused)}", key="--certify",
+                            fix="run the full tier (--tier full) of every requirement, without --baseline, "
+                                "--only, --skip or waivers, or drop --certify")
 
 
 def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None,
@@ -340,7 +356,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
 
 
 def write_reports(run_dir: RunDir, scorecard: Mapping[str, Any], listener: RunListener | None = None) -> None:
-    """report.html, report.md and junit.xml beside scorecard.json. A renderer failing costs only that file:
+    """report.html, report.md, junit.xml and badge.svg beside scorecard.json. A renderer failing costs only that file:
     the scorecard is already written, and `conformance report RUN_DIR` renders again."""
     from conformance.reporters.files import write_run_reports
 
@@ -390,7 +406,7 @@ def scorecard_of(run_dir: RunDir, profile: Profile | None = None, *, interrupted
     scorecard = score_run(profile, results, target=target_info, run=_run_summary(run_dir, interrupted),
                           waivers=scoring.get("waivers"), category_weights=scoring.get("category_weights"),
                           claims=target_info.get("claims"), lifecycle_at_run=meta.profile.get("lifecycle"),
-                          as_of=dt.date.today())
+                          as_of=dt.date.today(), baseline=scoring.get("baseline"), on=meta.started_at[:10])
     return scorecard
 
 
@@ -418,4 +434,4 @@ def _run_summary(run_dir: RunDir, interrupted: bool) -> dict[str, Any]:
             "harness_version": meta.harness["version"], "started_at": meta.started_at,
             "finished_at": None if interrupted else (meta.finished_at or utc_now()),
             "interrupted": interrupted,
-            "only": meta.only, "skip": meta.skip}
+            "only": meta.only, "skip": meta.skip, **({"certification": True} if meta.certification else {})}

@@ -19,8 +19,8 @@ LAYERS: list[set[str]] = [
     {"conformance.scoring"},
     {"conformance.reporters"},
     {"conformance.session"},
-    {"conformance.procurement", "conformance.audit"},
-    {"conformance.cli", "conformance.__main__"},
+    {"conformance.procurement", "conformance.audit", "conformance.supplier"},
+    {"conformance.cli", "conformance.__main__", "conformance.pytest_plugin"},
 ]
 PURE = {"conformance.scoring": {"conformance", "conformance.errors", "conformance.model", "conformance.scoring"}}
 
