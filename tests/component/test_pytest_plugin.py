@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.inputs.profiles import load_profile
 from tests.conftest import reference
+
+REF = load_profile("pole-records").ref  # what a bare `pole-records` means: its latest active version
 
 pytest_plugins = ["pytester"]
 
@@ -60,8 +63,8 @@ def test_items_per_requirement_selected_with_k_mapped_and_in_junit(pytester: pyt
     result = _run(pytester, lost_update, "-k", "POLE-REC-001 or POLE-REC-005 or own", f"--junitxml={junit}", "-rA")
     result.assert_outcomes(passed=2, failed=1, deselected=23)
     result.stdout.fnmatch_lines(["collected 26 items / 23 deselected / 3 selected", "*reproduce: curl -X PUT*",
-                                 "PASSED pole-records@1.0.0::POLE-REC-001",
-                                 "FAILED pole-records@1.0.0::POLE-REC-005 - POLE-REC-005 Concurrent updates*"])
+                                 f"PASSED {REF}::POLE-REC-001",
+                                 f"FAILED {REF}::POLE-REC-005 - POLE-REC-005 Concurrent updates*"])
     names = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
     assert names["POLE-REC-005"].find("failure") is not None and names["POLE-REC-001"].find("failure") is None
     runs = list((pytester.path / "runs").iterdir())
