@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from enum import IntEnum
 from importlib.metadata import EntryPoint, entry_points
@@ -21,6 +22,7 @@ from conformance.errors import ConformanceError, UsageError
 from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
 from conformance.inputs.targets import parse_system_options
 from conformance.model import Verdict
+from conformance.reporters.terminal import literal, printable
 
 __all__ = ["ExitCode", "main"]
 
@@ -35,8 +37,19 @@ class ExitCode(IntEnum):
 VERDICT_EXIT = {Verdict.CONFORMANT: ExitCode.CONFORMANT, Verdict.NON_CONFORMANT: ExitCode.NON_CONFORMANT,
                 Verdict.INCOMPLETE: ExitCode.INCOMPLETE}
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: a file name and line (`profile.yaml:100:`) is printed as written, never as an emoji.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+class _FiniteRange(click.FloatRange):
+    """click's FloatRange lets `nan` and `inf` through (no comparison with NaN is false); this does not."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 PLUGIN_GROUP = "conformance.commands"
@@ -93,9 +106,9 @@ for _command in AUDIT_COMMANDS:  # keys, bundle, verify (conformance/cli/audit.p
               help="Where run directories are created.")
 @click.option("--resume", type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="RUN_DIR",
               help="Continue an interrupted run: re-runs only requirements without a result (or with an error).")
-@click.option("--load-rate", type=click.FloatRange(min=0.01), metavar="PER_SECOND",
+@click.option("--load-rate", type=_FiniteRange(min=0.01), metavar="PER_SECOND",
               help="Load checks: arrivals per second, sized to the buyer (default: the profile's quick-tier rate).")
-@click.option("--load-duration", type=click.FloatRange(min=1), metavar="SECONDS",
+@click.option("--load-duration", type=_FiniteRange(min=1), metavar="SECONDS",
               help="Load checks: seconds of arrivals (default: the profile's; the full tier runs 6x as long).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Load checks: locust worker processes (0: one local process). Each runs its share of arrivals.")
@@ -280,7 +293,7 @@ def profiles_lint(paths: tuple[str, ...]) -> None:
     for path in paths:
         found = lint_profile(path)
         for problem in found:
-            err_console.print(str(problem), markup=False)
+            err_console.print(printable(str(problem)), markup=False)
         problems += len(found)
         if not found:
             console.print(f"{path}: ok")
@@ -307,10 +320,10 @@ def main() -> None:
         exc.show()
         sys.exit(ExitCode.USAGE)
     except UsageError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/] {literal(str(exc))}")
         sys.exit(ExitCode.USAGE)
     except ConformanceError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/] {literal(str(exc))}")
         sys.exit(ExitCode.INCOMPLETE)
 
 

@@ -20,7 +20,20 @@ from rich.table import Table
 
 from conformance.model import Outcome, Requirement, Result, Verdict
 
-__all__ = ["TerminalListener", "render_ranking", "render_scorecard"]
+__all__ = ["TerminalListener", "literal", "printable", "render_ranking", "render_scorecard"]
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` with control characters (ESC, CR, BEL, ... and newlines unless kept) shown as escapes (`\\x1b`), so
+    text read from a file or an answer cannot move the cursor, recolour or fake a line of output."""
+    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n") or ch == " "
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def literal(text: str, *, keep_newlines: bool = False) -> str:
+    """`printable(text)` with rich markup escaped: for text from files or targets inside a markup string. The
+    consoles are made with `emoji=False`, so `profile.yaml:100:` stays as written."""
+    return escape(printable(text, keep_newlines=keep_newlines))
 
 OUTCOME_STYLE: dict[str, str] = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.ERROR: "yellow",
                                   Outcome.SKIPPED: "dim", Outcome.NOT_RUN: "dim"}
@@ -48,23 +61,24 @@ class TerminalListener:
         self.progress.stop()
 
     def planned(self, total: int, run_dir: Path) -> None:
-        self.console.print(f"run directory: {run_dir}")
+        self.console.print(f"run directory: {literal(str(run_dir))}")
         self.task = self.progress.add_task("run", total=total, current="", step="")
 
     def requirement_started(self, requirement: Requirement) -> None:
-        self.progress.update(self.task, current=requirement.id, step=requirement.title[:50])
+        self.progress.update(self.task, current=literal(requirement.id), step=literal(requirement.title[:50]))
 
     def requirement_progress(self, requirement: Requirement, text: str) -> None:
-        self.progress.update(self.task, step=text[:70])
+        self.progress.update(self.task, step=literal(text[:70]))
 
     def requirement_finished(self, requirement: Requirement, result: Result) -> None:
         style = OUTCOME_STYLE.get(result.outcome.value, "")
         extra = f" ({len(result.findings)} finding(s))" if result.findings else ""
-        self.console.print(f"  [{style}]{result.outcome.value:>7}[/] {requirement.id} {requirement.title}{extra}")
+        self.console.print(f"  [{style}]{result.outcome.value:>7}[/] {literal(requirement.id)} "
+                           f"{literal(requirement.title)}{extra}")
         self.progress.advance(self.task)
 
     def warning(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {text}")
+        self.console.print(f"[yellow]warning:[/] {literal(text)}")
 
 
 def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir: Path | None = None,
