@@ -120,3 +120,50 @@ def test_targets_file_with_a_python_tag_is_a_target_error(tmp_path: Path) -> Non
     path = write(tmp_path, "targets.yaml", "targets:\n  acme:\n    base_url: !!python/name:os.system\n")
     with pytest.raises(TargetError, match=r"targets.yaml:3: "):
         parse_target(f"{path}#acme")
+
+
+def targets_file(tmp_path: Path, body: str) -> Path:
+    return write(tmp_path, "targets.yaml", "targets:\n  acme:\n    base_url: http://127.0.0.1:9\n" + body)
+
+
+def test_header_values_from_the_environment_are_sent_and_redacted(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance.engine.redact import Redactor
+    path = targets_file(tmp_path, "    headers:\n      X-Tenant: north\n      X-Client-Secret: {env: ACME_CS}\n"
+                                  "    timeout_s: 5\n")
+    target = parse_target(f"{path}#acme")
+    assert target.timeout_s == 5.0 and target.to_dict()["header_env"] == {"X-Client-Secret": "ACME_CS"}
+    with pytest.raises(TargetError, match="ACME_CS is not set"):
+        target.request_headers()
+    monkeypatch.setenv("ACME_CS", "s3cr3t-value")
+    headers = target.request_headers()
+    assert headers == {"X-Tenant": "north", "X-Client-Secret": "s3cr3t-value"}
+    redactor = Redactor(target.secrets())
+    assert redactor.headers({"X-Other": "has s3cr3t-value"}) == {"X-Other": "has ${ACME_CS}"}
+
+
+def test_credential_looking_headers_are_masked_whatever_their_source() -> None:
+    from conformance.engine.redact import MASK, Redactor
+    masked = Redactor({}).headers({"X-Client-Secret": "a", "X-Session-Token": "b", "X-Api-Key": "c",
+                                   "X-Password": "d", "Cookie": "e", "X-Tenant": "f", "Idempotency-Key": "g"})
+    assert masked == {"X-Client-Secret": MASK, "X-Session-Token": MASK, "X-Api-Key": MASK, "X-Password": MASK,
+                      "Cookie": MASK, "X-Tenant": "f", "Idempotency-Key": "g"}
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    ("    headers:\n      X-A: {nested: 1}\n", "text or {env: VAR}"),
+    ("    headers:\n      X-A: [1, 2]\n", "text or {env: VAR}"),
+    ("    headers:\n      " + "X" * 300 + ": v\n", "not a header name"),
+    ("    headers:\n      X-A: " + "v" * 5000 + "\n", "at most 4096"),
+    ("    headers:\n      'bad name': v\n", "not a header name"),
+    ("    timeout_s: .nan\n", "not a number"),
+    ("    timeout_s: 0\n", "not a timeout"),
+    ("    timeout_s: 'soon'\n", "not a timeout"),
+    ("    timeot_s: 3\n", "did you mean 'timeout_s'"),
+])
+def test_targets_file_refuses_headers_and_timeouts_it_cannot_send(tmp_path: Path, body: str, words: str) -> None:
+    path = targets_file(tmp_path, body)
+    with pytest.raises(TargetError) as caught:
+        parse_target(f"{path}#acme")
+    assert words in str(caught.value) and str(caught.value).startswith(f"{path}:")
+    assert len(str(caught.value)) < 400
