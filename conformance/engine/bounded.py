@@ -32,7 +32,7 @@ import httpx
 from conformance.errors import EngineFailure
 
 __all__ = ["DEFAULT_DEADLINE_S", "MAX_BODY_BYTES", "MAX_HEADERS", "MAX_HEADER_BYTES", "BoundExceeded", "Bounds",
-           "Interrupted", "bounded_client", "bounded_send"]
+           "Interrupted", "bounded_client", "bounded_send", "inflater"]
 
 DEFAULT_DEADLINE_S = 30.0
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -162,7 +162,7 @@ def _check_headers(response: httpx.Response, bounds: Bounds) -> None:
                                        f"{bounds.max_header_bytes})")
 
 
-def _decoder(encoding: str) -> Callable[[bytes, int], bytes] | None:
+def inflater(encoding: str) -> Callable[[bytes, int], bytes] | None:
     """A function inflating one chunk to at most N bytes, or None for an answer sent as is."""
     if encoding in ("gzip", "x-gzip"):
         gzip = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -189,7 +189,7 @@ def _read(response: httpx.Response, bounds: Bounds, tripped: list[str], started:
         raise BoundExceeded("body size", f"the answer declares {int(declared)} bytes (Content-Length); the "
                                          f"harness reads at most {_mib(cap)}")
     encoding = response.headers.get("content-encoding", "").strip().lower()
-    inflate = _decoder(encoding)
+    inflate = inflater(encoding)
     out = bytearray()
     wire = 0
     chunks = response.iter_raw(_CHUNK) if inflate is not None or encoding in ("", "identity") \
@@ -200,10 +200,12 @@ def _read(response: httpx.Response, bounds: Bounds, tripped: list[str], started:
                 _raise_if_tripped(tripped, bounds, started, "while reading the answer")
             wire += len(chunk)
             if wire > cap:
+                out.clear()  # an exception's frames outlive it (hypothesis keeps them): hold no copy of the answer
                 raise BoundExceeded("body size", f"the answer is larger than {_mib(cap)} (the harness stopped "
                                                  f"reading at {wire} bytes)")
             out += inflate(chunk, cap + 1 - len(out)) if inflate is not None else chunk
             if len(out) > cap:
+                out.clear()
                 raise BoundExceeded("body size", f"the answer inflates past {_mib(cap)} ({encoding}; "
                                                  f"{wire} bytes on the wire when the harness stopped)")
     except zlib.error as exc:
