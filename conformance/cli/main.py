@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
 from conformance import __version__
@@ -173,14 +172,14 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
         if tender is None:
             raise UsageError("--check takes a TENDER file")
         plan = load_tender(tender)
-        console.print(f"{tender}: ok: [bold]{escape(plan.title)}[/] ({plan.id})")
+        console.print(f"{tender}: ok: [bold]{literal(plan.title)}[/] ({plan.id})")
         for tp in plan.profiles:
             console.print(f"  profile {tp.profile.ref} weight {tp.weight:g}, {len(tp.waivers)} waiver(s)")
         for name, spec in plan.systems.items():
-            console.print(f"  system {name}: {escape(spec.get('command') or spec.get('base_url') or '')}")
+            console.print(f"  system {name}: {literal(spec.get('command') or spec.get('base_url') or '')}")
         for cand in plan.candidates:
             how = f"command: {cand.command}" if cand.command else f"target: {cand.target}"
-            console.print(f"  candidate {cand.name} ({escape(cand.supplier)}): {escape(how)}")
+            console.print(f"  candidate {cand.name} ({literal(cand.supplier)}): {literal(how)}")
         from conformance.procurement.evaluate import interop_plan
 
         for ref, system, ids, pairs in interop_plan(plan):
@@ -189,7 +188,7 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
         return
 
     def say(text: str) -> None:
-        console.print(escape(text))
+        console.print(literal(text, keep_newlines=True))
 
     with TerminalListener(console) as listener:
         if resume is not None:
@@ -199,10 +198,10 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
             outcome = evaluate_tender(tender, out_dir=out_dir, listener=listener, say=say)
     render_ranking(console, outcome.comparison)
     for kind, path in outcome.files.items():
-        console.print(f"{kind:>12}: {escape(str(path))}")
+        console.print(f"{kind:>12}: {literal(str(path))}")
     if outcome.interrupted:
         err_console.print(f"[yellow]interrupted[/]: finished runs are kept; continue with "
-                          f"`conformance evaluate --resume {escape(str(outcome.path))}`")
+                          f"`conformance evaluate --resume {literal(str(outcome.path))}`")
         sys.exit(ExitCode.INCOMPLETE)
     met = any(r["meets_thresholds"] for r in outcome.comparison["ranking"])
     sys.exit(ExitCode.CONFORMANT if met else ExitCode.NON_CONFORMANT)
@@ -227,7 +226,7 @@ def compare(scorecards: tuple[Path, ...], out_dir: Path, title: str) -> None:
     files = write_comparison(out_dir, comparison)
     render_ranking(console, comparison)
     for kind, path in files.items():
-        console.print(f"{kind:>12}: {escape(str(path))}")
+        console.print(f"{kind:>12}: {literal(str(path))}")
 
 
 @cli.command()

@@ -83,7 +83,7 @@ class TerminalListener:
 
 def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir: Path | None = None,
                      show_findings: int = 3) -> None:
-    table = Table(title=escape(f"{scorecard['profile']['id']} {scorecard['profile']['version']} — "
+    table = Table(title=literal(f"{scorecard['profile']['id']} {scorecard['profile']['version']} — "
                                f"{scorecard['target'].get('supplier', '')}"), show_lines=False)
     for column in ("requirement", "level", "category", "outcome", "detail"):
         table.add_column(column, overflow="fold")
@@ -93,20 +93,21 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
             planned.append(row["id"])
             continue
         style = OUTCOME_STYLE.get(row["outcome"], "dim")
-        waived = f"[magenta]waived[/] ({escape(row['waived'][:80])}) " if row.get("waived") else ""
+        waived = f"[magenta]waived[/] ({literal(row['waived'][:80])}) " if row.get("waived") else ""
         table.add_row(row["id"], row["level"], row["category"], f"[{style}]{row['outcome']}[/]",
-                      waived + escape((row["reason"] or "")[:120]))
+                      waived + literal((row["reason"] or "")[:120]))
     console.print(table)
     if planned:
         console.print(f"[dim]planned (stated, not yet checked), never scored: {', '.join(planned)}[/]")
     for row in scorecard["requirements"]:
         for finding in row["findings"][:show_findings]:
-            console.print(f"[bold red]{row['id']}[/] {escape(finding['operation'] or '')}: "
-                          f"{escape(finding['title'])} (x{finding['occurrences']})")
+            console.print(f"[bold red]{row['id']}[/] {literal(finding['operation'] or '')}: "
+                          f"{literal(finding['title'])} (x{finding['occurrences']})")
             first = finding["message"].splitlines()[0] if finding["message"] else ""
-            console.print(f"  {first}", markup=False, highlight=False)
+            console.print(f"  {printable(first)}", markup=False, highlight=False)
             if finding.get("curl"):
-                console.print(f"  reproduce: {finding['curl']}", soft_wrap=True, markup=False, highlight=False)
+                console.print(f"  reproduce: {printable(finding['curl'], keep_newlines=True)}", soft_wrap=True,
+                          markup=False, highlight=False)
         if len(row["findings"]) > show_findings:
             console.print(f"  ... {len(row['findings']) - show_findings} more finding(s) for {row['id']} "
                           "in scorecard.json")
@@ -131,15 +132,15 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
 
 def render_ranking(console: Console, comparison: Mapping[str, Any]) -> None:
     """The ranking of a comparison: one line per candidate, best first, with why a threshold was missed."""
-    table = Table(title=escape(comparison["title"]))
+    table = Table(title=literal(comparison["title"]))
     for column in ("rank", "candidate", "supplier", "verdict", "score", "meets thresholds"):
         table.add_column(column, overflow="fold")
     for row in comparison["ranking"]:
         verdict = row["verdict"]
-        met = "[green]yes[/]" if row["meets_thresholds"] else "[red]no[/]: " + escape("; ".join(row["reasons"]))
-        table.add_row(str(row["rank"]), escape(row["candidate"]), escape(row["supplier"]),
+        met = "[green]yes[/]" if row["meets_thresholds"] else "[red]no[/]: " + literal("; ".join(row["reasons"]))
+        table.add_row(str(row["rank"]), literal(row["candidate"]), literal(row["supplier"]),
                       f"[{VERDICT_STYLE[verdict]}]{verdict}[/]", f"{row['score']:g}", met)
     console.print(table)
     tender = comparison.get("tender") or {}
     for waiver in tender.get("waivers", []):
-        console.print(f"[magenta]waived[/] {waiver['requirement']} ({waiver['profile']}): {escape(waiver['reason'])}")
+        console.print(f"[magenta]waived[/] {waiver['requirement']} ({waiver['profile']}): {literal(waiver['reason'])}")
