@@ -18,7 +18,7 @@ from rich.markup import escape
 
 __all__ = ["COMMANDS"]
 
-console = Console(highlight=False)
+console = Console(highlight=False, emoji=False)
 VERIFIED, NOT_VERIFIED = 0, 1
 
 

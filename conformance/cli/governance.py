@@ -18,11 +18,12 @@ from conformance.governance.diff import diff_profiles
 from conformance.governance.semver import version_problems
 from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
 from conformance.model import Lifecycle, Profile
+from conformance.reporters.terminal import printable
 
 __all__ = ["profiles"]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 USAGE_EXIT = 2  # ExitCode.USAGE of conformance.cli.main
 
 
@@ -118,7 +119,7 @@ def profiles_lint(paths: tuple[str, ...], against: str | None) -> None:
         if not found and previous is not None:
             found = _semver_problems(previous, load_profile(path), path)
         for problem in found:
-            err_console.print(problem, markup=False, emoji=False)
+            err_console.print(printable(problem), markup=False, emoji=False)
         problems += len(found)
         if not found:
             console.print(f"{escape(path)}: ok" + (f" (against {previous.ref})" if previous else ""))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from enum import IntEnum
 from importlib.metadata import EntryPoint, entry_points
@@ -11,7 +12,6 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from conformance import __version__
 from conformance.cli.audit import COMMANDS as AUDIT_COMMANDS
@@ -21,6 +21,7 @@ from conformance.errors import ConformanceError, UsageError
 from conformance.inputs.profiles import load_profile
 from conformance.inputs.targets import parse_system_options
 from conformance.model import Verdict
+from conformance.reporters.terminal import literal
 
 __all__ = ["ExitCode", "main"]
 
@@ -35,8 +36,19 @@ class ExitCode(IntEnum):
 VERDICT_EXIT = {Verdict.CONFORMANT: ExitCode.CONFORMANT, Verdict.NON_CONFORMANT: ExitCode.NON_CONFORMANT,
                 Verdict.INCOMPLETE: ExitCode.INCOMPLETE}
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: a file name and line (`profile.yaml:100:`) is printed as written, never as an emoji.
+console = Console(highlight=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+class _FiniteRange(click.FloatRange):
+    """click's FloatRange lets `nan` and `inf` through (no comparison with NaN is false); this does not."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 PLUGIN_GROUP = "conformance.commands"
@@ -94,9 +106,9 @@ cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show
               help="Where run directories are created.")
 @click.option("--resume", type=click.Path(path_type=Path, exists=True, file_okay=False), metavar="RUN_DIR",
               help="Continue an interrupted run: re-runs only requirements without a result (or with an error).")
-@click.option("--load-rate", type=click.FloatRange(min=0.01), metavar="PER_SECOND",
+@click.option("--load-rate", type=_FiniteRange(min=0.01), metavar="PER_SECOND",
               help="Load checks: arrivals per second, sized to the buyer (default: the profile's quick-tier rate).")
-@click.option("--load-duration", type=click.FloatRange(min=1), metavar="SECONDS",
+@click.option("--load-duration", type=_FiniteRange(min=1), metavar="SECONDS",
               help="Load checks: seconds of arrivals (default: the profile's; the full tier runs 6x as long).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Load checks: locust worker processes (0: one local process). Each runs its share of arrivals.")
@@ -187,14 +199,14 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
         if tender is None:
             raise UsageError("--check takes a TENDER file")
         plan = load_tender(tender)
-        console.print(f"{tender}: ok: [bold]{escape(plan.title)}[/] ({plan.id})")
+        console.print(f"{tender}: ok: [bold]{literal(plan.title)}[/] ({plan.id})")
         for tp in plan.profiles:
             console.print(f"  profile {tp.profile.ref} weight {tp.weight:g}, {len(tp.waivers)} waiver(s)")
         for name, spec in plan.systems.items():
-            console.print(f"  system {name}: {escape(spec.get('command') or spec.get('base_url') or '')}")
+            console.print(f"  system {name}: {literal(spec.get('command') or spec.get('base_url') or '')}")
         for cand in plan.candidates:
             how = f"command: {cand.command}" if cand.command else f"target: {cand.target}"
-            console.print(f"  candidate {cand.name} ({escape(cand.supplier)}): {escape(how)}")
+            console.print(f"  candidate {cand.name} ({literal(cand.supplier)}): {literal(how)}")
         from conformance.procurement.evaluate import interop_plan
 
         for ref, system, ids, pairs in interop_plan(plan):
@@ -203,7 +215,7 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
         return
 
     def say(text: str) -> None:
-        console.print(escape(text))
+        console.print(literal(text, keep_newlines=True))
 
     with TerminalListener(console) as listener:
         if resume is not None:
@@ -213,10 +225,10 @@ def evaluate(tender: Path | None, out_dir: Path, resume: Path | None, check: boo
             outcome = evaluate_tender(tender, out_dir=out_dir, listener=listener, say=say)
     render_ranking(console, outcome.comparison)
     for kind, path in outcome.files.items():
-        console.print(f"{kind:>12}: {escape(str(path))}")
+        console.print(f"{kind:>12}: {literal(str(path))}")
     if outcome.interrupted:
         err_console.print(f"[yellow]interrupted[/]: finished runs are kept; continue with "
-                          f"`conformance evaluate --resume {escape(str(outcome.path))}`")
+                          f"`conformance evaluate --resume {literal(str(outcome.path))}`")
         sys.exit(ExitCode.INCOMPLETE)
     met = any(r["meets_thresholds"] for r in outcome.comparison["ranking"])
     sys.exit(ExitCode.CONFORMANT if met else ExitCode.NON_CONFORMANT)
@@ -241,7 +253,7 @@ def compare(scorecards: tuple[Path, ...], out_dir: Path, title: str) -> None:
     files = write_comparison(out_dir, comparison)
     render_ranking(console, comparison)
     for kind, path in files.items():
-        console.print(f"{kind:>12}: {escape(str(path))}")
+        console.print(f"{kind:>12}: {literal(str(path))}")
 
 
 @cli.command()
@@ -277,10 +289,10 @@ def main() -> None:
         exc.show()
         sys.exit(ExitCode.USAGE)
     except UsageError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/] {literal(str(exc))}")
         sys.exit(ExitCode.USAGE)
     except ConformanceError as exc:
-        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        err_console.print(f"[red]error:[/] {literal(str(exc))}")
         sys.exit(ExitCode.INCOMPLETE)
 
 

@@ -16,7 +16,7 @@ from rich.markup import escape
 
 __all__ = ["COMMANDS"]
 
-console = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, emoji=False)
 NO_REGRESSION, REGRESSION = 0, 1
 
 

@@ -36,7 +36,9 @@ def write_text_atomic(path: Path, text: str) -> Path:
 
 
 def write_json_atomic(path: Path, data: Any) -> Path:
-    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """`data` as JSON. NaN and infinities are refused (ValueError): they are not JSON, and a score or weight that
+    is not a number must never reach a file a reader trusts."""
+    return write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def log_harness_error(folder: Path, heading: str, *, redact: Callable[[str], str] | None = None) -> Path:

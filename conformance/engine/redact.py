@@ -1,7 +1,9 @@
 """Keep secrets out of everything the harness writes: evidence, findings, curl commands, logs.
 
 A secret value is replaced by `${ENV_NAME}` (the environment variable it came from), so a reproduction
-still says what to supply. Headers that carry credentials by convention are masked whatever their value.
+still says what to supply. Headers that carry credentials by convention, and any header whose name looks like
+one (it contains secret, token, key, password, passwd, auth, cookie or session), are masked whatever their value
+or source: a literal `X-Client-Secret` from a targets file never reaches an exchanges file.
 """
 
 from __future__ import annotations
@@ -10,13 +12,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SENSITIVE_HEADERS", "Redactor"]
+__all__ = ["SENSITIVE_HEADERS", "Redactor", "looks_like_credential"]
 
 SENSITIVE_HEADERS = frozenset({
     "authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "set-cookie",
     "x-auth-token", "x-access-token",
 })
 MASK = "[REDACTED]"
+_CREDENTIAL_WORDS = ("secret", "token", "key", "password", "passwd", "auth", "cookie", "session")
+_NOT_CREDENTIALS = frozenset({"idempotency-key", "www-authenticate"})  # no secret; shown for reproductions
+
+
+def looks_like_credential(name: str) -> bool:
+    """Whether a header of this name should be masked in evidence whatever its value."""
+    lower = name.lower()
+    return lower in SENSITIVE_HEADERS or (lower not in _NOT_CREDENTIALS
+                                          and any(word in lower for word in _CREDENTIAL_WORDS))
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,7 @@ class Redactor:
 
     def header(self, name: str, value: str) -> str:
         redacted = self.text(value)
-        if name.lower() in SENSITIVE_HEADERS and redacted == value:
+        if looks_like_credential(name) and redacted == value:
             return MASK
         return redacted
 

@@ -14,13 +14,22 @@ Targets file (YAML)::
         reset: {request: POST /test-support/reset}   # or {command: "./reset-db.sh --force"}
         tls: {ca: certs/acme-ca.pem, client_cert: certs/harness.pem, client_key: certs/harness.key}
         claims: {profiles: [pole-records@1.0.0], requirements: [POLE-SRCH-002]}  # shown against what is demonstrated
+        headers: {X-Tenant: north, X-Client-Secret: {env: ACME_CLIENT_SECRET}}   # {env: VAR}: read at run time
+        timeout_s: 30          # the longest one request may take, connect to last byte (default 30)
 
 `reset` puts the system back in a known state; the harness uses it before each schema and contract requirement so
 every requirement, and every re-run with the same seed, starts from the same data (before each schema
 and contract requirement).
 
 Credentials are read from the named environment variables at run time and never written anywhere:
-run.json records the variable's name, never its value.
+run.json records the variable's name, never its value. A header value given as `{env: VAR}` is read the same
+way and replaced by `${VAR}` in evidence; a header whose name looks like a credential (secret, token, key,
+password, auth, cookie) is masked in evidence whatever its source. Header names are HTTP tokens of at most 256
+characters and values at most 4096 characters (schemas/targets.schema.json).
+
+`timeout_s` bounds every exchange the harness itself makes with the system (preflight, reset, scenarios, Python
+checks): connect, headers and the whole body within that many seconds, or the requirement is an `error` naming
+the bound. The schema engine gets it as its per-request timeout.
 """
 
 from __future__ import annotations
@@ -39,12 +48,13 @@ from conformance.errors import TargetError, UsageError
 from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.schemas import load_schema
 
-__all__ = ["AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_system_options", "parse_target"]
+__all__ = ["DEFAULT_TIMEOUT_S", "AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_system_options", "parse_target"]
 
 _TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
-                "tls", "claims", "systems")
+                "tls", "claims", "systems", "timeout_s")
 _SYSTEM_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
-                "tls")
+                "tls", "timeout_s")
+DEFAULT_TIMEOUT_S = 30.0
 _TLS_KEYS = ("ca", "client_cert", "client_key")
 _METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 _AUTH_TYPES = ("api_key", "bearer", "oauth2_client_credentials")
@@ -102,6 +112,8 @@ class Target:
     product_version: str | None = None
     auth: AuthSpec | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    header_env: dict[str, str] = field(default_factory=dict)  # header name -> environment variable of its value
+    timeout_s: float = DEFAULT_TIMEOUT_S
     reset: ResetSpec | None = None
     tls: TlsSpec | None = None
     claims: dict[str, list[str]] | None = None  # {"profiles": [...], "requirements": [...]}, as the supplier says
@@ -138,6 +150,8 @@ class Target:
             "reset": self.reset.to_dict() if self.reset else None,
             "tls": self.tls.to_dict() if self.tls else None,
             "claims": self.claims,
+            **({"header_env": dict(self.header_env)} if self.header_env else {}),
+            **({"timeout_s": self.timeout_s} if self.timeout_s != DEFAULT_TIMEOUT_S else {}),
             **({"systems": {name: system.to_dict() for name, system in self.systems.items()}}
                if self.systems else {}),
         }
@@ -145,6 +159,15 @@ class Target:
     def request_headers(self) -> dict[str, str]:
         """Headers to send, credentials resolved from the environment."""
         headers = dict(self.headers)
+        for header, env in self.header_env.items():
+            value = os.environ.get(env)
+            if not value:
+                raise TargetError(
+                    f"environment variable {env} is not set", key=f"targets.{self.name}.headers.{header}",
+                    file=self.source.partition("#")[0] if "#" in self.source else None,
+                    fix=f"export {env} with the value of the {header} header",
+                )
+            headers[header] = value
         if self.auth is not None:
             secret = self._secret()
             if self.auth.type != "oauth2_client_credentials":  # OAuth2 headers come from `token_source`
@@ -167,6 +190,9 @@ class Target:
         it in evidence (`${VAR}`, the environment variable's name)."""
         found: dict[str, str] = {}
         for target in (self, *self.systems.values()):
+            for env in target.header_env.values():
+                if os.environ.get(env):
+                    found[os.environ[env]] = "${" + env + "}"
             if target.auth is not None:
                 secret = os.environ.get(target.auth.env)
                 if secret:
@@ -284,7 +310,11 @@ def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path
                         token_url=str(a["token_url"]) if a.get("token_url") else None,
                         client_id=str(a["client_id"]) if a.get("client_id") else None,
                         scope=str(a["scope"]) if a.get("scope") else None)
-    headers = raw.get("headers") or {}
+    headers, header_env = _parse_headers(raw.get("headers"), doc, [*path_base, "headers"])
+    timeout_s = raw.get("timeout_s", DEFAULT_TIMEOUT_S)
+    if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 0 < timeout_s <= 3600:
+        raise TargetError(f"{timeout_s!r} is not a timeout", file=file, line=doc.line_of([*path_base, "timeout_s"]),
+                          key=dotted([*path_base, "timeout_s"]), fix="give seconds, more than 0 and at most 3600")
     reset = _parse_reset(raw.get("reset"), file=file, line=doc.line_of([*path_base, "reset"]),
                          key=dotted([*path_base, "reset"])) if "reset" in raw else None
     tls = _parse_tls(raw["tls"], base=path.parent, file=file, line=doc.line_of([*path_base, "tls"]),
@@ -312,9 +342,46 @@ def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path
         supplier=str(raw.get("supplier", supplier or name)),
         product=raw.get("product"), product_version=str(raw["product_version"]) if raw.get(
             "product_version") is not None else None,
-        auth=auth, headers={str(k): str(v) for k, v in headers.items()}, reset=reset, tls=tls, claims=claims,
-        systems=systems,
+        auth=auth, headers=headers, header_env=header_env, timeout_s=float(timeout_s), reset=reset, tls=tls,
+        claims=claims, systems=systems,
     )
+
+
+_HEADER_NAME = frozenset("!#$%&'*+.^_`|~-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _parse_headers(raw: Any, doc: LocatedYaml, where: list[str | int]) -> tuple[dict[str, str], dict[str, str]]:
+    """(literal headers, header -> environment variable) from `headers:`; refuses what could not be sent as is."""
+    if raw is None:
+        return {}, {}
+    file = str(doc.file)
+    if not isinstance(raw, dict) or len(raw) > 50:
+        raise TargetError("must be a mapping of at most 50 header names to values", file=file,
+                          line=doc.line_of(where), key=dotted(where), fix="e.g. headers: {X-Tenant: north}")
+    literal: dict[str, str] = {}
+    from_env: dict[str, str] = {}
+    for name, value in raw.items():
+        here = [*where, name]
+        line, key = doc.line_of(here), dotted(here)
+        if not 0 < len(name) <= 256 or not set(name) <= _HEADER_NAME:
+            raise TargetError("not a header name", file=file, line=line, key=key[:80],
+                              fix="use letters, digits and '-' (at most 256 characters)")
+        if isinstance(value, dict):
+            env = value.get("env")
+            if set(value) != {"env"} or not isinstance(env, str) or not env.isidentifier():
+                raise TargetError("a header value is text or {env: VAR}", file=file, line=line, key=key,
+                                  fix="write the value, or {env: VAR} to read it from an environment variable")
+            from_env[name] = env
+        elif isinstance(value, str | int | float | bool):
+            text = str(value)
+            if len(text) > 4096 or any(ch in text for ch in "\r\n\0"):
+                raise TargetError("a header value is one line of at most 4096 characters", file=file, line=line,
+                                  key=key, fix="shorten the value")
+            literal[name] = text
+        else:
+            raise TargetError("a header value is text or {env: VAR}", file=file, line=line, key=key,
+                              fix="write the value, or {env: VAR} to read it from an environment variable")
+    return literal, from_env
 
 
 def _parse_claims(raw: Any, *, file: str, line: int | None, key: str) -> dict[str, list[str]]:

@@ -1,8 +1,15 @@
-"""Read YAML keeping the line of every key, so errors can say `file:line: key: ...`."""
+"""Read YAML keeping the line of every key, so errors can say `file:line: key: ...`.
+
+Every reader here is safe against hostile files: aliases may add at most `MAX_ALIAS_NODES` nodes to a document
+(a "billion laughs" is refused at once, before anything is expanded), a recursive alias, a tag PyYAML's safe
+loader does not know (`!!python/name:`), an impossible date and a number that is not finite (`.nan`, `.inf`)
+are located usage errors, never a traceback and never a value.
+"""
 
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +20,7 @@ import yaml
 
 from conformance.errors import ProfileError, UsageError
 
-__all__ = ["LocatedYaml", "dotted", "explain_schema_error", "load_located_yaml", "safe_load"]
+__all__ = ["MAX_ALIAS_NODES", "LocatedYaml", "dotted", "explain_schema_error", "load_located_yaml", "safe_load"]
 
 PathKey = tuple[str | int, ...]
 # libyaml's parser when PyYAML was built with it (the wheels are): the same documents, marks and errors, about
@@ -21,9 +28,66 @@ PathKey = tuple[str | int, ...]
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# How many nodes aliases may add to a document when expanded. The largest shipped document has no alias at all;
+# nine levels of nine aliases would add 387 million.
+MAX_ALIAS_NODES = 100_000
+
+
 def safe_load(text: str) -> Any:
-    """`yaml.safe_load`, with libyaml when available."""
-    return yaml.load(text, Loader=_SafeLoader)
+    """`yaml.safe_load`, with libyaml when available, refusing documents whose aliases expand past
+    `MAX_ALIAS_NODES` (raises yaml.YAMLError, as a malformed document does)."""
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problem = _alias_problem(node)
+        if problem is not None:
+            raise yaml.YAMLError(f"line {problem[1]}: {problem[0]}")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _alias_problem(root: yaml.Node) -> tuple[str, int] | None:
+    """(what is wrong, line) when aliases make the document recursive or expand it by more than
+    `MAX_ALIAS_NODES` nodes; None otherwise. Sizes are memoised per node, so this costs one pass over the
+    composed graph however far the aliases would expand."""
+    sizes: dict[int, int] = {}
+    biggest: list[tuple[int, int]] = []  # (expanded size, line) of every node reached a second time
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            continue
+        if key in open_:
+            return ("a YAML alias refers to a node that contains it (a recursive alias)",
+                    node.start_mark.line + 1)
+        if key in sizes:
+            biggest.append((sizes[key], node.start_mark.line + 1))
+            continue
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(_children(node)))
+    total = sizes[id(root)]
+    added = total - len(sizes)
+    if added > MAX_ALIAS_NODES:
+        line = max(biggest)[1] if biggest else root.start_mark.line + 1
+        return (f"YAML aliases would expand the document by {added} nodes (the limit is {MAX_ALIAS_NODES}; the "
+                f"largest aliased anchor starts here)", line)
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,20 +136,34 @@ def load_located_yaml(path: Path, *, error: type[UsageError]) -> LocatedYaml:
         ) from None
     except yaml.YAMLError as exc:
         raise error(f"invalid YAML: {exc}", file=name, fix="fix the YAML syntax") from None  # type: ignore[call-arg]
+    except RecursionError:
+        raise error("YAML nested too deeply", file=name, fix="flatten the document") from None  # type: ignore[call-arg]
     lines: dict[PathKey, int] = {}
     if node is None:
         return LocatedYaml(None, {(): 1}, name)
+    problem = _alias_problem(node)
+    if problem is not None:
+        raise error(problem[0], file=name, line=problem[1],  # type: ignore[call-arg]
+                    fix="write the repeated part out, or use fewer nested aliases")
     lines[()] = node.start_mark.line + 1
     constructor = yaml.SafeLoader("")  # builds scalars (dates, numbers, booleans) the way safe_load does
     try:
         data = _convert(node, (), lines, name, error, constructor)
+    except RecursionError:
+        raise error("YAML nested too deeply", file=name, fix="flatten the document") from None  # type: ignore[call-arg]
     finally:
         constructor.dispose()
     return LocatedYaml(data, lines, name)
 
 
+_PLAIN_COLLECTIONS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 def _convert(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], file: str,
              error: type[UsageError], constructor: yaml.SafeLoader) -> Any:
+    if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _PLAIN_COLLECTIONS:
+        raise error(f"the tag {node.tag} is not allowed here", file=file,  # type: ignore[call-arg]
+                    line=node.start_mark.line + 1, key=dotted(path), fix="remove the tag")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -111,13 +189,20 @@ def _convert(node: yaml.Node, path: PathKey, lines: dict[PathKey, int], file: st
             lines[child] = item.start_mark.line + 1
             items.append(_convert(item, child, lines, file, error, constructor))
         return items
+    line = node.start_mark.line + 1
     try:
-        return constructor.construct_object(node, deep=True)
-    except (ValueError, OverflowError) as exc:  # a date-shaped scalar that is no date (2027-02-30) raises here
-        raise error(  # type: ignore[call-arg]
-            f"{node.value!r} cannot be read: {exc}", file=file, line=node.start_mark.line + 1, key=dotted(path),
-            fix="write a real date as YYYY-MM-DD, or quote the value",
-        ) from None
+        value = constructor.construct_object(node, deep=True)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise error(f"invalid YAML value: {problem}", file=file, line=line,  # type: ignore[call-arg]
+                    key=dotted(path), fix="write a plain string, number, boolean or date (no tags)") from None
+    except (ValueError, OverflowError) as exc:  # a timestamp that matches the pattern but is no date (2027-02-30)
+        raise error(f"{node.value!r} cannot be read: {exc}", file=file, line=line,  # type: ignore[call-arg]
+                    key=dotted(path), fix="write a real date (YYYY-MM-DD) or quote the text") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise error(f"{value} is not a number this harness accepts", file=file, line=line,  # type: ignore[call-arg]
+                    key=dotted(path), fix="write a finite number") from None
+    return value
 
 
 def explain_schema_error(error: jsonschema.ValidationError, doc: LocatedYaml, *,

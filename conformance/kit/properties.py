@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from conformance.errors import EngineFailure
+
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
@@ -38,6 +40,10 @@ def only_the_seed_decides() -> None:
         cache.cache.clear()
 
 
+class _NotMeasured(BaseException):
+    """Carries an EngineFailure out of hypothesis, which would otherwise shrink it like a breach."""
+
+
 def counterexample(c: ContractContext, strategy: SearchStrategy[T], breach: Callable[[T], str | None], *,
                    shrink: bool = True) -> tuple[T, str] | None:
     """Run `breach` on `c.examples` values drawn from `strategy`, seeded by `c.seed`. None if the rule held for
@@ -54,6 +60,8 @@ def counterexample(c: ContractContext, strategy: SearchStrategy[T], breach: Call
     failing: list[tuple[T, str]] = []
     phases = list(Phase) if shrink else [Phase.explicit, Phase.reuse, Phase.generate]
 
+    cannot_measure: list[EngineFailure] = []
+
     @seed(c.seed)
     @settings(max_examples=c.examples, database=None, deadline=None, phases=phases,
               suppress_health_check=list(HealthCheck), print_blob=False, report_multiple_bugs=False)
@@ -61,6 +69,9 @@ def counterexample(c: ContractContext, strategy: SearchStrategy[T], breach: Call
     def holds(example: T) -> None:
         try:
             why = breach(example)
+        except EngineFailure as exc:  # nothing measured: stop at once, never shrink (every try costs a request)
+            cannot_measure.append(exc)
+            raise _NotMeasured from None
         except (ValueError, KeyError, TypeError, AttributeError) as exc:  # garbage from the target
             why = f"the target's answer could not be read: {type(exc).__name__}: {exc}"
         if why is not None:
@@ -69,6 +80,8 @@ def counterexample(c: ContractContext, strategy: SearchStrategy[T], breach: Call
 
     try:
         holds()
+    except _NotMeasured:
+        raise cannot_measure[0] from None
     except (AssertionError, Flaky):  # Flaky: the target answered a replay differently; the breach still stands
         if not failing:
             raise

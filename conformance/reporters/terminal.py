@@ -20,7 +20,20 @@ from rich.table import Table
 
 from conformance.model import Outcome, Requirement, Result, Verdict
 
-__all__ = ["TerminalListener", "render_ranking", "render_scorecard"]
+__all__ = ["TerminalListener", "literal", "printable", "render_ranking", "render_scorecard"]
+
+
+def printable(text: str, *, keep_newlines: bool = False) -> str:
+    """`text` with control characters (ESC, CR, BEL, ... and newlines unless kept) shown as escapes (`\\x1b`), so
+    text read from a file or an answer cannot move the cursor, recolour or fake a line of output."""
+    return "".join(ch if ch.isprintable() or (keep_newlines and ch == "\n") or ch == " "
+                   else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def literal(text: str, *, keep_newlines: bool = False) -> str:
+    """`printable(text)` with rich markup escaped: for text from files or targets inside a markup string. The
+    consoles are made with `emoji=False`, so `profile.yaml:100:` stays as written."""
+    return escape(printable(text, keep_newlines=keep_newlines))
 
 OUTCOME_STYLE: dict[str, str] = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.ERROR: "yellow",
                                   Outcome.SKIPPED: "dim", Outcome.NOT_RUN: "dim"}
@@ -48,28 +61,29 @@ class TerminalListener:
         self.progress.stop()
 
     def planned(self, total: int, run_dir: Path) -> None:
-        self.console.print(f"run directory: {run_dir}")
+        self.console.print(f"run directory: {literal(str(run_dir))}")
         self.task = self.progress.add_task("run", total=total, current="", step="")
 
     def requirement_started(self, requirement: Requirement) -> None:
-        self.progress.update(self.task, current=requirement.id, step=requirement.title[:50])
+        self.progress.update(self.task, current=literal(requirement.id), step=literal(requirement.title[:50]))
 
     def requirement_progress(self, requirement: Requirement, text: str) -> None:
-        self.progress.update(self.task, step=text[:70])
+        self.progress.update(self.task, step=literal(text[:70]))
 
     def requirement_finished(self, requirement: Requirement, result: Result) -> None:
         style = OUTCOME_STYLE.get(result.outcome.value, "")
         extra = f" ({len(result.findings)} finding(s))" if result.findings else ""
-        self.console.print(f"  [{style}]{result.outcome.value:>7}[/] {requirement.id} {requirement.title}{extra}")
+        self.console.print(f"  [{style}]{result.outcome.value:>7}[/] {literal(requirement.id)} "
+                           f"{literal(requirement.title)}{extra}")
         self.progress.advance(self.task)
 
     def warning(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {text}")
+        self.console.print(f"[yellow]warning:[/] {literal(text)}")
 
 
 def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir: Path | None = None,
                      show_findings: int = 3) -> None:
-    table = Table(title=escape(f"{scorecard['profile']['id']} {scorecard['profile']['version']} — "
+    table = Table(title=literal(f"{scorecard['profile']['id']} {scorecard['profile']['version']} — "
                                f"{scorecard['target'].get('supplier', '')}"), show_lines=False)
     for column in ("requirement", "level", "category", "outcome", "detail"):
         table.add_column(column, overflow="fold")
@@ -79,20 +93,21 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
             planned.append(row["id"])
             continue
         style = OUTCOME_STYLE.get(row["outcome"], "dim")
-        waived = f"[magenta]waived[/] ({escape(row['waived'][:80])}) " if row.get("waived") else ""
+        waived = f"[magenta]waived[/] ({literal(row['waived'][:80])}) " if row.get("waived") else ""
         table.add_row(row["id"], row["level"], row["category"], f"[{style}]{row['outcome']}[/]",
-                      waived + _baselined(row.get("baselined")) + escape((row["reason"] or "")[:120]))
+                      waived + _baselined(row.get("baselined")) + literal((row["reason"] or "")[:120]))
     console.print(table)
     if planned:
         console.print(f"[dim]planned (stated, not yet checked), never scored: {', '.join(planned)}[/]")
     for row in scorecard["requirements"]:
         for finding in row["findings"][:show_findings]:
-            console.print(f"[bold red]{row['id']}[/] {escape(finding['operation'] or '')}: "
-                          f"{escape(finding['title'])} (x{finding['occurrences']})")
+            console.print(f"[bold red]{row['id']}[/] {literal(finding['operation'] or '')}: "
+                          f"{literal(finding['title'])} (x{finding['occurrences']})")
             first = finding["message"].splitlines()[0] if finding["message"] else ""
-            console.print(f"  {first}", markup=False, highlight=False)
+            console.print(f"  {printable(first)}", markup=False, highlight=False)
             if finding.get("curl"):
-                console.print(f"  reproduce: {finding['curl']}", soft_wrap=True, markup=False, highlight=False)
+                console.print(f"  reproduce: {printable(finding['curl'], keep_newlines=True)}", soft_wrap=True,
+                          markup=False, highlight=False)
         if len(row["findings"]) > show_findings:
             console.print(f"  ... {len(row['findings']) - show_findings} more finding(s) for {row['id']} "
                           "in scorecard.json")
@@ -122,25 +137,25 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
 
 def render_ranking(console: Console, comparison: Mapping[str, Any]) -> None:
     """The ranking of a comparison: one line per candidate, best first, with why a threshold was missed."""
-    table = Table(title=escape(comparison["title"]))
+    table = Table(title=literal(comparison["title"]))
     for column in ("rank", "candidate", "supplier", "verdict", "score", "meets thresholds"):
         table.add_column(column, overflow="fold")
     for row in comparison["ranking"]:
         verdict = row["verdict"]
-        met = "[green]yes[/]" if row["meets_thresholds"] else "[red]no[/]: " + escape("; ".join(row["reasons"]))
-        table.add_row(str(row["rank"]), escape(row["candidate"]), escape(row["supplier"]),
+        met = "[green]yes[/]" if row["meets_thresholds"] else "[red]no[/]: " + literal("; ".join(row["reasons"]))
+        table.add_row(str(row["rank"]), literal(row["candidate"]), literal(row["supplier"]),
                       f"[{VERDICT_STYLE[verdict]}]{verdict}[/]", f"{row['score']:g}", met)
     console.print(table)
     tender = comparison.get("tender") or {}
     for waiver in tender.get("waivers", []):
-        console.print(f"[magenta]waived[/] {waiver['requirement']} ({waiver['profile']}): {escape(waiver['reason'])}")
+        console.print(f"[magenta]waived[/] {waiver['requirement']} ({waiver['profile']}): {literal(waiver['reason'])}")
 
 
 def _baselined(entry: Mapping[str, Any] | None) -> str:
     if not entry:
         return ""
     word = "[red]baseline expired[/]" if entry.get("expired") else "[magenta]baselined[/]"
-    return f"{word} (until {escape(str(entry.get('expires')))}: {escape(str(entry.get('reason'))[:80])}) "
+    return f"{word} (until {literal(str(entry.get('expires')))}: {literal(str(entry.get('reason'))[:80])}) "
 
 
 def _baseline_lines(console: Console, baseline: Mapping[str, Any] | None) -> None:
@@ -151,6 +166,6 @@ def _baseline_lines(console: Console, baseline: Mapping[str, Any] | None) -> Non
                        ("expired", "[red]baseline expired[/] (failing the job)"),
                        ("now_passing", "[green]baselined but passing now[/]: remove these entries")):
         if baseline.get(key):
-            console.print(f"{words}: {escape(', '.join(baseline[key]))}")
+            console.print(f"{words}: {literal(', '.join(baseline[key]))}")
     console.print(f"with the baseline: [{VERDICT_STYLE.get(baseline['verdict'], 'bold')}]{baseline['verdict']}[/] "
-                  f"({escape(str(baseline['verdict_reason']))})")
+                  f"({literal(str(baseline['verdict_reason']))})")

@@ -1,9 +1,11 @@
-"""The sender shared by YAML scenarios and Python checks: one HTTP client per system, bounded answers, every
-exchange recorded as evidence (secrets redacted), requests counted, and the result a task's exchanges lead to.
+"""The sender shared by YAML scenarios and Python checks: one HTTP client per system, bounded exchanges
+(`conformance.engine.bounded`: the target's `timeout_s` for the whole exchange, 10 MiB before and after
+decompression, 100 headers), every exchange recorded as evidence (secrets redacted), requests counted, and the
+result a task's exchanges lead to.
 
-A transport failure, refused credentials or an answer too large to judge is an `EngineFailure` (an error),
-never the supplier's failure. Requests may be sent from several threads at once (a burst): the count and the
-evidence file are shared under a lock.
+A transport failure, refused credentials or an answer that breaks a bound is an `EngineFailure` (an error),
+never the supplier's failure; a stop (Ctrl-C, SIGTERM) ends the request in flight at once. Requests may be
+sent from several threads at once (a burst): the count and the evidence file are shared under a lock.
 """
 
 from __future__ import annotations
@@ -19,6 +21,14 @@ from typing import IO, Any
 
 import httpx
 
+from conformance.engine.bounded import (
+    MAX_BODY_BYTES,
+    BoundExceeded,
+    Bounds,
+    Interrupted,
+    bounded_client,
+    bounded_send,
+)
 from conformance.engine.evidence import body_text, curl, jsonl
 from conformance.errors import EngineFailure
 from conformance.model import Finding, Outcome, Requirement, Result
@@ -26,8 +36,7 @@ from conformance.runners import RunContext
 
 __all__ = ["MAX_BODY_BYTES", "REQUEST_TIMEOUT_S", "Exchanges", "exchanges", "send"]
 
-REQUEST_TIMEOUT_S = 30.0
-MAX_BODY_BYTES = 8 * 1024 * 1024  # a contract answer larger than this is cut (a migration export stays well under)
+REQUEST_TIMEOUT_S = 30.0  # the default of a target's `timeout_s`
 
 
 @dataclass
@@ -57,13 +66,12 @@ def exchanges(requirement: Requirement, ctx: RunContext) -> Iterator[Exchanges]:
 def _clients(ctx: RunContext) -> Iterator[dict[str | None, httpx.Client]]:
     """One HTTP client for the target (key None) and one for each other system the requirement needs."""
     with contextlib.ExitStack() as stack:
-        clients: dict[str | None, httpx.Client] = {None: stack.enter_context(httpx.Client(
-            base_url=ctx.target.base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False,
-            **ctx.target.http_options()))}
+        clients: dict[str | None, httpx.Client] = {None: stack.enter_context(bounded_client(
+            base_url=ctx.target.base_url, deadline_s=ctx.target.timeout_s, **ctx.target.http_options()))}
         for name, system in ctx.systems.items():
-            clients[name] = stack.enter_context(httpx.Client(
-                base_url=system.base_url, timeout=REQUEST_TIMEOUT_S, follow_redirects=False,
-                headers=system.request_headers(), **system.http_options()))
+            clients[name] = stack.enter_context(bounded_client(
+                base_url=system.base_url, deadline_s=system.timeout_s, headers=system.request_headers(),
+                **system.http_options()))
         yield clients
 
 
@@ -94,21 +102,27 @@ def send(ex: Exchanges, step: str, spec: dict[str, Any], *, system: str | None =
                     "headers": redact.headers(dict(request.headers)), "body": body_text(body or b"", redact.text)},
         "response": None,
     }
+    deadline_s = (ctx.systems[system] if system else ctx.target).timeout_s
+    where = f" on {system}" if system else ""
     try:
-        response = _bounded_send(client, request)
+        response = bounded_send(client, request, Bounds(deadline_s=deadline_s), stop=ctx.stop)
+    except Interrupted:
+        _record(ex, {**record, "error": "interrupted: the run was stopped with this request in flight"})
+        raise KeyboardInterrupt from None
+    except BoundExceeded as exc:
+        _record(ex, {**record, "error": f"bound exceeded ({exc.bound}): {exc}"})
+        raise EngineFailure(f"step '{step}': {spec['method']} {spec['path']}{where}: {exc}") from None
+    except EngineFailure as exc:
+        _record(ex, {**record, "error": str(exc)})
+        raise EngineFailure(f"step '{step}': {spec['method']} {spec['path']}{where}: {exc}") from None
     except httpx.HTTPError as exc:
         _record(ex, {**record, "error": redact.text(f"{type(exc).__name__}: {exc}")})
-        where = f" on {system}" if system else ""
         raise EngineFailure(f"step '{step}': {spec['method']} {spec['path']}{where} got no answer: "
                             f"{type(exc).__name__}: {redact.text(str(exc))}") from None
     if response.status_code in (401, 403) and response.status_code not in expected:
         _record(ex, {**record, "response": {"status": response.status_code}})
         raise EngineFailure(f"step '{step}': the target refused the credentials ({response.status_code}), "
                             "so the rule could not be tested; check the target's auth settings")
-    if response.extensions.get("truncated"):
-        _record(ex, {**record, "response": {"status": response.status_code, "truncated_at_bytes": MAX_BODY_BYTES}})
-        raise EngineFailure(f"step '{step}': the answer was larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB "
-                            "and was cut, so it could not be judged")
     record["response"] = {"status": response.status_code,
                           "elapsed_ms": round(response.elapsed.total_seconds() * 1000, 2),
                           "headers": redact.headers(dict(response.headers)),
@@ -120,29 +134,6 @@ def send(ex: Exchanges, step: str, spec: dict[str, Any], *, system: str | None =
 def _record(ex: Exchanges, record: dict[str, Any]) -> None:
     with ex.lock:
         ex.evidence.write(jsonl(record))
-
-
-def _bounded_send(client: httpx.Client, request: httpx.Request) -> httpx.Response:
-    """Send, reading at most MAX_BODY_BYTES of the answer: a huge body is cut and marked, never held whole."""
-    response = client.send(request, stream=True)
-    try:
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                response.extensions["truncated"] = True
-                break
-        content = b"".join(chunks)[:MAX_BODY_BYTES]
-    finally:
-        response.close()
-    # The content is already decoded: a Content-Encoding kept here would make httpx decode it again.
-    headers = [(k, v) for k, v in response.headers.multi_items()
-               if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")]
-    cut = httpx.Response(response.status_code, headers=headers, content=content, request=request,
-                         extensions=response.extensions)
-    cut.elapsed = response.elapsed
-    return cut
 
 
 # --- the result of a task's exchanges ----------------------------------------------------------------------------

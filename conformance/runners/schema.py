@@ -12,11 +12,13 @@ import json
 import re
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from conformance.engine.bounded import DEFAULT_DEADLINE_S, BoundExceeded, Bounds, inflater
 from conformance.engine.evidence import BODY_EVIDENCE_LIMIT, body_text, jsonl
 from conformance.errors import EngineFailure
 from conformance.kit.properties import only_the_seed_decides
@@ -53,7 +55,7 @@ TIERS = {
 # A stop signalled to the engine, which honours it between cases: the quick tier's cases normally take
 # well under a minute per requirement against a responsive system; a budget gets this much grace on top.
 QUICK_TIME_LIMIT_S = 600
-BUDGET_GRACE_S = 120
+BUDGET_GRACE_S = 30  # the engine stops between cases, so it overshoots by at most a case per seed
 SEED_STRIDE = 7919  # the full tier's further seeds: seed + k * SEED_STRIDE, recorded in the result
 
 
@@ -66,6 +68,84 @@ def seeds_for(seed: int, tier: str) -> list[int]:
     return [(seed + k * SEED_STRIDE) % 2**31 for k in range(TIERS[tier].seeds)]
 
 _registered = False
+
+
+_BOUNDS = Bounds()
+# How long a stopped engine may take to wind down before the requirement is concluded without it (its worker
+# thread, blocked on a request, is left behind: it sends nothing more and ends with its request).
+ENGINE_WIND_DOWN_S = 2.0
+
+
+def _bound_the_engine() -> None:
+    """Give every session the engine makes an adapter that reads answers within the harness's bounds: the answer
+    streamed, at most 10 MiB on the wire and after gzip/deflate inflation, at most 100 headers, and the body within
+    the request's timeout. A bound that trips is a connection error the engine reports (the requirement is an
+    `error` naming it). Patches `schemathesis.engine.context.make_session` (internal API: the pin covers it)."""
+    import requests
+    from schemathesis.engine import context
+
+    if getattr(context.make_session, "bounded", False):
+        return
+    original = context.make_session
+
+    class BoundedAdapter(requests.adapters.HTTPAdapter):
+        def send(self, request: Any, stream: bool = False, timeout: Any = None, verify: Any = True,
+                 cert: Any = None, proxies: Any = None) -> Any:
+            started = time.monotonic()
+            response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert,
+                                    proxies=proxies)
+            if "event-stream" in response.headers.get("content-type", ""):
+                return response  # the engine reads event streams itself, within the request timeout in total
+            limit = float(timeout[1] if isinstance(timeout, tuple) else timeout or DEFAULT_DEADLINE_S)
+            try:
+                response._content = _bounded_body(response, started + limit, limit)
+            except BoundExceeded as exc:
+                response.close()
+                raise requests.exceptions.ConnectionError(f"bound exceeded ({exc.bound}): {exc}",
+                                                          request=request) from None
+            response._content_consumed = True
+            return response
+
+    def make_session(*args: Any, **kwargs: Any) -> Any:
+        session = original(*args, **kwargs)
+        adapter = BoundedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    make_session.bounded = True  # type: ignore[attr-defined]
+    context.make_session = make_session
+
+
+def _bounded_body(response: Any, deadline: float, limit: float) -> bytes:
+    raw = response.raw
+    count = len(list(raw.headers.items()))
+    if count > _BOUNDS.max_headers:
+        raise BoundExceeded("headers", f"the answer has {count} headers (the harness reads at most "
+                                       f"{_BOUNDS.max_headers})")
+    cap = _BOUNDS.max_body_bytes
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    inflate = inflater(encoding)
+    decode = inflate is None and encoding not in ("", "identity")  # another coding: urllib3 decodes, cap counts it
+    out = bytearray()
+    wire = 0
+    while True:
+        if time.monotonic() > deadline:
+            raise BoundExceeded("deadline", f"the answer's body did not end within the {limit:g} s request timeout")
+        chunk = raw.read1(65536, decode_content=decode)
+        if not chunk:
+            break
+        wire += len(chunk)
+        try:
+            out += inflate(chunk, cap + 1 - len(out)) if inflate is not None else chunk
+        except zlib.error as exc:
+            raise BoundExceeded("encoding", f"the answer is not valid {encoding}: {exc}") from None
+        if wire > cap or len(out) > cap:
+            inflated = len(out) > cap >= wire
+            out.clear()  # the engine keeps the error, and with it this frame: hold no copy of the answer
+            raise BoundExceeded("body size", f"the answer is larger than {cap // (1024 * 1024)} MiB"
+                                             f"{' once inflated' if inflated else ''}")
+    return bytes(out)
 
 
 def _register_harness_checks() -> None:
@@ -109,7 +189,7 @@ def _engine_config(requirement: Requirement, ctx: RunContext, seed: int) -> dict
         "seed": seed,
         "cache": {"enabled": False},
         "base-url": ctx.target.base_url,
-        "request-timeout": tier.request_timeout_s,
+        "request-timeout": min(tier.request_timeout_s, ctx.target.timeout_s),
         "headers": dict(ctx.headers),
         "workers": 1,
         "generation": {
@@ -270,6 +350,7 @@ class SchemaRunner:
         from schemathesis.engine import events
 
         _register_harness_checks()
+        _bound_the_engine()
         only_the_seed_decides()  # the same seed sends the same cases, whatever else this process has loaded
         engine_home = ctx.run_dir.path / ".engine"
         hypothesis.configuration.set_hypothesis_home_dir(str(engine_home))
@@ -300,19 +381,48 @@ class SchemaRunner:
                     tally.timed_out = limit
                     stream.stop()  # thread-safe: sets the engine's stop event
 
-                watchdog = threading.Timer(max(0.0, deadline - time.monotonic()), time_is_up)
-                watchdog.daemon = True
-                watchdog.start()
-                try:
-                    self._consume(stream, tally, ctx, seeds, seed, events)
-                finally:
-                    watchdog.cancel()
+                self._consume_within(stream, tally, ctx, seeds, seed, events, deadline, time_is_up)
                 if ctx.stop.is_set():
                     raise KeyboardInterrupt
                 tally.new_findings_by_seed[seed] = len(tally.findings) - before
                 if tally.stop_reason == "server_unavailable" or tally.timed_out:
                     break
         return _conclude(tally, operations, time.monotonic() - started, config_data)
+
+    @classmethod
+    def _consume_within(cls, stream: Any, tally: _Tally, ctx: RunContext, seeds: list[int], seed: int,
+                        events: Any, deadline: float, time_is_up: Any) -> None:
+        """Consume the engine's events on a worker thread, so the requirement's deadline and a stop are obeyed
+        even while the engine waits on a request: past either, the engine is told to stop and given
+        ENGINE_WIND_DOWN_S; if it has not ended by then, the requirement goes on without it."""
+        failure: list[BaseException] = []
+
+        def consume() -> None:
+            try:
+                cls._consume(stream, tally, ctx, seeds, seed, events)
+            except BaseException as exc:  # handed to the requirement's thread below
+                failure.append(exc)
+
+        worker = threading.Thread(target=consume, name="schema-engine", daemon=True)
+        worker.start()
+        stopping_since: float | None = None
+        while worker.is_alive():
+            worker.join(0.2)
+            now = time.monotonic()
+            if stopping_since is None and (ctx.stop.is_set() or now >= deadline):
+                if not ctx.stop.is_set():
+                    time_is_up()
+                else:
+                    stream.stop()
+                stopping_since = now
+            elif stopping_since is not None and now - stopping_since > ENGINE_WIND_DOWN_S:
+                if ctx.stop.is_set():
+                    raise KeyboardInterrupt
+                tally.error(f"the engine did not stop within {ENGINE_WIND_DOWN_S:g} s of the "
+                            f"{tally.timed_out} s limit (a request in flight); it was abandoned")
+                return
+        if failure:
+            raise failure[0]
 
     @staticmethod
     def _consume(stream: Any, tally: _Tally, ctx: RunContext, seeds: list[int], seed: int, events: Any) -> None:

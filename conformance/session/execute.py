@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import httpx
 
 from conformance import __version__
+from conformance.engine.bounded import Bounds, Interrupted, bounded_client, bounded_send
 from conformance.engine.files import log_harness_error, utc_now
 from conformance.engine.oauth import token_source_for
 from conformance.engine.processes import run_command
@@ -194,11 +195,21 @@ def _graceful_stop(stop: threading.Event, listener: RunListener) -> Iterator[Non
             signal.signal(sig, old)
 
 
-def _preflight(target: Target, headers: dict[str, str]) -> str | None:
-    """None if the target answers HTTP at all; otherwise why not (an error, never a supplier failure)."""
+PREFLIGHT_DEADLINE_S = 10.0
+
+
+def _preflight(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> str | None:
+    """None if the target answers HTTP at all (a status line and headers within the deadline: the body is not
+    read); otherwise why not (an error, never a supplier failure)."""
+    deadline = min(PREFLIGHT_DEADLINE_S, target.timeout_s)
     try:
-        with httpx.Client(timeout=10.0, follow_redirects=False, **target.http_options()) as client:
-            client.get(target.base_url + "/", headers=headers)
+        with bounded_client(deadline_s=deadline, **target.http_options()) as client:
+            bounded_send(client, client.build_request("GET", target.base_url + "/", headers=headers),
+                         Bounds(deadline_s=deadline), stop=stop, read_body=False)
+    except Interrupted:
+        raise KeyboardInterrupt from None
+    except EngineFailure as exc:
+        return f"target did not answer the preflight GET {target.base_url}/: {exc}"
     except httpx.HTTPError as exc:
         return f"target unreachable at {target.base_url}: {type(exc).__name__}: {exc}"
     return None
@@ -207,16 +218,23 @@ def _preflight(target: Target, headers: dict[str, str]) -> str | None:
 RESET_TIMEOUT_S = 120.0
 
 
-def _reset(target: Target, headers: dict[str, str]) -> str | None:
-    """Put the target back in its known state; None on success, else why not."""
+def _reset(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> str | None:
+    """Put the target back in its known state; None on success, else why not. A reset request has
+    RESET_TIMEOUT_S for the whole exchange (resets may be slow), and the shared bounds on its answer."""
     spec = target.reset
     if spec is None:
         return None
     if spec.request:
         method, path = spec.request
         try:
-            with httpx.Client(timeout=RESET_TIMEOUT_S, follow_redirects=False, **target.http_options()) as client:
-                response = client.request(method, target.base_url + path, headers=headers)
+            with bounded_client(deadline_s=RESET_TIMEOUT_S, **target.http_options()) as client:
+                response = bounded_send(client, client.build_request(method, target.base_url + path,
+                                                                     headers=headers),
+                                        Bounds(deadline_s=RESET_TIMEOUT_S), stop=stop)
+        except Interrupted:
+            raise KeyboardInterrupt from None
+        except EngineFailure as exc:
+            return f"reset request {method} {path} failed: {exc}"
         except httpx.HTTPError as exc:
             return f"reset request {method} {path} failed: {type(exc).__name__}: {exc}"
         if not response.is_success:
@@ -281,10 +299,11 @@ def _start_reference_systems(profile: Profile, names: set[str], run_dir: RunDir,
     return started
 
 
-def _reset_systems(systems: dict[str, Target], names: frozenset[str]) -> str | None:
+def _reset_systems(systems: dict[str, Target], names: frozenset[str],
+                   stop: threading.Event | None = None) -> str | None:
     for name in sorted(names):
         system = systems[name]
-        if system.reset is not None and (failed := _reset(system, system.request_headers())):
+        if system.reset is not None and (failed := _reset(system, system.request_headers(), stop)):
             return f"{name}: {failed}"
     return None
 
@@ -299,14 +318,9 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     todo = [(req, why) for req, why in plan if req.id not in done]
     listener.planned(len(todo), run_dir.path)
     headers = target.request_headers()
-    unreachable = _preflight(target, headers) if any(why is None for _, why in todo) else None
     redactor = Redactor(target.secrets())  # a dict the run may add to (OAuth2 tokens), see Redactor.remember
     tokens = token_source_for(target, redactor)
-    if tokens is not None and not unreachable:
-        try:
-            tokens.token()  # fail before the first requirement, with the endpoint's answer
-        except TokenError as exc:
-            unreachable = f"no OAuth2 token: {redactor.text(str(exc))}"
+    unreachable: str | None = None
 
     needs = {req.id: systems_needed(profile, req) for req, why in todo if why is None}
     systems = dict(target.systems)
@@ -322,6 +336,13 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     stop = threading.Event()
     with _graceful_stop(stop, listener), contextlib.ExitStack() as started_systems:
         try:
+            if any(why is None for _, why in todo):
+                unreachable = _preflight(target, headers, stop)
+            if tokens is not None and not unreachable:
+                try:
+                    tokens.token()  # fail before the first requirement, with the endpoint's answer
+                except TokenError as exc:
+                    unreachable = f"no OAuth2 token: {redactor.text(str(exc))}"
             if not unreachable:
                 systems.update(_start_reference_systems(profile, set().union(*needs.values()) - set(systems),
                                                         run_dir, started_systems, listener))
@@ -338,14 +359,16 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                 elif missing:
                     result = Result(req.id, Outcome.ERROR, reason=_missing_systems(profile, missing))
                 elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
-                        failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})})
-                        or _reset_systems(systems, needs.get(req.id, frozenset()))):
+                        failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
+                        or _reset_systems(systems, needs.get(req.id, frozenset()), stop)):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
-                    result = _run_one(req, context(req), run_dir)
-                result = replace(result, started_at=started, finished_at=utc_now())
-                run_dir.append_result(result)
-                listener.requirement_finished(req, result)
+                    try:
+                        result = _run_one(req, context(req), run_dir)
+                    except KeyboardInterrupt:  # recorded, so the report says what was cut short; --resume reruns it
+                        _record(run_dir, listener, req, Result(req.id, Outcome.ERROR, reason=INTERRUPTED), started)
+                        raise
+                _record(run_dir, listener, req, result, started)
         except KeyboardInterrupt:
             interrupted = True
     run_dir.update_meta(status=RunStatus.INTERRUPTED if interrupted else RunStatus.FINISHED,
@@ -353,6 +376,16 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     scorecard = rescore(run_dir, profile, interrupted=interrupted, target=target)
     write_reports(run_dir, scorecard, listener)
     return RunOutcome(run_dir, scorecard, interrupted)
+
+
+INTERRUPTED = ("interrupted: the run was stopped (Ctrl-C or SIGTERM) while this requirement ran; "
+               "`conformance run --resume` runs it again")
+
+
+def _record(run_dir: RunDir, listener: RunListener, req: Requirement, result: Result, started: str) -> None:
+    result = replace(result, started_at=started, finished_at=utc_now())
+    run_dir.append_result(result)
+    listener.requirement_finished(req, result)
 
 
 def write_reports(run_dir: RunDir, scorecard: Mapping[str, Any], listener: RunListener | None = None) -> None:

@@ -215,13 +215,13 @@ def test_a_step_on_an_undeclared_system_or_dataset_is_a_located_error(tmp_path: 
 
 
 def test_an_answer_too_large_to_judge_is_an_error_not_a_verdict(tmp_path: Path) -> None:
-    """A target answering 9 MiB to a scenario step: the runner keeps at most 8 MiB, and says it could not judge."""
+    """A target answering 11 MiB to a scenario step: the runner reads at most 10 MiB, and says which bound tripped."""
     import http.server
     import threading
 
     class Huge(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            body = b'{"items": [' + b'"x",' * (9 * 1024 * 1024 // 4) + b'"x"]}'
+            body = b'{"items": [' + b'"x",' * (11 * 1024 * 1024 // 4) + b'"x"]}'
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -249,7 +249,7 @@ steps:
     finally:
         server.shutdown()
     result = result_of(only_run_dir(runs), "TEST-HUGE-001")
-    assert result["outcome"] == "error" and "larger than 8 MiB" in result["reason"], result
+    assert result["outcome"] == "error" and "at most 10 MiB" in result["reason"], result
 
 
 NEW_PROPERTIES = {"POLE-REC-007": "pole_records.person_update_visible",
