@@ -16,6 +16,7 @@ from conformance.inputs.targets import parse_target
 from conformance.inputs.tender import load_tender
 from conformance.inputs.yamlfile import load_located_yaml, safe_load
 from conformance.reporters.terminal import literal, printable
+from tests.unit.test_tender import MINIMAL as MINIMAL_TENDER
 
 
 def laughs(levels: int = 9) -> str:
@@ -26,16 +27,7 @@ def laughs(levels: int = 9) -> str:
     return "\n".join(lines) + "\n"
 
 
-TENDER = """\
-tender: 1
-id: t-1
-title: A tender
-profiles:
-  - profile: pole-records@1.0.0
-candidates:
-  acme:
-    target: http://127.0.0.1:9
-"""
+TENDER = MINIMAL_TENDER  # the smallest valid tender, as tests/unit/test_tender.py writes it
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
