@@ -101,8 +101,15 @@ def launched(command: Sequence[Arg], *, timeout: float = 30.0, log_path: Path | 
                                   f"no 'listening on URL' line within {timeout:.0f} s")
         if not found:
             tail = " | ".join(seen[-5:])
-            raise LaunchError(f"`{shown}` exited ({proc.poll()}) before serving: {tail}",
-                              f"it exited ({proc.poll()}) before serving")
+            # Its output ended: it is exiting. Wait a moment for its exit status, which can come a little after the
+            # last byte of output (asking at once sometimes found it still running: "exited (None)").
+            try:
+                code: int | None = proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                code = None  # it closed its output but goes on running; the finally stops its group
+            raise LaunchError(f"`{shown}` exited ({code}) before serving: {tail}",
+                              f"it exited ({code}) before serving" if code is not None
+                              else "it closed its output before serving")
         yield found[0]
     finally:
         stop_process_group(proc)

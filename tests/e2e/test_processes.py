@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.engine.processes import ProcessGroup, run_command, spawned
+from conformance.engine.processes import ProcessGroup, launched, run_command, spawned
+from conformance.errors import LaunchError
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
 
@@ -150,3 +151,12 @@ def test_a_killed_evaluation_leaves_no_candidate_running(tmp_path: Path) -> None
     finally:
         if candidate is not None and not gone(candidate):
             os.killpg(candidate, signal.SIGKILL)
+
+
+def test_a_command_that_closes_its_output_then_exits_is_reported_with_its_exit_status(tmp_path: Path) -> None:
+    """Its exit status comes a moment after its output ends: the launcher waits for it instead of reporting
+    'exited (None)' (a race seen in CI when a candidate failed to start)."""
+    command = ["sh", "-c", "echo starting; exec 1>&- 2>&-; sleep 0.5; exit 4"]
+    with pytest.raises(LaunchError) as refused, launched(command, timeout=10):
+        pass
+    assert "exited (4) before serving" in str(refused.value) and refused.value.summary == "it exited (4) before serving"
