@@ -201,18 +201,30 @@ PREFLIGHT_DEADLINE_S = 10.0
 def _preflight(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> str | None:
     """None if the target answers HTTP at all (a status line and headers within the deadline: the body is not
     read); otherwise why not (an error, never a supplier failure)."""
-    deadline = min(PREFLIGHT_DEADLINE_S, target.timeout_s)
+    _, problem = _harness_request(target, "GET", "/", headers, min(PREFLIGHT_DEADLINE_S, target.timeout_s), stop,
+                                  read_body=False,
+                                  refused=f"target did not answer the preflight GET {target.base_url}/",
+                                  unreachable=f"target unreachable at {target.base_url}")
+    return problem
+
+
+def _harness_request(target: Target, method: str, path: str, headers: dict[str, str], deadline_s: float,
+                     stop: threading.Event | None, *, read_body: bool, refused: str,
+                     unreachable: str) -> tuple[httpx.Response | None, str | None]:
+    """One request of the harness's own (a preflight, a reset), bounded like every exchange: (the answer, None),
+    or (None, why not), prefixed `refused` when a bound tripped and `unreachable` when it could not connect.
+    A stop is re-raised as KeyboardInterrupt."""
     try:
-        with bounded_client(deadline_s=deadline, **target.http_options()) as client:
-            bounded_send(client, client.build_request("GET", target.base_url + "/", headers=headers),
-                         Bounds(deadline_s=deadline), stop=stop, read_body=False)
+        with bounded_client(deadline_s=deadline_s, **target.http_options()) as client:
+            response = bounded_send(client, client.build_request(method, target.base_url + path, headers=headers),
+                                    Bounds(deadline_s=deadline_s), stop=stop, read_body=read_body)
     except Interrupted:
         raise KeyboardInterrupt from None
     except EngineFailure as exc:
-        return f"target did not answer the preflight GET {target.base_url}/: {exc}"
+        return None, f"{refused}: {exc}"
     except httpx.HTTPError as exc:
-        return f"target unreachable at {target.base_url}: {type(exc).__name__}: {exc}"
-    return None
+        return None, f"{unreachable}: {type(exc).__name__}: {exc}"
+    return response, None
 
 
 RESET_TIMEOUT_S = 120.0
@@ -226,17 +238,11 @@ def _reset(target: Target, headers: dict[str, str], stop: threading.Event | None
         return None
     if spec.request:
         method, path = spec.request
-        try:
-            with bounded_client(deadline_s=RESET_TIMEOUT_S, **target.http_options()) as client:
-                response = bounded_send(client, client.build_request(method, target.base_url + path,
-                                                                     headers=headers),
-                                        Bounds(deadline_s=RESET_TIMEOUT_S), stop=stop)
-        except Interrupted:
-            raise KeyboardInterrupt from None
-        except EngineFailure as exc:
-            return f"reset request {method} {path} failed: {exc}"
-        except httpx.HTTPError as exc:
-            return f"reset request {method} {path} failed: {type(exc).__name__}: {exc}"
+        failed = f"reset request {method} {path} failed"
+        response, problem = _harness_request(target, method, path, headers, RESET_TIMEOUT_S, stop, read_body=True,
+                                             refused=failed, unreachable=failed)
+        if response is None:
+            return problem
         if not response.is_success:
             return f"reset request {method} {path} answered {response.status_code}"
         return None
