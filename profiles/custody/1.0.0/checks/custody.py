@@ -31,7 +31,8 @@ from .records import (
 DUE_VIEW_DETAINEES = ("diabetic", "epilepsy-and-asthma", "opioid-substitution")
 GIVEN_IN_DUE_VIEW = (("diabetic", "Insulin aspart", -120), ("epilepsy-and-asthma", "Clonazepam", -30))
 TRANSFER_DETAINEE = "transfer-case"
-READ_BURST = 12  # concurrent reads while writes fail
+READ_BURST = 12  # concurrent reads while writes fail (and before, with writes working)
+WRITE_BURST = 6  # valid writes sent with them while writes fail: each must be refused, or nothing was induced
 OVERDUE_LEAD_S = 4.0  # the second dose of the overdue check becomes overdue this long after it is booked in
 OFFICER = {"officer_id": "PC-0001", "name": "Check Example"}
 WRITE_CONTROL = "write-control"
@@ -215,13 +216,18 @@ def _write_path(c: ContractContext, state: str) -> None:
                             "could not be tested")
 
 
+def _write(c: ContractContext, detainee: dict[str, Any], due_at: str, step: str) -> httpx.Response:
+    """A valid write: the dose of the detainee's first schedule due at `due_at`, given."""
+    schedule = detainee["schedules"][0]
+    return c.send("POST", f"/detainees/{detainee['id']}/administrations", step=step,
+                  json={"schedule_id": schedule["id"], "due_at": due_at, "administered_at": due_at,
+                        "administered_by": OFFICER, "dose": schedule["dose"]})
+
+
 def _write_refused(c: ContractContext, detainee: dict[str, Any], due_at: str, when: str) -> None:
     """A valid write must now be refused with a server-side error (the induced failure); if it is stored, or
     refused for another reason, the condition was not induced: an error, never a pass."""
-    schedule = detainee["schedules"][0]
-    response = c.send("POST", f"/detainees/{detainee['id']}/administrations", step=f"a write {when}: refused?",
-                      json={"schedule_id": schedule["id"], "due_at": due_at, "administered_at": due_at,
-                            "administered_by": OFFICER, "dose": schedule["dose"]})
+    response = _write(c, detainee, due_at, f"a write {when}: refused?")
     if response.status_code < 500:
         raise EngineFailure(f"a valid write {when} was answered {response.status_code}, although the write-control "
                             "system had made the write path fail: the condition was not induced, so read "
@@ -230,8 +236,8 @@ def _write_refused(c: ContractContext, detainee: dict[str, Any], due_at: str, wh
 
 @contract_check("custody.reads_while_writes_fail", requirements=("CUST-AVAIL-002",), systems=(WRITE_CONTROL,))
 def reads_while_writes_fail(c: ContractContext) -> None:
-    """While the write path is made to fail, a burst of reads of the due view and of the detainee's record all
-    answer 200 with the doses due."""
+    """While the write path is made to fail, a burst of reads of the due view and of the detainee's record, sent
+    with writes that are being refused, all answer 200 with the doses due."""
     now, suffix = datetime.now(UTC).replace(microsecond=0), tag()
     suite, due = f"avail-{suffix}", [iso(now - timedelta(minutes=30)), iso(now + timedelta(minutes=20))]
     body = {"custody_ref": f"AVL-{suffix}", "suite": suite, "name": {"family": "Example", "given": "Riley"},
@@ -262,23 +268,34 @@ def reads_while_writes_fail(c: ContractContext) -> None:
         return None if isinstance(answer, dict) and answer.get("id") == detainee["id"] else \
             f"record: 200 but not the detainee's record: {excerpt(response)[:120]}"
 
-    def reads(step: str) -> list[str]:
-        def one(i: int) -> str | None:
+    def burst(step: str, writes: int) -> tuple[list[str], list[int]]:
+        """READ_BURST reads (due view and record in turn) and `writes` valid writes, all at once: why each wrong
+        read was wrong, and the status of each write."""
+        def one(i: int) -> tuple[str | None, int | None]:
+            if i >= READ_BURST:
+                return None, _write(c, detainee, due[i % 2], f"{step}: a write").status_code
             if i % 2:
-                return wrong(c.send("GET", f"/detainees/{detainee['id']}", step=f"{step}: record"), "record")
-            return wrong(c.send("GET", f"/suites/{suite}/due-medication", step=f"{step}: due view"), "due view")
+                return wrong(c.send("GET", f"/detainees/{detainee['id']}", step=f"{step}: record"), "record"), None
+            due_view = c.send("GET", f"/suites/{suite}/due-medication", step=f"{step}: due view")
+            return wrong(due_view, "due view"), None
 
-        return [why for why in at_once(READ_BURST, one) if why]
+        answers = at_once(READ_BURST + writes, one)
+        return [why for why, _ in answers if why], [status for _, status in answers if status is not None]
 
-    before = reads("reads with writes working")
+    before, _ = burst("reads with writes working", 0)
     if before:
         c.fail(f"{len(before)} of {READ_BURST} reads failed before any write failure was induced: {listed(before)}")
     _write_path(c, "failing")
     failed: list[str] = []
     try:
         _write_refused(c, detainee, due[0], "after the write path was made to fail")
-        failed = reads("reads while writes fail")
-        _write_refused(c, detainee, due[1], "after the burst of reads")
+        failed, statuses = burst("reads and writes while writes fail", WRITE_BURST)
+        stored = [status for status in statuses if status < 500]
+        if stored:
+            raise EngineFailure(f"{len(stored)} of {WRITE_BURST} valid writes sent with the reads were answered "
+                                f"{sorted(set(stored))}, not refused: the write path was not failing throughout, so "
+                                "read availability while writes fail was not measured")
+        _write_refused(c, detainee, due[1], "after the burst")
     finally:
         _write_path(c, "working")
     if failed:
