@@ -105,3 +105,27 @@ def test_doses_are_compared_as_exact_decimal_values() -> None:
     assert not same({"amount": "0.125", "unit": "mg"}, {"amount": "0.13", "unit": "mg"})
     assert not same({"amount": "2.5", "unit": "ml"}, {"amount": "2.5", "unit": "mg"})
     assert not same({"amount": "2.5", "unit": "ml"}, {"amount": 2.5, "unit": "ml"})  # a number is not the interface's
+
+
+def test_a_transfer_record_imports_once_and_one_naming_an_id_twice_is_refused(clean: str) -> None:
+    with httpx.Client(base_url=clean, timeout=10) as client:
+        booked = client.post("/detainees", json={**BOOKING, "schedules": [
+            {**BOOKING["schedules"][0], "due_at": ["2017-01-01T01:00:00+01:00"]}]})
+        assert booked.status_code == 201
+        detainee = booked.json()
+        given = client.post(f"/detainees/{detainee['id']}/administrations", json={
+            "schedule_id": detainee["schedules"][0]["id"], "due_at": "2017-01-01T00:00:00Z",  # the same instant
+            "administered_at": "2017-01-01T00:01:00Z", "administered_by": {"officer_id": "PC-1", "name": "A B"},
+            "dose": {"amount": "2.5", "unit": "ml"}})
+        assert given.status_code == 201, given.text
+        record = client.get(f"/detainees/{detainee['id']}/transfer-record").json()
+        assert client.post("/transfers", json={"suite": "other-suite", "record": record}).status_code == 409
+        client.post("/__reference/reset")
+        twice = {**record, "administrations": record["administrations"] * 2}
+        refused = client.post("/transfers", json={"suite": "other-suite", "record": twice})
+        assert refused.status_code == 422
+        assert refused.json()["errors"] == [
+            {"pointer": "/body/record/administrations", "detail": "each id must be unique"}]
+        received = client.post("/transfers", json={"suite": "other-suite", "record": record})
+        assert received.status_code == 201 and received.json()["suite"] == "other-suite"
+        assert client.get(f"/detainees/{detainee['id']}/administrations").json()["items"] == record["administrations"]
