@@ -20,7 +20,9 @@ from conformance.cli.main import cli
 from conformance.errors import ProfileError
 from conformance.inputs.profiles import lint_profile, load_profile
 from conformance.inputs.references import BUNDLED_KEY, bundled_path, cache_path, external_refs
+from conformance.inputs.scenarios import body_validator
 from conformance.inputs.yamlfile import safe_load
+from conformance.kit import component_validator
 from conformance.session.execute import start_run
 from tests.component.test_runners_in_process import Recorder
 
@@ -82,6 +84,11 @@ paths:
           content:
             application/json:
               schema: {{$ref: "{base}/common/records.yaml#/components/schemas/Record"}}
+components:
+  schemas:
+    Page:
+      type: object
+      properties: {{items: {{type: array, items: {{$ref: "{base}/common/records.yaml#/components/schemas/Record"}}}}}}
 """
 
 
@@ -205,6 +212,16 @@ def test_bundle_fetches_once_into_the_cache_then_works_offline_and_the_digest_co
     assert lint_profile(folder) == []
     profile = load_profile(folder)
     assert profile.openapi_path == str(written)
+
+    # What reads the interface as data reads the bundle: the kit's validators, a scenario's `$ref` to openapi.yaml.
+    good = {"items": [{"id": "a", "name": None, "links": [{"href": "/a", "rel": "self"}]}]}
+    bad = {"items": [{"id": "a", "name": None, "links": [{"href": "/a"}]}]}
+    validator = component_validator(profile.openapi_path, "Page")
+    assert validator.is_valid(good) and not validator.is_valid(bad)
+    (folder / "scenarios").mkdir()
+    scenario_validator = body_validator({"$ref": "../openapi.yaml#/components/schemas/Page"},
+                                        folder / "scenarios" / "page.yaml")
+    assert scenario_validator.is_valid(good) and not scenario_validator.is_valid(bad)
 
     written.unlink()  # the site is gone now: offline, from the cache, the same bundle
     again = bundle(folder, "--offline")
