@@ -273,7 +273,11 @@ class _Bundler:
     def run(self) -> Bundle:
         self.root_uri = self.source.resolve().as_uri()
         raw = self.source.read_bytes()
-        root = _parse(raw)
+        try:
+            root = _parse(raw)
+        except ValueError as exc:
+            raise ProfileError(f"the interface is neither JSON nor YAML: {exc}", file=str(self.source),
+                               fix="fix the file (`conformance profiles lint` locates the problem)") from None
         if not isinstance(root, dict):
             raise ProfileError("the interface is not a mapping", file=str(self.source), line=1,
                                fix="start it with `openapi: 3.1.0`")
