@@ -24,7 +24,6 @@ from conformance.inputs.references import (
     bundle_interface,
     cache_dir,
     external_refs,
-    fetch_document,
     write_bundle,
 )
 from conformance.model import Lifecycle, Profile
@@ -176,6 +175,7 @@ def profiles_bundle(profile: str, offline: bool, cache: Path | None) -> None:
     """Make PROFILE's interface self-contained: every `$ref` to another document (an https:// URL or a relative
     file) is copied into openapi.bundled.yaml next to it, which runs and lint then read (the profile digest covers
     it). Remote documents come from the reference cache, or are fetched once into it (not with --offline)."""
+    from conformance.engine.fetch import fetch_document
     from conformance.inputs.openapi import read_openapi
 
     source = interface_source(profile)

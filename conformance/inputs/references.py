@@ -4,7 +4,7 @@ A run reads one self-contained interface and never fetches anything: an interfac
 is used through its **bundled copy**, `<name>.bundled.yaml` next to it in the profile folder (so the profile
 digest covers it), written by `conformance profiles bundle`. Bundling reads each referenced document from the
 disk (a relative file reference), from the **reference cache**, or (only when bundling online) fetches it once
-into the cache:
+into the cache (with the `Fetcher` it is given: `conformance.engine.fetch.fetch_document`, bounded):
 
     $CONFORMANCE_CACHE_DIR, else <user cache dir>/conformance/references  (e.g. ~/.cache/conformance/references)
         https/schemas.opengis.net/ogcapi/features/part1/1.0/openapi/schemas/link.yaml   (scheme/host/path)
@@ -24,7 +24,6 @@ import os
 import re
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -48,7 +47,6 @@ __all__ = [
     "cache_dir",
     "cache_path",
     "external_refs",
-    "fetch_document",
     "write_bundle",
 ]
 
@@ -56,9 +54,6 @@ CACHE_ENV = "CONFORMANCE_CACHE_DIR"
 BUNDLED_KEY = "x-documents"  # not `x-bundled`: schemathesis keeps its own bundles under that key
 BUNDLE_INFO_KEY = "x-conformance-bundle"
 MAX_DOCUMENTS = 500  # documents one interface may pull in
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-FETCH_DEADLINE_S = 30.0
-MAX_REDIRECTS = 5
 
 Fetcher = Callable[[str], bytes]
 
@@ -114,31 +109,6 @@ def _refs(node: Any, where: tuple[str | int, ...]) -> Iterator[tuple[str, tuple[
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _refs(value, (*where, index))
-
-
-def fetch_document(url: str) -> bytes:
-    """GET one document, bounded: http(s) only, at most 10 MiB, 30 s for the whole exchange, 5 redirects.
-    Raises OSError saying what went wrong."""
-    import httpx
-
-    deadline = time.monotonic() + FETCH_DEADLINE_S
-    try:
-        with httpx.Client(follow_redirects=True, max_redirects=MAX_REDIRECTS,
-                          timeout=httpx.Timeout(FETCH_DEADLINE_S)) as client, client.stream("GET", url) as answer:
-            if answer.status_code != 200:
-                raise OSError(f"the server answered {answer.status_code}")
-            if answer.url.scheme not in ("http", "https"):
-                raise OSError(f"redirected to {answer.url}, which is not http(s)")
-            body = bytearray()
-            for chunk in answer.iter_bytes():
-                body += chunk
-                if len(body) > MAX_DOCUMENT_BYTES:
-                    raise OSError(f"larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB")
-                if time.monotonic() > deadline:
-                    raise OSError(f"not received within {FETCH_DEADLINE_S:g} s")
-            return bytes(body)
-    except httpx.HTTPError as exc:
-        raise OSError(f"{type(exc).__name__}: {exc}") from None
 
 
 @dataclass(frozen=True)

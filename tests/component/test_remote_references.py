@@ -9,6 +9,7 @@ import functools
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,16 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.cli.main import cli
+from conformance.engine.fetch import fetch_document
 from conformance.errors import ProfileError
 from conformance.inputs.profiles import lint_profile, load_profile
-from conformance.inputs.references import BUNDLED_KEY, bundled_path, cache_path, external_refs
+from conformance.inputs.references import BUNDLED_KEY, bundle_interface, bundled_path, cache_path, external_refs
 from conformance.inputs.scenarios import body_validator
 from conformance.inputs.yamlfile import safe_load
 from conformance.kit import component_validator
 from conformance.session.execute import start_run
 from tests.component.test_runners_in_process import Recorder
+from tests.hostile import hostile_server
 
 RECORDS = """\
 components:
@@ -257,3 +260,31 @@ def test_a_run_reads_the_bundled_interface_and_the_remote_schema_decides(layout:
     assert result.measurements["coverage"]["operations_exercised"] == 1
     if outcome == "fail":
         assert any("rel" in f.message for f in result.findings), result.findings
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("trickle", "no complete answer within the 2 s deadline"),
+    ("huge", "larger than 10 MiB"),
+    ("gzip", "inflates past 10 MiB"),
+    ("error", "the server answered 500"),
+    ("redirect", "no answer"),  # followed to 127.0.0.2:9, where nothing listens
+])
+def test_fetching_a_document_is_bounded_in_time_and_size(mode: str, expected: str) -> None:
+    started = time.monotonic()
+    with hostile_server(mode, lifetime_s=30) as url, pytest.raises(OSError, match=expected):
+        fetch_document(f"{url}/schemas/link.yaml", deadline_s=2)
+    assert time.monotonic() - started < 10
+
+
+def test_a_document_that_cannot_be_fetched_is_a_located_error_and_nothing_is_cached(layout: Path) -> None:
+    folder = layout / "profiles" / "remote" / "1.0.0"
+    with hostile_server("huge", lifetime_s=30) as base:
+        (folder / "openapi.yaml").write_text(interface(base))
+        with pytest.raises(ProfileError) as raised:
+            bundle_interface(folder / "openapi.yaml", cache=layout / "cache", fix="-",
+                             fetch=functools.partial(fetch_document, deadline_s=5))
+    message = str(raised.value)
+    assert message.startswith(f"{folder / 'openapi.yaml'}:14: ")
+    assert f"the remote document {base}/common/records.yaml could not be fetched" in message
+    assert "larger than 10 MiB" in message
+    assert not cache_path(layout / "cache", f"{base}/common/records.yaml").exists()
