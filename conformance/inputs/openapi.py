@@ -47,10 +47,10 @@ def component_schema(path: Path | str, name: str) -> dict[str, Any]:
     """A self-contained JSON Schema for the document's named schema (`#/components/schemas/NAME`, Swagger 2.0's
     `#/definitions/NAME`; its `$ref`s resolve inside the same document), in the JSON Schema view."""
     document = schema_view(path)
+    copies = {BUNDLED_KEY: document[BUNDLED_KEY]} if BUNDLED_KEY in document else {}
     if "swagger" in document:
-        return {"$ref": f"#/definitions/{name}", "definitions": document.get("definitions", {})}
-    return {"$ref": f"#/components/schemas/{name}", "components": document.get("components", {}),
-            **({BUNDLED_KEY: document[BUNDLED_KEY]} if BUNDLED_KEY in document else {})}
+        return {"$ref": f"#/definitions/{name}", "definitions": document.get("definitions", {}), **copies}
+    return {"$ref": f"#/components/schemas/{name}", "components": document.get("components", {}), **copies}
 
 
 def local_target(document: Any, ref: str) -> Any:

@@ -438,7 +438,13 @@ def _unbundled_problems(path: Path, doc: LocatedYaml, external: list[tuple[str, 
                        f"and run `{command} --offline`")
             what = f"refers to the remote document {uri}"
         else:
+            file = Path(urllib.request.url2pathname(urllib.parse.urlsplit(uri).path))
+            if not file.is_file():
+                yield ProfileError(f"refers to the file {file}, which does not exist", file=doc.file,
+                                   line=doc.line_of(list(where)), key=dotted(list(where)),
+                                   fix="fix the path (relative to the file that refers to it)")
+                continue
             fix = f"run `{command}`"
-            what = f"refers to the file {urllib.request.url2pathname(urllib.parse.urlsplit(uri).path)}"
+            what = f"refers to the file {file}"
         yield ProfileError(f"{what}, and {problem}; a run reads only a self-contained interface and never fetches",
                            file=doc.file, line=doc.line_of(list(where)), key=dotted(list(where)), fix=fix)

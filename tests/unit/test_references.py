@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from conformance.errors import ProfileError
+from conformance.inputs.openapi import component_schema
 from conformance.inputs.profiles import lint_profile, load_profile
 from conformance.inputs.references import (
     BUNDLED_KEY,
@@ -128,3 +130,29 @@ def test_a_self_referring_document_is_bundled_once(tmp_path: Path) -> None:
     node = bundle.document[BUNDLED_KEY]["tree.yaml"]["Node"]
     assert node["properties"]["children"]["items"] == {"$ref": f"#/{BUNDLED_KEY}/tree.yaml/Node"}
     assert len(bundle.documents) == 1
+
+
+def test_lint_says_when_a_referenced_file_does_not_exist_or_a_remote_one_is_already_cached(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONFORMANCE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = make_profile(tmp_path, openapi=interface_with('{$ref: "parts.yaml#/Health"}'))
+    (problem,) = lint_profile(folder)
+    assert f"refers to the file {folder / 'parts.yaml'}, which does not exist; fix the path" in str(problem)
+    (folder / "openapi.yaml").write_text(interface_with(f'{{$ref: "{REMOTE}/health.yaml#/Health"}}'))
+    cached = cache_path(tmp_path / "cache", f"{REMOTE}/health.yaml")
+    cached.parent.mkdir(parents=True)
+    cached.write_text("Health: {type: object}\n")
+    (problem,) = lint_profile(folder)
+    assert "(the document is in the reference cache, no network needed)" in str(problem)
+
+
+def test_a_swagger_2_bundle_keeps_its_copies_for_schema_readers(tmp_path: Path) -> None:
+    text = interface_with('{$ref: "parts.yaml#/Health"}', 'swagger: "2.0"').replace(
+        'content: {application/json: {schema: {$ref: "parts.yaml#/Health"}}}', 'schema: {$ref: "#/definitions/H"}')
+    folder = make_profile(tmp_path, openapi=text + 'definitions:\n  H: {$ref: "parts.yaml#/Health"}\n')
+    (folder / "parts.yaml").write_text("Health: {type: object, required: [status], properties: "
+                                       "{status: {type: string, x-nullable: true}}}\n")
+    write_bundle(folder / "openapi.yaml", bundle_interface(folder / "openapi.yaml", cache=tmp_path, fetch=None,
+                                                           fix="-"))
+    validator = jsonschema.Draft202012Validator(component_schema(folder / "openapi.yaml", "H"))
+    assert validator.is_valid({"status": None}) and not validator.is_valid({})
