@@ -1,4 +1,4 @@
-"""`conformance profiles bundle` and `profiles lint` as a user runs them on a profile whose interface refers to a
+"""`conformance profiles bundle`, `profiles lint` and `run` as a user runs them on a profile whose interface refers to a
 standard body's site (issue #21, item 1), on a machine without network access: each missing document is one located
 line with the fix (exit 2, no traceback); saved into the reference cache, it bundles offline and lints clean."""
 
@@ -34,6 +34,11 @@ def test_bundle_offline_from_the_cache_then_lint_is_clean(tmp_path: Path) -> Non
     assert lint.returncode == 2 and "Traceback" not in lint.stderr
     assert f"refers to the remote document {SITE}/health.yaml" in lint.stderr
     assert f"save the document as {cached}" in " ".join(lint.stderr.split())
+
+    run = conformance("run", str(folder), "--target", "http://127.0.0.1:9", "--runs-dir", str(tmp_path / "runs"),
+                      env=env)
+    assert run.returncode == 2 and "Traceback" not in run.stderr  # stops before anything runs, naming the fix
+    assert "conformance profiles bundle" in run.stderr and not (tmp_path / "runs").exists()
 
     missing = conformance("profiles", "bundle", str(folder), "--offline", env=env)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr
