@@ -265,7 +265,8 @@ class _Bundler:
             except LookupError:
                 raise self.error(f"$ref: {uri} has nothing at '#{pointer}'", label, where,
                                  "fix the pointer after '#'") from None
-            copied = self.rewrite(target, uri, uri, tuple(p for p in pointer.split("/")[1:]))
+            label = urllib.request.url2pathname(urllib.parse.urlsplit(uri).path) if uri.startswith("file:") else uri
+            copied = self.rewrite(target, uri, label, tuple(_tokens(pointer)))
             _place(self.copies.setdefault(self.key(uri), {}), pointer, copied, self.copies, self.key(uri))
         if self.copies:
             out[BUNDLED_KEY] = self.copies

@@ -156,3 +156,12 @@ def test_a_swagger_2_bundle_keeps_its_copies_for_schema_readers(tmp_path: Path) 
                                                            fix="-"))
     validator = jsonschema.Draft202012Validator(component_schema(folder / "openapi.yaml", "H"))
     assert validator.is_valid({"status": None}) and not validator.is_valid({})
+
+
+def test_a_broken_reference_inside_another_file_is_located_in_that_file(tmp_path: Path) -> None:
+    folder = make_profile(tmp_path, openapi=interface_with('{$ref: "parts.yaml#/Health"}'))
+    (folder / "parts.yaml").write_text('Health: {type: object, properties: {status: {$ref: "#/Missing"}}}\n')
+    with pytest.raises(ProfileError) as raised:
+        bundle_interface(folder / "openapi.yaml", cache=tmp_path, fetch=None, fix="-")
+    assert str(raised.value).startswith(f"{folder / 'parts.yaml'}: Health.properties.status.$ref: ")
+    assert "has nothing at '#/Missing'" in str(raised.value)
