@@ -19,6 +19,8 @@ import hashlib
 import json
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -102,8 +104,33 @@ class Uploads:
                  limits: UploadLimits) -> None:
         self.read, self.write, self.catalogue, self.limits = read, write, catalogue, limits
         self._verifying = threading.BoundedSemaphore(limits.verifying_at_once)
+        self._guard = threading.Lock()
+        self._in_flight: dict[str, tuple[threading.Lock, int]] = {}
 
     def accept(self, path: Path, sha256: str, org_id: int, *, private: bool) -> Accepted:
+        """Accept the bundle at `path` (its bytes hash to `sha256`) from organisation `org_id`, or raise Refused.
+        Uploads of the same bytes wait for each other here, so a bundle sent many times at once is verified once
+        (the database's unique SHA-256 still decides between servers sharing one database)."""
+        with self._one_at_a_time(sha256):
+            return self._accept(path, sha256, org_id, private=private)
+
+    @contextmanager
+    def _one_at_a_time(self, sha256: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._in_flight.get(sha256, (threading.Lock(), 0))
+            self._in_flight[sha256] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._in_flight[sha256]
+                if users == 1:
+                    del self._in_flight[sha256]
+                else:
+                    self._in_flight[sha256] = (lock, users - 1)
+
+    def _accept(self, path: Path, sha256: str, org_id: int, *, private: bool) -> Accepted:
         with self.read() as session:
             org = session.get(Organisation, org_id)
             assert org is not None
@@ -122,7 +149,9 @@ class Uploads:
                       for check in result.to_dict()["checks"]]
             if not result.verified:
                 failed = next(c for c in checks if not c["holds"])
-                raise Refused(422, f"the bundle does not verify: {failed['name']}: {failed['detail']}", checks)
+                hint = ("; this registry trusts only the keys registered for its organisations (`conformance "
+                        "registry org key`)") if str(failed["name"]).startswith(("signature", "trusted")) else ""
+                raise Refused(422, f"the bundle does not verify: {failed['name']}: {failed['detail']}{hint}", checks)
             own = [s.key_id for s in result.signers if s.valid and keys.get(s.key_id, (None, -1))[1] == org_id]
             if not own:
                 raise Refused(422, f"not signed by a key registered for {org.name}: register its public key "

@@ -37,7 +37,10 @@ COOKIE = "registry_token"
 JSON_BODY_LIMIT = 64 * 1024
 
 
-def create_app(db_url: str, *, profiles: list[Path] | None = None, limits: UploadLimits | None = None) -> FastAPI:
+def create_app(db_url: str, *, profiles: list[Path] | None = None, limits: UploadLimits | None = None,
+               catalogue: Catalogue | None = None) -> FastAPI:
+    """The application on the database at `db_url` (migrated here), listing the profile versions in `profiles`
+    (default: the harness's own), or those of an already read `catalogue`."""
     from conformance.registry import pages
 
     engine = open_engine(db_url)
@@ -45,7 +48,7 @@ def create_app(db_url: str, *, profiles: list[Path] | None = None, limits: Uploa
     app = FastAPI(title="Conformance registry", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
     app.state.engine = engine
     app.state.read, app.state.write = reader(engine), writer(engine)
-    app.state.catalogue = Catalogue.load(profiles)
+    app.state.catalogue = catalogue or Catalogue.load(profiles)
     app.state.uploads = Uploads(app.state.read, app.state.write, app.state.catalogue, limits or UploadLimits())
     app.post("/api/bundles")(upload)
     app.get("/api/listings")(api_listings)
