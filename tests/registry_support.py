@@ -13,7 +13,11 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +27,7 @@ from sqlalchemy import create_engine, text
 
 from conformance.audit.bundle import make_bundle
 from conformance.audit.signing import SigningKey, load_signing_key, new_key_pair
+from conformance.engine.processes import spawned
 from conformance.engine.rundir import RunDir, RunMeta
 from conformance.inputs.profiles import load_profile
 from conformance.model import Finding, Outcome, Result
@@ -114,3 +119,36 @@ def signed_bundle(run: Path, out: Path, *keys: SigningKey) -> Path:
 def scorecard(run: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((run / "scorecard.json").read_text(encoding="utf-8"))
     return data
+
+
+@contextmanager
+def registry_server(db: str, profiles: Path, max_upload_mb: int = 4) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`conformance registry serve` on a free loopback port: yields its URL and the process (its own group)."""
+    command = [sys.executable, "-m", "conformance", "registry", "serve", "--db", db, "--profiles", str(profiles),
+               "--max-upload-mb", str(max_upload_mb)]
+    with spawned(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "registry listening on http://127.0.0.1:" in line, line + proc.stdout.read()
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain, never block the server
+        yield line.split("listening on ", 1)[1].strip(), proc
+
+
+def add_organisations(db: str, orgs: list[tuple[str, str, Path | None]]) -> list[str]:
+    """Register (name, kind, public key or None) in the database at `db` (migrated first); their tokens."""
+    from conformance.registry.accounts import OrgKind, add_key, add_organisation, new_token
+    from conformance.registry.database import migrate, open_engine, writer
+
+    engine = open_engine(db)
+    migrate(engine)
+    tokens = []
+    try:
+        with writer(engine)() as session, session.begin():
+            for name, kind, key in orgs:
+                org = add_organisation(session, name, OrgKind(kind))
+                if key is not None:
+                    add_key(session, org, key.read_bytes(), source=str(key))
+                tokens.append(new_token(session, org, "test"))
+    finally:
+        engine.dispose()
+    return tokens

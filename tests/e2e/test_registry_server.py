@@ -9,13 +9,10 @@ import hashlib
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +20,18 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conformance.engine.processes import spawned
 from conformance.registry.database import open_engine, reader
 from conformance.registry.tables import Bundle, Listing
 from tests.conftest import conformance
-from tests.registry_support import DATABASES, fresh_database, make_run, profile_copy, signed_bundle, supplier_key
-
-MAX_UPLOAD_MB = 4
+from tests.registry_support import (
+    DATABASES,
+    fresh_database,
+    make_run,
+    profile_copy,
+    registry_server,
+    signed_bundle,
+    supplier_key,
+)
 
 
 @dataclass
@@ -50,18 +52,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
                        failing=(minor % 3,), finished_at=f"2026-11-{minor + 10}T10:00:00.000Z")
         bundles.append(signed_bundle(run, tmp / f"acme-3.{minor}.tar.gz", key))
     return Setup(tmp, profiles, bundles)
-
-
-@contextmanager
-def registry_server(db: str, profiles: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    command = [sys.executable, "-m", "conformance", "registry", "serve", "--db", db, "--profiles", str(profiles),
-               "--max-upload-mb", str(MAX_UPLOAD_MB)]
-    with spawned(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "registry listening on http://127.0.0.1:" in line, line + proc.stdout.read()
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain, never block the server
-        yield line.split("listening on ", 1)[1].strip(), proc
 
 
 def register_acme(db: str, setup: Setup) -> str:
