@@ -65,7 +65,7 @@ class Bundle(Base):
     size: Mapped[int] = mapped_column(Integer)
     signers: Mapped[list[str]] = mapped_column(JSON)  # key ids of the valid signatures
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # loaded only for a download
     listings: Mapped[list[Listing]] = relationship(back_populates="bundle", order_by="Listing.id")
     organisation: Mapped[Organisation] = relationship()
 
