@@ -28,7 +28,8 @@ def serve(db: str, *, profiles: list[Path] | None, host: str, port: int, limits:
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"registry listening on http://{shown}:{sock.getsockname()[1]}", flush=True)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5,
-                                           timeout_keep_alive=5, h11_max_incomplete_event_size=64 * 1024))
+                                           timeout_keep_alive=5, h11_max_incomplete_event_size=64 * 1024,
+                                           limit_concurrency=200))
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     try:
         server.run(sockets=[sock])

@@ -159,16 +159,20 @@ class Uploads:
             runs = self._runs(result, Path(tmp), org, private, checks)
             kind = str(result.contents.predicate.get("kind")) if result.contents else "run"
             signers = [s.key_id for s in result.signers if s.valid]
-        bundle = Bundle(sha256=sha256, organisation_id=org_id, visibility="private" if private else "public",
-                        kind=kind, size=path.stat().st_size, signers=signers, uploaded_at=now(),
-                        content=path.read_bytes())
+            # stored while still holding a verification slot: at most `verifying_at_once` bundles in memory
+            return self._store(Bundle(sha256=sha256, organisation_id=org_id, kind=kind, size=path.stat().st_size,
+                                      visibility="private" if private else "public", signers=signers,
+                                      uploaded_at=now(), content=path.read_bytes()), runs)
+
+    def _store(self, bundle: Bundle, runs: list[_Run]) -> Accepted:
+        """The bundle and its listings in one transaction: both or neither, whenever the process dies."""
         bundle.listings = [_listing(run) for run in runs]
         try:
             with self.write() as session, session.begin():
                 session.add(bundle)
         except IntegrityError:  # the same bytes, stored by a concurrent upload after our first look
             with self.read() as session:
-                same = self._existing(session, sha256, org_id)
+                same = self._existing(session, bundle.sha256, bundle.organisation_id)
             if same is None:
                 raise
             return same

@@ -109,10 +109,12 @@ def test_a_kill_9_mid_upload_leaves_no_half_stored_listing(database: str, setup:
     bodies = [path.read_bytes() for path in setup.bundles]
     statuses: list[int | str] = []
 
-    def slow(body: bytes) -> Iterator[bytes]:  # still sending when the server dies
-        for start in range(0, len(body), 512):
-            yield body[start:start + 512]
-            time.sleep(0.05)
+    killed = threading.Event()
+
+    def slow(body: bytes) -> Iterator[bytes]:  # half sent, the rest only once the server is dead
+        yield body[:len(body) // 2]
+        killed.wait(60)
+        yield body[len(body) // 2:]
 
     def send(body: bytes, trickle: bool = False) -> None:
         try:
@@ -131,6 +133,7 @@ def test_a_kill_9_mid_upload_leaves_no_half_stored_listing(database: str, setup:
             time.sleep(0.01)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+        killed.set()
         for thread in threads:
             thread.join(timeout=60)
     assert 201 in statuses and any(isinstance(s, str) for s in statuses), statuses  # killed mid-way
