@@ -45,6 +45,7 @@ class Scored:
     where: str
     fallback_name: str
     links: dict[str, str | None]
+    name: str | None = None  # the candidate's name when the caller knows better than the target's
 
 
 def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> Comparison:
@@ -71,6 +72,7 @@ def comparison_from_scorecards(scored: list[Scored], *, title: str) -> Compariso
         name = str(target.get("name") or target.get("supplier") or item.fallback_name)
         if "://" in str(target.get("source", "")):  # a URL target is named after its host: keep the port
             name = str(target.get("base_url", name)).split("://", 1)[-1]
+        name = item.name or name
         ref = f"{card['profile']['id']}@{card['profile']['version']}"
         if ref in getattr(candidates.get(name), "scorecards", {}):
             name = str((card.get("run") or {}).get("id") or item.fallback_name)  # two runs of one system

@@ -202,7 +202,7 @@ async def compare_page(request: Request) -> Response:
         return _page(request, "message.html", 422, title="Not comparable",
                      message="listings of one profile version measured against different contents")
     try:
-        comparison = comparison_of(listings, title="Comparison of registry listings")
+        comparison = comparison_of(listings)
     except ValueError as exc:  # UsageError: e.g. different waivers or weights (different tenders)
         return _page(request, "message.html", 422, title="Not comparable", message=str(exc))
     return HTMLResponse(render_comparison_html(comparison))

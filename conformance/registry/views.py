@@ -18,7 +18,7 @@ from conformance.registry.tables import Bundle, Listing, Organisation
 from conformance.scoring.shapes import Comparison
 from conformance.supplier.diff import RunDiff, diff_scorecards
 
-__all__ = ["HistoryRow", "comparison_of", "diff_of", "history", "listing_dict", "profile_counts",
+__all__ = ["COMPARISON_TITLE", "HistoryRow", "comparison_of", "diff_of", "history", "listing_dict", "profile_counts",
            "profile_listings", "revoke", "visible", "visible_listing"]
 
 _VERDICT_RANK = {"conformant": 0, "incomplete": 1, "non-conformant": 2}
@@ -96,11 +96,17 @@ def history(session: Session, viewer: Organisation | None, supplier: str) -> dic
     return rows
 
 
-def comparison_of(listings: Sequence[Listing], *, title: str) -> Comparison:
-    """The comparison of these listings, exactly as `conformance compare` builds it from their scorecards; the
-    links lead to each listing's scorecard and report on this registry (relative to /compare)."""
+COMPARISON_TITLE = "Comparison of supplier systems"  # `conformance compare`'s
+
+
+def comparison_of(listings: Sequence[Listing], *, title: str = COMPARISON_TITLE) -> Comparison:
+    """The comparison of these listings, as `conformance compare` builds it from their scorecards, but for two
+    things: a candidate is named by what the registry lists (supplier, product and version: a run's target name or
+    the address it was tested at means nothing to a buyer), and the links lead to each listing's scorecard and
+    report on this registry (relative to /compare)."""
     scored = [Scored(dict(item.scorecard), f"listing {item.id}", f"listing-{item.id}",
-                     {"scorecard": f"listings/{item.id}/scorecard.json", "report": f"listings/{item.id}/report.html"})
+                     {"scorecard": f"listings/{item.id}/scorecard.json", "report": f"listings/{item.id}/report.html"},
+                     name=f"{item.supplier}: {item.product} {item.product_version}".strip())
               for item in listings]
     return comparison_from_scorecards(scored, title=title)
 

@@ -102,7 +102,8 @@ def test_listing_comparison_history_and_revocation(browser: Browser, served: tup
         page.wait_for_load_state("load")
         assert "/compare?id=" in page.url
         text = page.inner_text("body")
-        assert "Acme Ltd" in text and "Beta plc" in text and "Comparison of registry listings" in text
+        assert "Acme Ltd: Records 2.1" in text and "Beta plc: Beacon 5.0" in text
+        assert "Comparison of supplier systems" in text
         _shot(page, database, "comparison")
 
         page.goto(f"{url}/suppliers/Acme%20Ltd")
