@@ -9,7 +9,7 @@ import pytest
 
 from conformance.errors import UsageError
 from conformance.registry.accounts import TOKEN_PREFIX, hash_token
-from conformance.registry.database import database_url
+from conformance.registry.database import database_url, migrate, open_engine
 from conformance.registry.uploads import Receiver, Refused
 
 
@@ -37,3 +37,8 @@ def test_the_receiver_refuses_past_its_cap_and_hashes_what_it_kept() -> None:
 def test_tokens_are_stored_as_their_hash() -> None:
     token = TOKEN_PREFIX + "abc"
     assert hash_token(token) != token and len(hash_token(token)) == 64 and hash_token(token) == hash_token(token)
+
+
+def test_a_database_that_cannot_be_opened_is_a_located_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"--db sqlite:///.*/missing/r.sqlite: cannot open the database"):
+        migrate(open_engine(str(tmp_path / "missing" / "r.sqlite")))
