@@ -76,6 +76,13 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     with (changed / "CHANGELOG.md").open("a", encoding="utf-8") as fh:
         fh.write("\nan edit the registry has never seen\n")
     runs["unknown-profile"] = make_run(tmp / "runs-changed", changed)
+    evaluation = tmp / "evaluation"  # a buyer's tender evaluation: two candidates' runs in one folder
+    evaluation.mkdir()
+    (evaluation / "evaluation.json").write_text(json.dumps({"tender": {"id": "county-records", "digest": "sha256:0"},
+                                                            "seed": 42, "status": "finished"}), encoding="utf-8")
+    make_run(evaluation / "runs" / "acme", profile_dir, version="2.1", failing=(), name="acme")
+    make_run(evaluation / "runs" / "beta", profile_dir, supplier="Beta plc", product="Beacon", version="5.0",
+             failing=(3,), name="beta")
     out = tmp / "bundles"
     out.mkdir()
     bundles = {
@@ -89,6 +96,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
                                                keys["stranger"][0]),
         "acme-as-beta": signed_bundle(runs["beta-5"], out / "acme-as-beta.tar.gz", keys["acme"][0]),
         "unknown-profile": signed_bundle(runs["unknown-profile"], out / "unknown.tar.gz", keys["acme"][0]),
+        "evaluation": signed_bundle(evaluation, out / "evaluation.tar.gz", keys["buyer"][0]),
     }
     data = bytearray(bundles["acme-2.1"].read_bytes())
     data[len(data) // 2] ^= 0x01
@@ -229,6 +237,21 @@ def test_a_private_evaluation_is_visible_only_to_its_organisation(registry: Regi
     registry.client.post("/login", data={"token": registry.tokens["buyer"]})
     page = registry.client.get("/evaluations")
     assert page.status_code == 200 and "Beta plc" in page.text and "Beacon" in page.text
+
+
+def test_a_buyer_keeps_a_whole_tender_evaluation_private(registry: Registry, made: Made) -> None:
+    refused = registry.upload(made.bundles["evaluation"], "buyer")
+    assert refused[0] == 403 and registry.counts() == (0, 0)
+    status, answer = registry.upload(made.bundles["evaluation"], "buyer", private=True)
+    assert status == 201 and len(answer["listings"]) == 2, answer
+    assert registry.client.get("/api/listings").json() == []
+    mine = registry.client.get("/api/listings", headers=registry.as_("buyer")).json()
+    assert sorted(x["supplier"] for x in mine) == ["Acme Ltd", "Beta plc"]
+    ids = "&".join(f"id={i}" for i in answer["listings"])
+    assert registry.client.get(f"/compare?{ids}").status_code == 422  # not the public's to compare
+    registry.client.post("/login", data={"token": registry.tokens["buyer"]})
+    page = registry.client.get(f"/compare?{ids}")
+    assert page.status_code == 200 and "Acme Ltd: Records 2.1" in page.text and "Beta plc: Beacon 5.0" in page.text
 
 
 def test_history_marks_the_regression_and_diffs_it(registry: Registry, made: Made) -> None:
