@@ -136,10 +136,7 @@ async def supplier_page(request: Request, supplier: str) -> HTMLResponse:
 
 def _listing(request: Request, listing_id: int) -> Listing | None:
     with request.app.state.read() as session:
-        found = visible_listing(session, request.state.viewer, listing_id)
-        if found is not None:
-            _ = found.bundle.signers  # loaded while the session is open
-        return found
+        return visible_listing(session, request.state.viewer, listing_id)
 
 
 async def listing_page(request: Request, listing_id: int) -> HTMLResponse:

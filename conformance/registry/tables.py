@@ -86,7 +86,7 @@ class Listing(Base):
     score: Mapped[float] = mapped_column(Float)
     tier: Mapped[str] = mapped_column(String(20))
     measured_at: Mapped[str] = mapped_column(String(40))  # the run's finished_at (ISO 8601, from the bundle)
-    scorecard: Mapped[dict[str, object]] = mapped_column(JSON)
+    scorecard: Mapped[dict[str, object]] = mapped_column(JSON, deferred=True)  # loaded where a page needs it
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(200), nullable=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, undefer
 
 from conformance.procurement.collect import Scored, comparison_from_scorecards
 from conformance.registry.accounts import OrgKind, now
@@ -33,7 +33,9 @@ def visible(viewer: Organisation | None) -> Select[Listing]:
 
 
 def visible_listing(session: Session, viewer: Organisation | None, listing_id: int) -> Listing | None:
-    return session.scalar(visible(viewer).where(Listing.id == listing_id))
+    """One listing, with its scorecard and bundle's details (not its bytes) loaded, if `viewer` may see it."""
+    return session.scalar(visible(viewer).where(Listing.id == listing_id)
+                          .options(undefer(Listing.scorecard), joinedload(Listing.bundle)))
 
 
 def profile_counts(session: Session) -> dict[str, int]:
@@ -81,7 +83,7 @@ def history(session: Session, viewer: Organisation | None, supplier: str) -> dic
     a regression is a requirement that got worse, a slower load percentile, a worse verdict or a lower score."""
     rows: dict[tuple[str, str], list[HistoryRow]] = {}
     listings = session.scalars(visible(viewer).where(Listing.supplier == supplier)
-                               .order_by(Listing.measured_at, Listing.id))
+                               .options(undefer(Listing.scorecard)).order_by(Listing.measured_at, Listing.id))
     for listing in listings:
         line = rows.setdefault((listing.product, listing.profile_id), [])
         previous = line[-1].listing if line else None
