@@ -116,6 +116,9 @@ async def api_listings(request: Request, profile: str | None = None) -> JSONResp
 
 
 async def api_revoke(request: Request, listing_id: int) -> JSONResponse:
+    if "authorization" not in request.headers:  # the API takes a token, never the pages' cookie
+        return JSONResponse({"revoked": False, "reason": "send `Authorization: Bearer <inspector token>`"},
+                            status_code=401)
     body = await request.body()
     try:
         reason = json.loads(body[:JSON_BODY_LIMIT]).get("reason", "") if len(body) <= JSON_BODY_LIMIT else ""

@@ -266,6 +266,8 @@ def test_history_marks_the_regression_and_diffs_it(registry: Registry, made: Mad
 
 def test_an_inspector_revokes_with_a_reason_that_stays_visible(registry: Registry, made: Made) -> None:
     listing = registry.upload(made.bundles["acme-2.1"])[1]["listings"][0]
+    registry.client.post("/login", data={"token": registry.tokens["inspector"]})  # the pages' cookie is not enough
+    assert registry.client.post(f"/api/listings/{listing}/revoke", json={"reason": "x"}).status_code == 401
     denied = registry.client.post(f"/api/listings/{listing}/revoke", json={"reason": "mine"},
                                   headers=registry.as_("acme"))
     assert denied.status_code == 403 and "only an inspector" in denied.json()["reason"]
