@@ -279,7 +279,10 @@ def test_an_inspector_revokes_with_a_reason_that_stays_visible(registry: Registr
     shown = registry.client.get("/api/listings").json()[0]["revoked"]
     assert shown["reason"] == "evidence withdrawn by supplier" and shown["by"] == "HM Inspectorate"
     for url in (f"/listings/{listing}", "/profiles/pole-records/1.0.0", "/suppliers/Acme Ltd"):
-        assert "REVOKED by HM Inspectorate: evidence withdrawn by supplier" in registry.client.get(url).text
+        page = registry.client.get(url).text
+        assert "REVOKED by HM Inspectorate: evidence withdrawn by supplier" in page
+        assert '<span class="validity invalid">revoked</span>' in page
+        assert "profiles" in url or "valid (active version)" not in page  # the profile page: the version's own
 
 
 def test_pages_escape_everything_a_supplier_wrote(registry: Registry, made: Made) -> None:
