@@ -128,8 +128,13 @@ def registry_server(db: str, profiles: Path, max_upload_mb: int = 4) -> Iterator
                "--max-upload-mb", str(max_upload_mb)]
     with spawned(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as proc:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert "registry listening on http://127.0.0.1:" in line, line + proc.stdout.read()
+        seen = []
+        for line in proc.stdout:  # what comes before the announcement (a warning) is kept for the message
+            seen.append(line)
+            if "registry listening on http://127.0.0.1:" in line:
+                break
+        else:
+            raise AssertionError(f"the registry exited before serving: {''.join(seen[-20:])}")
         threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain, never block the server
         yield line.split("listening on ", 1)[1].strip(), proc
 
