@@ -16,6 +16,7 @@ from rich.console import Console
 from conformance import __version__
 from conformance.cli.audit import COMMANDS as AUDIT_COMMANDS
 from conformance.cli.governance import profiles
+from conformance.cli.registry import COMMANDS as REGISTRY_COMMANDS
 from conformance.cli.supplier import COMMANDS as SUPPLIER_COMMANDS
 from conformance.errors import ConformanceError, UsageError
 from conformance.inputs.profiles import load_profile
@@ -84,7 +85,8 @@ def cli() -> None:
     """Test supplier systems against versioned operating-standard profiles, with evidence."""
 
 
-for _command in [*AUDIT_COMMANDS, *SUPPLIER_COMMANDS]:  # keys, bundle, verify (cli/audit.py); diff (cli/supplier.py)
+# keys, bundle, verify (cli/audit.py); diff (cli/supplier.py); registry (cli/registry.py)
+for _command in [*AUDIT_COMMANDS, *SUPPLIER_COMMANDS, *REGISTRY_COMMANDS]:
     cli.add_command(_command)
 cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show | lint [--against] | diff | bundle
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from conformance.schemas import load_schema
 from conformance.scoring.compare import CandidateRuns, build_comparison
 from conformance.scoring.shapes import Comparison
 
-__all__ = ["comparison_from_files"]
+__all__ = ["Scored", "comparison_from_files", "comparison_from_scorecards"]
 
 
 def _read(path: Path) -> tuple[Path, dict[str, Any]]:
@@ -35,29 +36,53 @@ def _read(path: Path) -> tuple[Path, dict[str, Any]]:
     return card_path, card
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One scorecard to compare: where it came from (for messages, and a name of last resort) and the links a
+    comparison shows for it ({"scorecard", "report"}, relative to where the comparison is read)."""
+
+    card: dict[str, Any]
+    where: str
+    fallback_name: str
+    links: dict[str, str | None]
+    name: str | None = None  # the candidate's name when the caller knows better than the target's
+
+
 def comparison_from_files(paths: list[Path], *, out_dir: Path, title: str) -> Comparison:
     """One candidate per target (its name, else its supplier); each candidate may bring several profiles.
     Two runs of the same target on the same profile (a version before and after a fix) are told apart by
     their run ids."""
-    candidates: dict[str, CandidateRuns] = {}
+    scored = []
     for path in paths:
         card_path, card = _read(path)
+        report = card_path.parent / "report.html"
+        scored.append(Scored(card, str(card_path), card_path.parent.name,
+                             {"scorecard": os.path.relpath(card_path, out_dir),
+                              "report": os.path.relpath(report, out_dir) if report.exists() else None}))
+    return comparison_from_scorecards(scored, title=title)
+
+
+def comparison_from_scorecards(scored: list[Scored], *, title: str) -> Comparison:
+    """The comparison `conformance compare` writes, of scorecards already read and validated (the registry's
+    comparison page uses it too)."""
+    candidates: dict[str, CandidateRuns] = {}
+    for item in scored:
+        card, card_path = item.card, item.where
         target = card.get("target") or {}
-        name = str(target.get("name") or target.get("supplier") or card_path.parent.name)
+        name = str(target.get("name") or target.get("supplier") or item.fallback_name)
         if "://" in str(target.get("source", "")):  # a URL target is named after its host: keep the port
             name = str(target.get("base_url", name)).split("://", 1)[-1]
+        name = item.name or name
         ref = f"{card['profile']['id']}@{card['profile']['version']}"
         if ref in getattr(candidates.get(name), "scorecards", {}):
-            name = str((card.get("run") or {}).get("id") or card_path.parent.name)  # two runs of one system
+            name = str((card.get("run") or {}).get("id") or item.fallback_name)  # two runs of one system
             if ref in getattr(candidates.get(name), "scorecards", {}):
                 raise UsageError(f"{card_path}: given twice")
         cand = candidates.setdefault(name, CandidateRuns(Candidate(
             name=name, supplier=str(target.get("supplier") or name), product=target.get("product"),
             product_version=target.get("product_version"), claims=target.get("claims"))))
         cand.scorecards[ref] = card
-        report = card_path.parent / "report.html"
-        cand.paths[ref] = {"scorecard": os.path.relpath(card_path, out_dir),
-                           "report": os.path.relpath(report, out_dir) if report.exists() else None}
+        cand.paths[ref] = dict(item.links)
     digests: dict[str, set[str]] = {}
     rules: dict[str, set[str]] = {}
     for cand in candidates.values():

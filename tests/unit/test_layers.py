@@ -20,6 +20,7 @@ LAYERS: list[set[str]] = [
     {"conformance.reporters"},
     {"conformance.session"},
     {"conformance.procurement", "conformance.audit", "conformance.supplier"},
+    {"conformance.registry"},
     {"conformance.cli", "conformance.__main__", "conformance.pytest_plugin"},
 ]
 PURE = {"conformance.scoring": {"conformance", "conformance.errors", "conformance.model", "conformance.scoring"}}
