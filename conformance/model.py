@@ -59,7 +59,9 @@ class Outcome(StrEnum):
     """What happened to one requirement in one run.
 
     `fail` is the supplier's nonconformance; `error` is the harness or the connection failing to
-    measure. An error is never reported as a failure, and never as a pass.
+    measure. An error is never reported as a failure, and never as a pass. `not-applicable`: the requirement's
+    condition (`applies_when`, or a scenario step's `applies_if`) does not hold for this target; it always carries
+    the reason, and is left out of the score and the verdict.
     """
 
     PASS = "pass"
@@ -67,6 +69,7 @@ class Outcome(StrEnum):
     ERROR = "error"
     SKIPPED = "skipped"
     NOT_RUN = "not-run"
+    NOT_APPLICABLE = "not-applicable"
 
 
 class Verdict(StrEnum):

@@ -12,7 +12,7 @@ the first requirement item runs). A front end like the CLI: it plans nothing and
   and writes its run directory as `conformance run` does (`--conformance-runs-dir`, default `runs`); each item then
   reports its requirement's result.
 - Outcomes: pass -> passed; fail -> failed (the findings with their curl reproductions); error (the harness could
-  not measure) -> error; skipped, not-run, planned -> skipped with the reason; a baselined failure (with
+  not measure) -> error; skipped, not-run, not-applicable, planned -> skipped with the reason; a baselined failure (with
   `--conformance-baseline FILE`, not expired) -> skipped "baselined: ...". A usage error (an unknown profile, a bad
   target) stops pytest with its one-line message.
 """
@@ -136,7 +136,7 @@ class RequirementItem(pytest.Item):
                         f"{entry.get('expires')}; measured: {outcome})")
         if outcome == "error":
             raise RequirementError(reason)
-        if outcome in ("skipped", "not-run"):
+        if outcome in ("skipped", "not-run", "not-applicable"):
             pytest.skip(f"{outcome}: {reason}")
 
     def runtest(self) -> None:

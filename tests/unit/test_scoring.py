@@ -128,10 +128,10 @@ def scored_runs(draw: st.DrawFn) -> Scored:
     return Scored(profile(*reqs), results, waivers, weights)
 
 
-@settings(max_examples=300, database=None)
+@settings(max_examples=300, database=None, deadline=None)  # timings vary on a shared machine
 @given(scored_runs(), st.data())
 def test_fixing_a_failure_never_lowers_the_score(run: Scored, data: st.DataObject) -> None:
-    failing = [r for r in run.results if r.outcome is not Outcome.PASS]
+    failing = [r for r in run.results if r.outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE)]
     if not failing:
         return
     fixed_id = data.draw(st.sampled_from([r.requirement_id for r in failing]))
@@ -143,12 +143,13 @@ def test_fixing_a_failure_never_lowers_the_score(run: Scored, data: st.DataObjec
             assert category["score"] >= before["categories"][name]["score"]
 
 
-@settings(max_examples=300, database=None)
+@settings(max_examples=300, database=None, deadline=None)  # timings vary on a shared machine
 @given(scored_runs())
 def test_verdict_rules_hold(run: Scored) -> None:
     card = run.card()
     by_id = {r.requirement_id: r.outcome for r in run.results}
-    counted = [r for r in run.profile.requirements if not r.planned and r.id not in run.waivers]
+    counted = [r for r in run.profile.requirements if not r.planned and r.id not in run.waivers
+               and by_id.get(r.id) is not Outcome.NOT_APPLICABLE]  # out of the verdict, like a waiver
     if any(r.level is Level.MUST and by_id.get(r.id) is Outcome.FAIL for r in counted):
         assert card["verdict"] == "non-conformant"
     if any(by_id.get(r.id) is Outcome.ERROR for r in counted):
@@ -159,7 +160,7 @@ def test_verdict_rules_hold(run: Scored) -> None:
     jsonschema.validate(card, SCORECARD_SCHEMA)
 
 
-@settings(max_examples=300, database=None)
+@settings(max_examples=300, database=None, deadline=None)  # timings vary on a shared machine
 @given(scored_runs(), st.data())
 def test_waived_requirements_are_excluded_from_score_and_verdict_and_listed(run: Scored,
                                                                              data: st.DataObject) -> None:
