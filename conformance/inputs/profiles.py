@@ -27,6 +27,7 @@ from conformance.model import (
     CheckKind,
     CheckSpec,
     Level,
+    Parameter,
     Profile,
     ProfileStatus,
     Requirement,
@@ -40,6 +41,7 @@ __all__ = [
     "find_profiles",
     "lint_profile",
     "load_profile",
+    "param_text",
     "profile_checks",
     "profile_digest",
     "profile_roots",
@@ -210,12 +212,16 @@ def _check(folder: Path, landed: frozenset[CheckKind], *,
     if problems or status is None:
         return problems, None
     requirements = tuple(_requirement(r) for r in data["requirements"])
+    parameters = tuple(Parameter(str(name), " ".join(str(spec["description"]).split()), bool(spec.get("required")),
+                                 None if spec.get("default") is None else param_text(spec["default"]))
+                       for name, spec in (data.get("parameters") or {}).items())
     profile = Profile(
         id=data["id"], version=data["version"], title=data["title"], status=status, lifecycle=lifecycle,
         summary=data["summary"].strip(), requirements=requirements, path=str(folder),
         openapi_path=str(openapi_path), digest=_digest(folder, checks.sources),
         systems=tuple(SystemSpec(name, " ".join(str(spec["description"]).split()), bool(spec.get("reference")))
                       for name, spec in (data.get("systems") or {}).items()),
+        parameters=parameters,
     )
     if import_checks:
         _loaded_checks[(profile.path, profile.digest)] = checks
@@ -230,7 +236,15 @@ def _requirement(raw: dict[str, Any]) -> Requirement:
         weight=float(raw["weight"]), rationale=" ".join(str(raw["rationale"]).split()),
         check=CheckSpec(kind=kind, options=check),
         status=RequirementStatus(raw.get("status", "active")), clause=raw.get("clause"),
+        applies_when=dict(raw["applies_when"]) if raw.get("applies_when") else None,
     )
+
+
+def param_text(value: Any) -> str:
+    """A parameter's value as text, the way it is substituted: YAML's true/false stay lower case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def profile_digest(folder: Path) -> str:
@@ -286,6 +300,13 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
                                file=doc.file, line=doc.line_of([*path, "category"]),
                                key=dotted([*path, "category"]),
                                fix=f"use one of: {', '.join(categories)}, or add it to 'categories'")
+        condition = req.get("applies_when")
+        if condition and condition["param"] not in (data.get("parameters") or {}):
+            declared = ", ".join(data.get("parameters") or {}) or "none"
+            yield ProfileError(f"applies_when names parameter '{condition['param']}', which the profile does not "
+                               "declare", file=doc.file, line=doc.line_of([*path, "applies_when", "param"]),
+                               key=dotted([*path, "applies_when", "param"]),
+                               fix=f"declare it under `parameters:` with a description (declared: {declared})")
         kind = CheckKind(req["check"]["kind"])
         active = req.get("status", "active") != "planned"
         if kind not in landed and active:
