@@ -194,7 +194,10 @@ def _check(folder: Path, landed: frozenset[CheckKind], *,
         return [ProfileError("must be a mapping of keys (id, version, title, ...)", file=doc.file, line=1,
                              fix="see docs/reference/profile-format.md")], None
     problems = sorted(_schema_problems(doc), key=lambda p: p.line or 0)
-    if problems:
+    if problems:  # one pass: the interface's and every readable scenario's problems are reported as well
+        named = doc.data.get("openapi")
+        problems.extend(_openapi_problems(folder / (named if isinstance(named, str) else "openapi.yaml"), doc))
+        problems.extend(_scenario_problems(doc, folder))
         return problems, None
     status, lifecycle, lifecycle_problems = read_lifecycle(folder, doc)
     problems.extend(lifecycle_problems)
@@ -352,7 +355,27 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
                 from conformance.inputs.scenarios import lint_scenario
 
                 yield from lint_scenario(folder / scenario, systems=frozenset(data.get("systems") or {}),
-                                         datasets=folder / "datasets")
+                                         datasets=folder / "datasets",
+                                         params=frozenset(data.get("parameters") or {}))
+
+
+def _scenario_problems(doc: LocatedYaml, folder: Path) -> Iterator[ProfileError]:
+    """Every scenario file a requirement names that exists, linted even though profile.yaml has problems of its
+    own (a second pass should find nothing new)."""
+    from conformance.inputs.scenarios import lint_scenario
+
+    data = doc.data
+    systems, params = data.get("systems"), data.get("parameters")
+    seen: set[Path] = set()
+    for raw in data.get("requirements") if isinstance(data.get("requirements"), list) else []:
+        check = raw.get("check") if isinstance(raw, dict) else None
+        scenario = check.get("scenario") if isinstance(check, dict) else None
+        if not isinstance(scenario, str) or not (folder / scenario).is_file() or (folder / scenario) in seen:
+            continue
+        seen.add(folder / scenario)
+        yield from lint_scenario(folder / scenario, datasets=folder / "datasets",
+                                 systems=frozenset(systems) if isinstance(systems, dict) else None,
+                                 params=frozenset(params) if isinstance(params, dict) else None)
 
 
 def _openapi_problems(path: Path, profile_doc: LocatedYaml) -> Iterator[ProfileError]:

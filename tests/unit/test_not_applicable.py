@@ -85,7 +85,7 @@ def test_junit_reports_it_as_skipped_with_the_reason() -> None:
     case = next(c for c in root.iter("testcase") if c.get("name", "").startswith("F-DATETIME "))
     skipped = case.find("skipped")
     assert skipped is not None and case.find("failure") is None and case.find("error") is None
-    assert skipped.get("message") == f"not applicable: {REASON}"
+    assert skipped.get("message") == REASON  # already says "not applicable: ...", not said twice
     suite = root.find("testsuite")
     assert suite is not None and suite.get("failures") == "0" and suite.get("errors") == "0"
 
