@@ -259,3 +259,50 @@ def test_unmet_conditions_are_not_applicable_in_scorecard_html_and_junit(tmp_pat
     cases = {c.get("name", "").split()[0]: c for c in ET.parse(run_dir / "junit.xml").iter("testcase")}
     skipped = cases["PAGE-TIME-002"].find("skipped")
     assert skipped is not None and str(skipped.get("message")).startswith("not applicable: step 'the collection")
+
+
+SCHEMA_PROFILE = """\
+id: paging
+version: 1.0.0
+title: Paging
+status: draft
+summary: The schema engine with a target parameter.
+parameters:
+  collectionId: {description: the id of a collection the target serves, required: true}
+requirements:
+  - id: PAGE-IF-001
+    title: No server errors
+    level: MUST
+    category: interface
+    weight: 1
+    rationale: r
+    check: {kind: schema, checks: [not_a_server_error], phases: [examples, fuzzing], max_examples: 5}
+"""
+
+SCHEMA_OPENAPI = """\
+openapi: 3.1.0
+info: {title: t, version: 1.0.0}
+paths:
+  /collections/{collectionId}/items:
+    get:
+      parameters:
+        - {name: collectionId, in: path, required: true, schema: {type: string}}
+      responses:
+        "200": {description: a page}
+"""
+
+
+def test_the_schema_engine_requests_the_targets_own_records(tmp_path: Path) -> None:
+    folder = _profile(tmp_path / "profiles")
+    (folder / "profile.yaml").write_text(SCHEMA_PROFILE)
+    (folder / "openapi.yaml").write_text(SCHEMA_OPENAPI)
+    with linked_pages() as server:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        outcome = start_run(str(folder), url, runs_dir=tmp_path / "runs", listener=Recorder(), seed=1,
+                            params={"collectionId": "lakes"})
+    row = outcome.scorecard["requirements"][0]
+    assert row["outcome"] == "pass", row
+    # the engine's requests to the operation (not its probes): every one names the target's collection, none
+    # a generated string
+    engine = [urlsplit(p).path for p in server.requests if p.startswith("/collections/")]
+    assert engine and set(engine) == {"/collections/lakes/items"}, server.requests
