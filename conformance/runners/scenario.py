@@ -32,9 +32,10 @@ from conformance.runners import RunContext
 from conformance.runners.assertions import MISSING, assert_response, json_body, pointer, show
 from conformance.runners.http import Exchanges, exchanges, held, measurements, not_met, send
 
-__all__ = ["DEFAULT_MAX_REPEATS", "run_scenario"]
+__all__ = ["DEFAULT_MAX_REPEATS", "MAX_COLLECTED", "run_scenario"]
 
 DEFAULT_MAX_REPEATS = 100  # for_each items and repeat rounds when the step declares no `max`
+MAX_COLLECTED = 100_000  # items one `append: true` capture may gather: a hostile server cannot fill the memory
 
 
 class _NotApplicable(Exception):
@@ -256,6 +257,9 @@ def _capture(step: Step, response: httpx.Response, variables: dict[str, Any]) ->
             held_before = variables.get(name)
             collected = list(held_before) if isinstance(held_before, list) else []
             value = collected + (value if isinstance(value, list) else [value])
+            if len(value) > MAX_COLLECTED:
+                raise EngineFailure(f"capture {name}: more than {MAX_COLLECTED} items collected; the harness "
+                                    "stops there (bound the step's repeat.max)")
         variables[name] = value
 
 

@@ -125,3 +125,19 @@ requirements:
     assert "requirements[0].level" in text  # profile.yaml
     assert "invalid OpenAPI" in text  # the interface (info.version is missing)
     assert "${idd} is used but no earlier step captures 'idd'" in text  # the scenario
+
+
+def test_an_appending_capture_is_bounded() -> None:
+    import httpx
+
+    from conformance.inputs.scenarios import Step
+    from conformance.runners.scenario import MAX_COLLECTED, _capture
+
+    step = Step(name="page", line=1, request={}, expect={"status": 200},
+                capture={"ids": {"jmespath": "ids", "append": True}})
+    page = httpx.Response(200, json={"ids": list(range(MAX_COLLECTED // 2 + 1))})
+    variables: dict[str, Any] = {}
+    _capture(step, page, variables)
+    assert len(variables["ids"]) == MAX_COLLECTED // 2 + 1
+    with pytest.raises(EngineFailure, match=f"more than {MAX_COLLECTED} items collected"):
+        _capture(step, page, variables)
