@@ -250,7 +250,11 @@ def _variable_problems(doc: LocatedYaml, skip: frozenset[int] | set[int],
     declared `${params.NAME}`): a typo is caught here, not half-way through a supplier's run."""
     captured: set[str] = set()
     for i, raw in enumerate(doc.data["steps"]):
-        if i in skip or not isinstance(raw, dict):
+        if not isinstance(raw, dict):
+            continue
+        if i in skip:  # its format problem is reported; what it captures still counts for the steps after it
+            capture = raw.get("capture")
+            captured |= set(map(str, capture)) if isinstance(capture, dict) else set()
             continue
         known = captured | BUILTIN_VARIABLES | ({raw["for_each"]["as"]} if raw.get("for_each") else set())
         uses: list[tuple[list[str | int], str]] = []
