@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 from conformance import __version__
 from conformance.audit.archive import Limits, check_name, read_archive, write_archive
 from conformance.audit.signing import PRIVATE_PEM_MARKER, SigningKey, b64decode_canonical, b64encode, pae
+from conformance.engine.files import loads_strict
 from conformance.errors import BundleError
 from conformance.inputs.profiles import find_profiles, profile_digest
 
@@ -116,7 +117,7 @@ def _run_folders(source: Path) -> tuple[str, list[Path]]:
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_strict(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         fix = "score it first: `conformance report RUN_DIR`" if path.name == "scorecard.json" else "bundle another"
         raise BundleError("missing", file=str(path), fix=fix) from None
@@ -255,7 +256,7 @@ def open_bundle(path: Path, dest: Path, limits: Limits | None = None) -> BundleC
         raise BundleError(f"no {ENVELOPE_FILE}: not an evidence bundle", file=str(path), fix=fix)
     raw = (dest / ENVELOPE_FILE).read_bytes()
     try:
-        envelope = json.loads(raw)
+        envelope = loads_strict(raw)
     except ValueError:
         raise BundleError("not JSON", file=where, fix=fix) from None
     if not isinstance(envelope, dict) or canonical_json(envelope) != raw:
@@ -267,7 +268,7 @@ def open_bundle(path: Path, dest: Path, limits: Limits | None = None) -> BundleC
     if payload is None:
         raise BundleError("its payload is not canonical base64", file=where, fix=fix)
     try:
-        statement = json.loads(payload)
+        statement = loads_strict(payload)
     except ValueError:
         raise BundleError("its payload is not JSON", file=where, fix=fix) from None
     if not isinstance(statement, dict) or canonical_json(statement) != payload \

@@ -31,6 +31,7 @@ from conformance.audit.bundle import (
     public_target,
 )
 from conformance.audit.signing import PublicKey, b64decode_canonical, pae, public_key_from_pem
+from conformance.engine.files import loads_strict
 from conformance.engine.rundir import RunDir
 from conformance.errors import ConformanceError
 from conformance.inputs.profiles import load_profile, profile_digest
@@ -109,7 +110,7 @@ def _files(result: Verification, contents: BundleContents) -> bool:
     ok = result.add("file digests", not problems,
                     "; ".join(problems) or f"all {len(files)} files have the SHA-256 the statement names")
     try:
-        manifest = json.loads((contents.root / MANIFEST_FILE).read_text(encoding="utf-8"))
+        manifest = loads_strict((contents.root / MANIFEST_FILE).read_text(encoding="utf-8"))
         listed = dict(manifest["files"])
     except (OSError, ValueError, KeyError, TypeError):
         return result.add("manifest", False, f"{MANIFEST_FILE} is missing or unreadable") and False
@@ -190,7 +191,7 @@ def _runs(result: Verification, contents: BundleContents) -> None:
             continue
         try:
             run = RunDir.open(run_folder)
-            recorded = json.loads((run_folder / "scorecard.json").read_text(encoding="utf-8"))
+            recorded = loads_strict((run_folder / "scorecard.json").read_text(encoding="utf-8"))
         except (ConformanceError, OSError, ValueError) as exc:
             result.add(f"{path}: run", False, f"unreadable: {exc}")
             continue
@@ -270,7 +271,7 @@ def write_verification(result: Verification, out: Path) -> Path:
         for run in result.runs:
             folder = out / str(run["path"])
             try:
-                scorecard = json.loads((folder / "scorecard.json").read_text(encoding="utf-8"))
+                scorecard = loads_strict((folder / "scorecard.json").read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue
             exchanges = sorted(f"exchanges/{p.name}" for p in (folder / "exchanges").glob("*.jsonl"))

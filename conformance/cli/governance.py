@@ -1,11 +1,13 @@
 """`conformance profiles ...`: list, show and lint profiles, and govern their versions: `diff` two versions,
-`lint --against` the previous one (semantic versioning enforced). Registered on the main command in main.py."""
+`lint --against` the previous one (semantic versioning enforced); `bundle` makes a profile's interface
+self-contained. Registered on the main command in main.py."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -16,7 +18,14 @@ from rich.table import Table
 from conformance.errors import ConformanceError
 from conformance.governance.diff import diff_profiles
 from conformance.governance.semver import version_problems
-from conformance.inputs.profiles import find_profiles, lint_profile, load_profile
+from conformance.inputs.profiles import find_profiles, interface_source, lint_profile, load_profile
+from conformance.inputs.references import (
+    CACHE_ENV,
+    bundle_interface,
+    cache_dir,
+    external_refs,
+    write_bundle,
+)
 from conformance.model import Lifecycle, Profile
 from conformance.reporters.terminal import printable
 
@@ -159,3 +168,32 @@ def profiles_diff(old: str, new: str, fmt: str) -> None:
         from conformance.reporters.changes import render_changes
 
         render_changes(console, diff)
+
+
+@profiles.command("bundle")
+@click.argument("profile")
+@click.option("--offline", is_flag=True,
+              help="Fetch nothing: take remote documents from the reference cache only (fail naming any missing).")
+@click.option("--cache", "cache", type=click.Path(path_type=Path, file_okay=False), metavar="DIR",
+              help=f"The reference cache (default: ${CACHE_ENV}, else <user cache dir>/conformance/references).")
+def profiles_bundle(profile: str, offline: bool, cache: Path | None) -> None:
+    """Make PROFILE's interface self-contained: every `$ref` to another document (an https:// URL or a relative
+    file) is copied into openapi.bundled.yaml next to it, which runs and lint then read (the profile digest covers
+    it). Remote documents come from the reference cache, or are fetched once into it (not with --offline)."""
+    from conformance.engine.fetch import fetch_document
+    from conformance.inputs.openapi import read_openapi
+
+    source = interface_source(profile)
+    if not any(True for _ in external_refs(read_openapi(source, raw=True))):
+        console.print(f"{escape(str(source))}: self-contained already (no $ref outside it); nothing to bundle")
+        return
+    folder = cache_dir(cache)
+    fix = (f"run `conformance profiles bundle {source.parent}` without --offline where the network is reachable, "
+           "or save the document at the cache path named here")
+    bundle = bundle_interface(source, cache=folder, fetch=None if offline else fetch_document, fix=fix)
+    target = write_bundle(source, bundle)
+    for document in bundle.documents:
+        console.print(f"  {document.origin:>7}  {escape(document.uri)}")
+    console.print(f"{escape(str(target))}: written, self-contained ({len(bundle.documents)} document(s) bundled; "
+                  f"cache {escape(str(folder))}); check it with "
+                  f"`conformance profiles lint {escape(str(source.parent))}`")

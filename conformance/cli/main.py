@@ -86,7 +86,7 @@ def cli() -> None:
 
 for _command in [*AUDIT_COMMANDS, *SUPPLIER_COMMANDS]:  # keys, bundle, verify (cli/audit.py); diff (cli/supplier.py)
     cli.add_command(_command)
-cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show | lint [--against] | diff
+cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show | lint [--against] | diff | bundle
 
 
 @cli.command()

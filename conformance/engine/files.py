@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HARNESS_ERRORS_LOG", "log_harness_error", "utc_now", "write_json_atomic", "write_text_atomic"]
+__all__ = ["HARNESS_ERRORS_LOG", "loads_strict", "log_harness_error", "utc_now", "write_json_atomic",
+           "write_text_atomic"]
 
 HARNESS_ERRORS_LOG = "harness-errors.log"
 
@@ -33,6 +34,17 @@ def write_text_atomic(path: Path, text: str) -> Path:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     return path
+
+
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """JSON as the format defines it: Python's reader also accepts NaN and Infinity, which the harness never
+    writes, so a run directory, scorecard or bundle holding one was not written by it (a score of NaN must not
+    reach a comparison). ValueError, like any other unreadable JSON."""
+    return json.loads(text, parse_constant=_not_json)
 
 
 def write_json_atomic(path: Path, data: Any) -> Path:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from conformance.engine.files import write_json_atomic
+from conformance.engine.files import loads_strict, write_json_atomic
 from conformance.engine.runmeta import RunMeta
 from conformance.errors import RunDirError
 from conformance.model import Result
@@ -74,7 +74,7 @@ class RunDir:
         path = path.absolute()
         meta_file = path / RUN_FILE
         try:
-            data = json.loads(meta_file.read_text(encoding="utf-8"))
+            data = loads_strict(meta_file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise RunDirError("not a run directory (no run.json)", file=str(path),
                               fix="give the folder a previous `conformance run` created under runs/") from None
@@ -109,7 +109,7 @@ class RunDir:
             if not line.strip():
                 continue
             try:
-                result = Result.from_dict(json.loads(line))
+                result = Result.from_dict(loads_strict(line))
             except (ValueError, KeyError, TypeError):
                 warnings.append(f"{path}:{number}: unreadable result line ignored (interrupted while writing?)")
                 continue

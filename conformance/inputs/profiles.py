@@ -21,6 +21,7 @@ import jsonschema
 from conformance.errors import ProfileError, UsageError
 from conformance.inputs.checks import CHECKS_FOLDER, ProfileChecks, load_checks
 from conformance.inputs.lifecycle import GOVERNANCE_FILE, quick_status, read_lifecycle
+from conformance.inputs.references import bundle_problem, bundled_path, cache_dir, cache_path, external_refs
 from conformance.inputs.versions import in_range, parse_range, semver_key
 from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.model import (
@@ -39,6 +40,8 @@ from conformance.schemas import load_schema
 __all__ = [
     "ProfileEntry",
     "find_profiles",
+    "interface_path",
+    "interface_source",
     "lint_profile",
     "load_profile",
     "param_text",
@@ -221,7 +224,7 @@ def _check(folder: Path, landed: frozenset[CheckKind], *,
     profile = Profile(
         id=data["id"], version=data["version"], title=data["title"], status=status, lifecycle=lifecycle,
         summary=data["summary"].strip(), requirements=requirements, path=str(folder),
-        openapi_path=str(openapi_path), digest=_digest(folder, checks.sources),
+        openapi_path=str(interface_path(openapi_path)), digest=_digest(folder, checks.sources),
         systems=tuple(SystemSpec(name, " ".join(str(spec["description"]).split()), bool(spec.get("reference")))
                       for name, spec in (data.get("systems") or {}).items()),
         parameters=parameters,
@@ -229,6 +232,27 @@ def _check(folder: Path, landed: frozenset[CheckKind], *,
     if import_checks:
         _loaded_checks[(profile.path, profile.digest)] = checks
     return [], profile
+
+
+def interface_source(ref: str | Path) -> Path:
+    """The interface document a profile names (`openapi:` in profile.yaml, default openapi.yaml), found without
+    validating the profile (it may not be valid until its interface is bundled)."""
+    folder = resolve_profile(str(ref))
+    doc = load_located_yaml(folder / PROFILE_FILE, error=ProfileError)
+    name = doc.data.get("openapi", "openapi.yaml") if isinstance(doc.data, dict) else "openapi.yaml"
+    source = folder / str(name)
+    if not source.is_file():
+        raise ProfileError(f"the interface file {source} is missing", file=doc.file, line=doc.line_of(["openapi"]),
+                           fix="add the profile's OpenAPI document next to profile.yaml (or set `openapi:`)")
+    return source
+
+
+def interface_path(source: Path) -> Path:
+    """The interface a run reads: the profile's document, or its bundled copy when it refers outside itself
+    (lint has checked that the copy is current)."""
+    from conformance.inputs.openapi import read_openapi
+
+    return bundled_path(source) if any(True for _ in external_refs(read_openapi(source, raw=True))) else source
 
 
 def _requirement(raw: dict[str, Any]) -> Requirement:
@@ -379,6 +403,9 @@ def _scenario_problems(doc: LocatedYaml, folder: Path) -> Iterator[ProfileError]
 
 
 def _openapi_problems(path: Path, profile_doc: LocatedYaml) -> Iterator[ProfileError]:
+    """The interface: OpenAPI 3.0, 3.1 or Swagger 2.0, valid by openapi-spec-validator. One with references
+    outside itself is validated through its bundled copy (never fetching anything); without a current copy, each
+    document it names is reported with the command that bundles it."""
     from openapi_spec_validator import validate
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
@@ -395,10 +422,25 @@ def _openapi_problems(path: Path, profile_doc: LocatedYaml) -> Iterator[ProfileE
     except ProfileError as exc:
         yield exc
         return
-    if not isinstance(doc.data, dict) or "openapi" not in doc.data:
-        yield ProfileError("not an OpenAPI 3 document (no 'openapi' key)", file=doc.file, line=1,
-                           fix="start the file with `openapi: 3.1.0`")
+    if not isinstance(doc.data, dict) or ("openapi" not in doc.data and "swagger" not in doc.data):
+        yield ProfileError("not an OpenAPI document (no 'openapi' or 'swagger' key)", file=doc.file, line=1,
+                           fix="start the file with `openapi: 3.1.0` (3.0 and Swagger 2.0 are read too)")
         return
+    external = list(external_refs(doc.data))
+    if external:
+        problem = bundle_problem(path)
+        if problem is not None:
+            yield from _unbundled_problems(path, doc, external, problem)
+            return
+        try:
+            doc = load_located_yaml(bundled_path(path), error=ProfileError)
+        except ProfileError as exc:
+            yield exc
+            return
+        if any(True for _ in external_refs(doc.data)):
+            yield ProfileError("the bundled copy still refers outside itself", file=doc.file, line=1,
+                               fix=f"bundle it again: conformance profiles bundle {path.parent}")
+            return
     try:
         validate(json.loads(json.dumps(doc.data, default=str)))
     except OpenAPIValidationError as exc:
@@ -409,3 +451,44 @@ def _openapi_problems(path: Path, profile_doc: LocatedYaml) -> Iterator[ProfileE
     except Exception as exc:  # the validator raises other errors on broken $refs
         yield ProfileError(f"invalid OpenAPI: {exc}", file=doc.file, line=1,
                            fix="fix the interface so openapi-spec-validator accepts it")
+
+
+def _unbundled_problems(path: Path, doc: LocatedYaml, external: list[tuple[str, tuple[str | int, ...]]],
+                        problem: str) -> Iterator[ProfileError]:
+    """One problem per document the interface refers to, at the first reference to it: where it would come
+    from (the file, the cache) and the command that makes the bundled copy."""
+    import urllib.parse
+    import urllib.request
+
+    cache = cache_dir()
+    command = f"conformance profiles bundle {path.parent}"
+    if bundled_path(path).is_file():  # a copy that is out of date: one problem, the fix is the same
+        yield ProfileError(f"the interface refers to documents outside it, and {problem}", file=doc.file, line=1,
+                           fix=f"run `{command}` again")
+        return
+    seen: set[str] = set()
+    for ref, where in external:
+        uri = urllib.parse.urljoin(path.resolve().as_uri(), ref).partition("#")[0]
+        if uri in seen:
+            continue
+        seen.add(uri)
+        if uri.startswith(("http://", "https://")):
+            cached = cache_path(cache, uri)
+            if cached.is_file():
+                fix = f"run `{command}` (the document is in the reference cache, no network needed)"
+            else:
+                fix = (f"run `{command}` where {urllib.parse.urlsplit(uri).netloc} is reachable (it fetches the "
+                       f"document once into the reference cache {cache}); offline, save the document as {cached} "
+                       f"and run `{command} --offline`")
+            what = f"refers to the remote document {uri}"
+        else:
+            file = Path(urllib.request.url2pathname(urllib.parse.urlsplit(uri).path))
+            if not file.is_file():
+                yield ProfileError(f"refers to the file {file}, which does not exist", file=doc.file,
+                                   line=doc.line_of(list(where)), key=dotted(list(where)),
+                                   fix="fix the path (relative to the file that refers to it)")
+                continue
+            fix = f"run `{command}`"
+            what = f"refers to the file {file}"
+        yield ProfileError(f"{what}, and {problem}; a run reads only a self-contained interface and never fetches",
+                           file=doc.file, line=doc.line_of(list(where)), key=dotted(list(where)), fix=fix)

@@ -8,6 +8,7 @@ import jsonschema
 import yaml
 
 from conformance.inputs.openapi import read_openapi
+from conformance.inputs.references import BUNDLED_KEY
 
 __all__ = ["component_validator", "interface", "parameter_maximum"]
 
@@ -30,8 +31,10 @@ def parameter_maximum(openapi_path: str, path: str, method: str, name: str) -> A
 
 
 def component_validator(openapi_path: str, name: str) -> jsonschema.Draft202012Validator:
-    """A validator for the interface's `components/schemas/<name>` (its $refs resolved within the document,
-    formats checked)."""
-    components = interface(openapi_path).get("components", {})
-    return jsonschema.Draft202012Validator({"$ref": f"#/components/schemas/{name}", "components": components},
-                                           format_checker=jsonschema.FormatChecker())
+    """A validator for the interface's `components/schemas/<name>` (its $refs resolved within the document, a
+    bundled interface's copies of other documents included; formats checked)."""
+    document = interface(openapi_path)
+    schema = {"$ref": f"#/components/schemas/{name}", "components": document.get("components", {})}
+    if BUNDLED_KEY in document:  # a bundled interface: what it copied from other documents
+        schema[BUNDLED_KEY] = document[BUNDLED_KEY]
+    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())

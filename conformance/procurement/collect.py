@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-from conformance.engine.files import utc_now
+from conformance.engine.files import loads_strict, utc_now
 from conformance.errors import UsageError
 from conformance.model import Candidate
 from conformance.schemas import load_schema
@@ -22,7 +22,7 @@ __all__ = ["comparison_from_files"]
 def _read(path: Path) -> tuple[Path, dict[str, Any]]:
     card_path = path / "scorecard.json" if path.is_dir() else path
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
+        card = loads_strict(card_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{card_path}: no scorecard here; give a scorecard.json or a run directory") from None
     except (OSError, ValueError) as exc:

@@ -15,7 +15,6 @@ unfinished ones against the restarted candidate, and starts the rest.
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -24,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conformance.engine.files import log_harness_error, utc_now, write_json_atomic
+from conformance.engine.files import loads_strict, log_harness_error, utc_now, write_json_atomic
 from conformance.engine.processes import LaunchError, candidate_command, launched
 from conformance.engine.rundir import RunDir
 from conformance.errors import ConformanceError, RunDirError
@@ -78,7 +77,7 @@ def evaluate_tender(tender_path: Path, *, out_dir: Path, listener: RunListener,
 def resume_evaluation(path: Path, *, listener: RunListener, say: Callable[[str], None]) -> EvaluationOutcome:
     path = path.absolute()
     try:
-        state = json.loads((path / EVALUATION_FILE).read_text(encoding="utf-8"))
+        state = loads_strict((path / EVALUATION_FILE).read_text(encoding="utf-8"))
         tender_path, tender_digest = state["tender"]["path"], state["tender"]["digest"]
         if not isinstance(state["candidates"], dict):
             raise TypeError("candidates is not a mapping")
@@ -347,7 +346,7 @@ def _collect(path: Path, tender: Tender, cand: Candidate, state: dict[str, Any])
         run = runs[-1]
         card_path = run.path / "scorecard.json"
         try:
-            scorecards[tp.profile.ref] = json.loads(card_path.read_text(encoding="utf-8"))
+            scorecards[tp.profile.ref] = loads_strict(card_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             errors[tp.profile.ref] = entry_error or f"{run.path.name} has no readable scorecard"
             continue

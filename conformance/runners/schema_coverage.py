@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from conformance.inputs.openapi import read_openapi
+from conformance.inputs.openapi import local_target, read_openapi
 
 __all__ = ["below_minimum", "coverage", "coverage_line", "documented_interface", "link_key"]
 
@@ -17,18 +17,21 @@ __all__ = ["below_minimum", "coverage", "coverage_line", "documented_interface",
 def documented_interface(openapi_path: Path | str) -> tuple[dict[str, set[int]], set[str]]:
     """Per operation label, the status codes the interface documents; and the links it defines."""
     doc = read_openapi(openapi_path)
-    components = doc.get("components", {})
     statuses: dict[str, set[int]] = {}
     links: set[str] = set()
     for path, item in (doc.get("paths") or {}).items():
+        if isinstance(item, dict) and isinstance(item.get("$ref"), str):  # a path item kept elsewhere
+            item = {**(local_target(doc, item["$ref"]) or {}), **{k: v for k, v in item.items() if k != "$ref"}}
         for method, op in item.items():
             if method not in {"get", "put", "post", "delete", "patch", "head", "options", "trace"}:
                 continue
             label = f"{method.upper()} {path}"
             statuses[label] = {int(code) for code in op.get("responses", {}) if str(code).isdigit()}
             for code, response in op.get("responses", {}).items():
-                while isinstance(response, dict) and "$ref" in response:
-                    response = components.get("responses", {}).get(response["$ref"].split("/")[-1], {})
+                for _ in range(10):  # a response may name another by $ref (internal: the reader's document is)
+                    if not (isinstance(response, dict) and isinstance(response.get("$ref"), str)):
+                        break
+                    response = local_target(doc, response["$ref"]) or {}
                 for name in (response or {}).get("links", {}) or {}:
                     links.add(f"{label} -> {code} -> {name}")
     return statuses, links

@@ -13,13 +13,13 @@ Each side is a scorecard.json, a run directory (its scorecard.json) or an eviden
 
 from __future__ import annotations
 
-import json
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.engine.files import loads_strict
 from conformance.errors import BundleError, DiffError
 
 __all__ = ["LATENCY_FLOOR_MS", "Change", "LatencyMove", "RunDiff", "diff_scorecards", "load_scorecard",
@@ -150,7 +150,7 @@ def diff_scorecards(old: Mapping[str, Any], new: Mapping[str, Any], *, old_label
 # --- reading -------------------------------------------------------------------------------------------------
 def _read_scorecard(path: Path, label: str) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_strict(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DiffError("no scorecard.json", file=label, fix="score the run first: `conformance report RUN_DIR`") \
             from None

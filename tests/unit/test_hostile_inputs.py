@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.engine.files import write_json_atomic
+from conformance.engine.files import loads_strict, write_json_atomic
 from conformance.errors import TargetError, TenderError, UsageError
 from conformance.inputs.targets import parse_target
 from conformance.inputs.tender import load_tender
 from conformance.inputs.yamlfile import load_located_yaml, safe_load
+from conformance.procurement.collect import comparison_from_files
 from conformance.reporters.terminal import literal, printable
 from tests.unit.test_tender import MINIMAL as MINIMAL_TENDER
 
@@ -86,6 +87,19 @@ def test_the_atomic_writer_never_writes_nan(tmp_path: Path) -> None:
     assert not (tmp_path / "comparison.json").exists()
     write_json_atomic(tmp_path / "ok.json", {"score": 1.5})
     assert json.loads((tmp_path / "ok.json").read_text())["score"] == 1.5
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_json_read_back_from_run_folders_refuses_nan(tmp_path: Path, constant: str) -> None:
+    """The harness never writes NaN (above), so a scorecard or run.json holding one was written by someone else:
+    it is refused where it is read, before it can reach a score or a comparison."""
+    with pytest.raises(ValueError, match=f"{constant} is not a JSON number"):
+        loads_strict('{"score": ' + constant + '}')
+    card = tmp_path / "scorecard.json"
+    card.write_text('{"score": ' + constant + ', "verdict": "conformant"}')
+    with pytest.raises(UsageError, match=rf"scorecard.json: not a readable scorecard \({constant} is not a JSON"):
+        comparison_from_files([card], out_dir=tmp_path / "out", title="t")
+    assert loads_strict('{"score": 1.5}') == {"score": 1.5}
 
 
 def test_text_from_files_is_printed_literally() -> None:

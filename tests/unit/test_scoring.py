@@ -128,7 +128,7 @@ def scored_runs(draw: st.DrawFn) -> Scored:
     return Scored(profile(*reqs), results, waivers, weights)
 
 
-@settings(max_examples=300, database=None, deadline=None)  # timings vary on a shared machine
+@settings(max_examples=300, database=None)
 @given(scored_runs(), st.data())
 def test_fixing_a_failure_never_lowers_the_score(run: Scored, data: st.DataObject) -> None:
     failing = [r for r in run.results if r.outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE)]
@@ -143,7 +143,7 @@ def test_fixing_a_failure_never_lowers_the_score(run: Scored, data: st.DataObjec
             assert category["score"] >= before["categories"][name]["score"]
 
 
-@settings(max_examples=300, database=None, deadline=None)  # timings vary on a shared machine
+@settings(max_examples=300, database=None)
 @given(scored_runs())
 def test_verdict_rules_hold(run: Scored) -> None:
     card = run.card()
@@ -160,7 +160,7 @@ def test_verdict_rules_hold(run: Scored) -> None:
     jsonschema.validate(card, SCORECARD_SCHEMA)
 
 
-@settings(max_examples=300, database=None, deadline=None)  # timings vary on a shared machine
+@settings(max_examples=300, database=None)
 @given(scored_runs(), st.data())
 def test_waived_requirements_are_excluded_from_score_and_verdict_and_listed(run: Scored,
                                                                              data: st.DataObject) -> None:
