@@ -16,6 +16,7 @@ __all__ = [
     "Level",
     "Lifecycle",
     "Outcome",
+    "Parameter",
     "Profile",
     "ProfileStatus",
     "Requirement",
@@ -59,7 +60,9 @@ class Outcome(StrEnum):
     """What happened to one requirement in one run.
 
     `fail` is the supplier's nonconformance; `error` is the harness or the connection failing to
-    measure. An error is never reported as a failure, and never as a pass.
+    measure. An error is never reported as a failure, and never as a pass. `not-applicable`: the requirement's
+    condition (`applies_when`, or a scenario step's `applies_if`) does not hold for this target; it always carries
+    the reason, and is left out of the score and the verdict.
     """
 
     PASS = "pass"
@@ -67,6 +70,7 @@ class Outcome(StrEnum):
     ERROR = "error"
     SKIPPED = "skipped"
     NOT_RUN = "not-run"
+    NOT_APPLICABLE = "not-applicable"
 
 
 class Verdict(StrEnum):
@@ -97,10 +101,41 @@ class Requirement:
     check: CheckSpec
     status: RequirementStatus = RequirementStatus.ACTIVE
     clause: str | None = None
+    # When the requirement applies: {"param": NAME} (the target gives the parameter), optionally with
+    # "equals": VALUE or "one_of": [VALUES]. None: always. Unmet, its result is `not-applicable`.
+    applies_when: dict[str, Any] | None = None
 
     @property
     def planned(self) -> bool:
         return self.status is RequirementStatus.PLANNED
+
+    def not_applicable_because(self, params: dict[str, str]) -> str | None:
+        """Why this requirement does not apply to a target given `params` (None: it applies)."""
+        condition = self.applies_when
+        if not condition:
+            return None
+        name = str(condition["param"])
+        if name not in params:
+            return f"not applicable: the target gives no parameter '{name}'"
+        value = params[name]
+        if "equals" in condition and value != str(condition["equals"]):
+            return f"not applicable: parameter '{name}' is {value!r}, it applies when {str(condition['equals'])!r}"
+        if "one_of" in condition and value not in [str(v) for v in condition["one_of"]]:
+            wanted = ", ".join(repr(str(v)) for v in condition["one_of"])
+            return f"not applicable: parameter '{name}' is {value!r}, it applies when one of {wanted}"
+        return None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A value that belongs to the target, not the standard (which collection, which record, which bbox): the
+    profile declares it, a targets file's `params:` or `--param NAME=VALUE` gives it, scenarios use
+    `${params.NAME}` and the schema engine uses it for a path parameter of that name."""
+
+    name: str
+    description: str
+    required: bool = False
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +231,7 @@ class Profile:
     digest: str
     systems: tuple[SystemSpec, ...] = ()
     lifecycle: Lifecycle | None = None  # None: a profile without governance.yaml (only `status` is known)
+    parameters: tuple[Parameter, ...] = ()
 
     @property
     def ref(self) -> str:
@@ -205,6 +241,21 @@ class Profile:
     def governance(self) -> Lifecycle:
         """The lifecycle record, or one holding only the status when the version has none."""
         return self.lifecycle or Lifecycle(self.status)
+
+    def resolve_params(self, given: dict[str, str]) -> dict[str, str]:
+        """The parameters a run uses: those given, then declared defaults. Raises KeyError(name) for the first
+        required parameter that is missing (the caller names it and its description)."""
+        resolved = dict(given)
+        for parameter in self.parameters:
+            if parameter.name not in resolved:
+                if parameter.default is not None:
+                    resolved[parameter.name] = parameter.default
+                elif parameter.required:
+                    raise KeyError(parameter.name)
+        return resolved
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)
 
     def requirement(self, requirement_id: str) -> Requirement:
         for req in self.requirements:

@@ -12,7 +12,7 @@ the first requirement item runs). A front end like the CLI: it plans nothing and
   and writes its run directory as `conformance run` does (`--conformance-runs-dir`, default `runs`); each item then
   reports its requirement's result.
 - Outcomes: pass -> passed; fail -> failed (the findings with their curl reproductions); error (the harness could
-  not measure) -> error; skipped, not-run, planned -> skipped with the reason; a baselined failure (with
+  not measure) -> error; skipped, not-run, not-applicable, planned -> skipped with the reason; a baselined failure (with
   `--conformance-baseline FILE`, not expired) -> skipped "baselined: ...". A usage error (an unknown profile, a bad
   target) stops pytest with its one-line message.
 """
@@ -41,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-seed", type=int, metavar="N", help="Seed for generated cases (default: random).")
     group.addoption("--conformance-tier", choices=("quick", "full"), default="quick",
                     help="quick (default) or full.")
+    group.addoption("--conformance-param", action="append", default=[], metavar="NAME=VALUE",
+                    help="A parameter the profile asks for (conformance run --param); repeatable.")
     group.addoption("--conformance-baseline", metavar="FILE",
                     help="Accepted failures (conformance run --baseline): reported as skipped until they expire.")
 
@@ -64,6 +66,7 @@ class _Session:
     def _run(self) -> dict[str, Mapping[str, Any]]:
         from conformance.errors import UsageError
         from conformance.inputs.profiles import load_profile
+        from conformance.inputs.targets import parse_param_options
         from conformance.session.execute import start_run
 
         opt = self.config.getoption
@@ -79,7 +82,8 @@ class _Session:
                 scoring["baseline"] = load_baseline(Path(opt("conformance_baseline")), profile)
             outcome = start_run(self.profile_ref, self.target, runs_dir=Path(opt("conformance_runs_dir")),
                                 listener=_Quiet(), seed=opt("conformance_seed"), tier=opt("conformance_tier"),
-                                only=only, scoring=scoring)
+                                only=only, scoring=scoring,
+                                params=parse_param_options(opt("conformance_param")))
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from None
         self.run_dir = outcome.run_dir.path
@@ -136,6 +140,8 @@ class RequirementItem(pytest.Item):
                         f"{entry.get('expires')}; measured: {outcome})")
         if outcome == "error":
             raise RequirementError(reason)
+        if outcome == "not-applicable":  # its reason starts "not applicable: ..."
+            pytest.skip(reason)
         if outcome in ("skipped", "not-run"):
             pytest.skip(f"{outcome}: {reason}")
 

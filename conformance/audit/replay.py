@@ -88,7 +88,8 @@ def replay_run(contents: BundleContents, target_spec: str, *, runs_dir: Path, li
                           fix="run `conformance verify` on the bundle first")
     outcome = start_run(str(folder), target_spec, runs_dir=runs_dir, listener=listener, seed=meta.seed,
                         tier=meta.tier, budget_s=meta.budget_s, only=tuple(meta.only), skip=tuple(meta.skip),
-                        scoring=dict(meta.scoring), load=dict(meta.load))
+                        scoring=dict(meta.scoring), load=dict(meta.load),
+                        params=dict(meta.target.get("params") or {}))  # the same records as the recorded run
     recorded, _ = recorded_run.results()
     replayed, _ = outcome.run_dir.results()
     compared, differences = compare_results(recorded, replayed)

@@ -89,7 +89,9 @@ def profiles_show(profile: str, as_json: bool) -> None:
             "lifecycle": _lifecycle_json(life, today),
             "requirements": [{"id": r.id, "title": r.title, "level": r.level.value, "category": r.category,
                               "weight": r.weight, "status": r.status.value, "check_kind": r.check.kind.value}
-                             for r in p.requirements]}
+                             for r in p.requirements],
+            "parameters": [{"name": q.name, "description": q.description, "required": q.required,
+                            "default": q.default} for q in p.parameters]}
         click.echo(json.dumps(data, indent=2))
         return
     console.print(f"[bold]{escape(p.title)}[/] ({p.id} {p.version}, {p.status.value})\n{escape(p.summary)}\n"
@@ -105,6 +107,9 @@ def profiles_show(profile: str, as_json: bool) -> None:
         console.print(f"decided by {escape(d.decided_by)} on {d.decided_on.isoformat()}"
                       f"{f' (consultation {escape(d.consultation)})' if d.consultation else ''}: "
                       f"{escape(d.rationale)}", markup=True)
+    for q in p.parameters:  # what a run against this profile must be given (--param NAME=VALUE)
+        need = "required" if q.required and q.default is None else f"default {q.default}" if q.default else "optional"
+        console.print(f"parameter {escape(q.name)} ({need}): {escape(q.description)}")
     console.print()
     table = Table("id", "level", "category", "weight", "check", "status", "title")
     for r in p.requirements:

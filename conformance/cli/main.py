@@ -20,7 +20,7 @@ from conformance.cli.registry import COMMANDS as REGISTRY_COMMANDS
 from conformance.cli.supplier import COMMANDS as SUPPLIER_COMMANDS
 from conformance.errors import ConformanceError, UsageError
 from conformance.inputs.profiles import load_profile
-from conformance.inputs.targets import parse_system_options
+from conformance.inputs.targets import parse_param_options, parse_system_options
 from conformance.model import Verdict
 from conformance.reporters.terminal import literal
 
@@ -122,6 +122,9 @@ cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show
 @click.option("--system", "systems", multiple=True, metavar="NAME=URL",
               help="Another system the profile's requirements talk to (case-file: --system receiver=URL); "
                    "a targets file can give them under `systems:`.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A value the profile's `parameters:` ask for (which collection, which record), adding to or "
+                   "replacing the targets file's `params:`; used as ${params.NAME} in scenarios.")
 @click.option("--allow-retired", is_flag=True, help="Run a retired profile version anyway (its results are not valid).")
 @click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
               help="Accepted failures (YAML: requirement, reason, accepted_by, expires): shown everywhere, they do "
@@ -132,8 +135,8 @@ cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show
 def run(profile: str | None, target: str | None, seed: int | None, tier: str | None, budget: int | None,
         only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None,
         load_rate: float | None, load_duration: float | None, workers: int, remote_workers: int,
-        master_bind: str | None, systems: tuple[str, ...], allow_retired: bool, baseline: Path | None,
-        certify: bool) -> None:
+        master_bind: str | None, systems: tuple[str, ...], params: tuple[str, ...], allow_retired: bool,
+        baseline: Path | None, certify: bool) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.reporters.terminal import TerminalListener, render_scorecard
     from conformance.session.execute import resume_run, start_run
@@ -143,7 +146,7 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str | N
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
     if resume is not None and (profile or target or seed is not None or only or skip or budget or load_rate
                                or load_duration or workers or remote_workers or master_bind or systems
-                               or allow_retired or tier or baseline or certify):
+                               or params or allow_retired or tier or baseline or certify):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
     scoring: dict[str, Any] = {}
     if baseline is not None and certify:
@@ -160,7 +163,7 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str | N
             outcome = start_run(profile, target, runs_dir=runs_dir, listener=listener, seed=seed,
                                 tier=tier or ("full" if certify else "quick"), certification=certify,
                                 budget_s=budget, only=only, skip=skip, systems=parse_system_options(systems),
-                                scoring=scoring,
+                                scoring=scoring, params=parse_param_options(params),
                                 load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers,
                                       "remote_workers": remote_workers, "master_bind": _host_port(master_bind)},
                                 allow_retired=allow_retired)

@@ -18,9 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from conformance.inputs.openapi import read_openapi
-from conformance.model import Level, Profile, Requirement, RequirementStatus
+from conformance.model import Level, Parameter, Profile, Requirement, RequirementStatus
 
-__all__ = ["RULES", "Change", "ProfileDiff", "Severity", "diff_interfaces", "diff_profiles", "diff_requirements"]
+__all__ = ["RULES", "Change", "ProfileDiff", "Severity", "diff_interfaces", "diff_parameters", "diff_profiles",
+           "diff_requirements"]
 
 
 class Severity(StrEnum):
@@ -40,6 +41,16 @@ RULES: dict[str, tuple[Severity, str]] = {
     "requirement-level-lowered": (_C, "minor"),
     "requirement-check-changed": (_N, "minor"),
     "requirement-changed": (_N, "patch"),
+    # a requirement's `applies_when`: a condition added holds fewer targets to it; removed or changed, a target
+    # that was not-applicable may now be held to it
+    "requirement-condition-added": (_C, "minor"),
+    "requirement-condition-changed": (_B, "major"),
+    # the profile's `parameters:`: a new required one (without a default) refuses every targets file written for
+    # the old version
+    "profile-parameter-added-required": (_B, "major"),
+    "profile-parameter-added": (_C, "minor"),
+    "profile-parameter-made-required": (_B, "major"),
+    "profile-parameter-removed": (_C, "minor"),
     "operation-removed": (_B, "major"),
     "operation-added": (_C, "minor"),
     "status-removed": (_B, "major"),
@@ -117,7 +128,8 @@ class ProfileDiff:
 
 
 def diff_profiles(old: Profile, new: Profile) -> ProfileDiff:
-    return ProfileDiff(old.ref, new.ref, tuple(diff_requirements(old.requirements, new.requirements)),
+    return ProfileDiff(old.ref, new.ref, (*diff_requirements(old.requirements, new.requirements),
+                                          *diff_parameters(old.parameters, new.parameters)),
                        tuple(diff_interfaces(read_openapi(old.openapi_path), read_openapi(new.openapi_path))))
 
 
@@ -141,6 +153,21 @@ def diff_requirements(old: tuple[Requirement, ...], new: tuple[Requirement, ...]
         yield from _requirement_changes(before[rid], after[rid])
 
 
+def diff_parameters(old: tuple[Parameter, ...], new: tuple[Parameter, ...]) -> Iterator[Change]:
+    """The profile's parameters added, removed, or made required (a targets file must then give them)."""
+    before, after = {p.name: p for p in old}, {p.name: p for p in new}
+    for name, parameter in after.items():
+        needed = parameter.required and parameter.default is None
+        if name not in before:
+            rule = "profile-parameter-added-required" if needed else "profile-parameter-added"
+            yield Change(rule, f"parameters.{name}",
+                         f"new {'required ' if needed else ''}parameter: {parameter.description}")
+        elif needed and not (before[name].required and before[name].default is None):
+            yield Change("profile-parameter-made-required", f"parameters.{name}", "parameter made required")
+    for name in before.keys() - after.keys():
+        yield Change("profile-parameter-removed", f"parameters.{name}", "parameter removed")
+
+
 def _requirement_changes(a: Requirement, b: Requirement) -> Iterator[Change]:
     if a.level is not b.level:
         if _RANK[b.level] > _RANK[a.level]:
@@ -150,6 +177,9 @@ def _requirement_changes(a: Requirement, b: Requirement) -> Iterator[Change]:
         yield Change(rule, a.id, f"level {a.level.value} -> {b.level.value}")
     if a.check != b.check:
         yield Change("requirement-check-changed", a.id, f"check changed: {_check_delta(a, b)}")
+    if a.applies_when != b.applies_when:
+        rule = "requirement-condition-added" if a.applies_when is None else "requirement-condition-changed"
+        yield Change(rule, a.id, f"applies_when {a.applies_when!r} -> {b.applies_when!r}")
     for name in ("weight", "category", "clause", "title"):
         if getattr(a, name) != getattr(b, name):
             yield Change("requirement-changed", a.id, f"{name} {getattr(a, name)!r} -> {getattr(b, name)!r}")

@@ -28,6 +28,7 @@ from conformance.model import (
     CheckKind,
     CheckSpec,
     Level,
+    Parameter,
     Profile,
     ProfileStatus,
     Requirement,
@@ -43,6 +44,7 @@ __all__ = [
     "interface_source",
     "lint_profile",
     "load_profile",
+    "param_text",
     "profile_checks",
     "profile_digest",
     "profile_roots",
@@ -195,7 +197,10 @@ def _check(folder: Path, landed: frozenset[CheckKind], *,
         return [ProfileError("must be a mapping of keys (id, version, title, ...)", file=doc.file, line=1,
                              fix="see docs/reference/profile-format.md")], None
     problems = sorted(_schema_problems(doc), key=lambda p: p.line or 0)
-    if problems:
+    if problems:  # one pass: the interface's and every readable scenario's problems are reported as well
+        named = doc.data.get("openapi")
+        problems.extend(_openapi_problems(folder / (named if isinstance(named, str) else "openapi.yaml"), doc))
+        problems.extend(_scenario_problems(doc, folder))
         return problems, None
     status, lifecycle, lifecycle_problems = read_lifecycle(folder, doc)
     problems.extend(lifecycle_problems)
@@ -213,12 +218,16 @@ def _check(folder: Path, landed: frozenset[CheckKind], *,
     if problems or status is None:
         return problems, None
     requirements = tuple(_requirement(r) for r in data["requirements"])
+    parameters = tuple(Parameter(str(name), " ".join(str(spec["description"]).split()), bool(spec.get("required")),
+                                 None if spec.get("default") is None else param_text(spec["default"]))
+                       for name, spec in (data.get("parameters") or {}).items())
     profile = Profile(
         id=data["id"], version=data["version"], title=data["title"], status=status, lifecycle=lifecycle,
         summary=data["summary"].strip(), requirements=requirements, path=str(folder),
         openapi_path=str(interface_path(openapi_path)), digest=_digest(folder, checks.sources),
         systems=tuple(SystemSpec(name, " ".join(str(spec["description"]).split()), bool(spec.get("reference")))
                       for name, spec in (data.get("systems") or {}).items()),
+        parameters=parameters,
     )
     if import_checks:
         _loaded_checks[(profile.path, profile.digest)] = checks
@@ -254,7 +263,15 @@ def _requirement(raw: dict[str, Any]) -> Requirement:
         weight=float(raw["weight"]), rationale=" ".join(str(raw["rationale"]).split()),
         check=CheckSpec(kind=kind, options=check),
         status=RequirementStatus(raw.get("status", "active")), clause=raw.get("clause"),
+        applies_when=dict(raw["applies_when"]) if raw.get("applies_when") else None,
     )
+
+
+def param_text(value: Any) -> str:
+    """A parameter's value as text, the way it is substituted: YAML's true/false stay lower case."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def profile_digest(folder: Path) -> str:
@@ -310,6 +327,13 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
                                file=doc.file, line=doc.line_of([*path, "category"]),
                                key=dotted([*path, "category"]),
                                fix=f"use one of: {', '.join(categories)}, or add it to 'categories'")
+        condition = req.get("applies_when")
+        if condition and condition["param"] not in (data.get("parameters") or {}):
+            declared = ", ".join(data.get("parameters") or {}) or "none"
+            yield ProfileError(f"applies_when names parameter '{condition['param']}', which the profile does not "
+                               "declare", file=doc.file, line=doc.line_of([*path, "applies_when", "param"]),
+                               key=dotted([*path, "applies_when", "param"]),
+                               fix=f"declare it under `parameters:` with a description (declared: {declared})")
         kind = CheckKind(req["check"]["kind"])
         active = req.get("status", "active") != "planned"
         if kind not in landed and active:
@@ -355,7 +379,27 @@ def _semantic_problems(doc: LocatedYaml, folder: Path, landed: frozenset[CheckKi
                 from conformance.inputs.scenarios import lint_scenario
 
                 yield from lint_scenario(folder / scenario, systems=frozenset(data.get("systems") or {}),
-                                         datasets=folder / "datasets")
+                                         datasets=folder / "datasets",
+                                         params=frozenset(data.get("parameters") or {}))
+
+
+def _scenario_problems(doc: LocatedYaml, folder: Path) -> Iterator[ProfileError]:
+    """Every scenario file a requirement names that exists, linted even though profile.yaml has problems of its
+    own (a second pass should find nothing new)."""
+    from conformance.inputs.scenarios import lint_scenario
+
+    data = doc.data
+    systems, params = data.get("systems"), data.get("parameters")
+    seen: set[Path] = set()
+    for raw in data.get("requirements") if isinstance(data.get("requirements"), list) else []:
+        check = raw.get("check") if isinstance(raw, dict) else None
+        scenario = check.get("scenario") if isinstance(check, dict) else None
+        if not isinstance(scenario, str) or not (folder / scenario).is_file() or (folder / scenario) in seen:
+            continue
+        seen.add(folder / scenario)
+        yield from lint_scenario(folder / scenario, datasets=folder / "datasets",
+                                 systems=frozenset(systems) if isinstance(systems, dict) else None,
+                                 params=frozenset(params) if isinstance(params, dict) else None)
 
 
 def _openapi_problems(path: Path, profile_doc: LocatedYaml) -> Iterator[ProfileError]:

@@ -8,6 +8,7 @@ asserting with `runners/assertions.py`.
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 import urllib.parse
 import urllib.request
@@ -42,10 +43,13 @@ class Step:
     line: int | None
     request: dict[str, Any]
     expect: dict[str, Any]
-    capture: dict[str, str]
+    capture: dict[str, Any]  # variable -> a pointer string, or {jmespath|pointer: ..., optional: bool}
     setup: bool = False
     system: str | None = None  # None: the target
     eventually: tuple[float, float] | None = None  # (within_s, interval_s)
+    repeat: dict[str, Any] | None = None  # {while: VAR | until: condition, max, interval_s}
+    for_each: dict[str, Any] | None = None  # {in: VAR, as: NAME, max, first}
+    applies_if: dict[str, Any] | None = None  # a condition on the answer; unmet: the requirement is not applicable
 
 
 @dataclass(frozen=True)
@@ -60,18 +64,28 @@ class Scenario:
         return frozenset(step.system for step in self.steps if step.system)
 
 
-def lint_scenario(path: Path, *, systems: frozenset[str] | None = None,
-                  datasets: Path | None = None) -> list[ProfileError]:
-    """Every problem of a scenario file. With `systems` (the profile's) and `datasets` (its folder), steps'
-    `system:` and `dataset:` are checked against them too."""
+def lint_scenario(path: Path, *, systems: frozenset[str] | None = None, datasets: Path | None = None,
+                  params: frozenset[str] | None = None) -> list[ProfileError]:
+    """Every problem of a scenario file, in one pass. With `systems` (the profile's) and `datasets` (its folder),
+    steps' `system:` and `dataset:` are checked against them too; with `params` (the profile's declared
+    parameters), `${params.NAME}` too. A `${variable}` no earlier step captures is a problem. Steps that do not
+    match the format are reported and left out of the other checks; the well-formed ones are still checked."""
     try:
         doc = load_located_yaml(path, error=ProfileError)
     except ProfileError as exc:
         return [exc]
     problems = list(_problems(doc))
-    if problems:
+    if not isinstance(doc.data, dict) or not isinstance(doc.data.get("steps"), list):
         return problems
-    return list(_reference_problems(doc, systems, datasets))
+    bad_steps = {error_step for error_step in (_step_of(p) for p in problems) if error_step is not None}
+    if any(_step_of(p) is None for p in problems if p.key not in (None, "name", "description", "task")):
+        return problems  # a problem outside the steps (the file's shape): nothing more can be said
+    return problems + list(_reference_problems(doc, systems, datasets, skip=bad_steps, params=params))
+
+
+def _step_of(problem: ProfileError) -> int | None:
+    match = re.match(r"steps\[(\d+)\]", problem.key or "")
+    return int(match.group(1)) if match else None
 
 
 def load_scenario(path: Path, *, datasets: Path | None = None) -> Scenario:
@@ -79,7 +93,7 @@ def load_scenario(path: Path, *, datasets: Path | None = None) -> Scenario:
     doc = load_located_yaml(path, error=ProfileError)
     problems = list(_problems(doc))
     if not problems:
-        problems = list(_reference_problems(doc, None, datasets))
+        problems = list(_reference_problems(doc, None, datasets, check_variables=False))
     if problems:
         raise problems[0]
     steps = []
@@ -93,7 +107,8 @@ def load_scenario(path: Path, *, datasets: Path | None = None) -> Scenario:
                           capture=dict(raw.get("capture") or {}), setup=bool(raw.get("setup", False)),
                           system=raw.get("system"),
                           eventually=(float(eventually["within_s"]), float(eventually.get("interval_s", 0.25)))
-                          if eventually else None))
+                          if eventually else None, repeat=raw.get("repeat"), for_each=raw.get("for_each"),
+                          applies_if=raw.get("applies_if")))
     return Scenario(name=doc.data["name"], path=str(path), steps=tuple(steps), task=doc.data.get("task"))
 
 
@@ -106,7 +121,9 @@ def dataset_entries(path: Path) -> dict[str, Any]:
     return dict(doc.data)
 
 
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")  # ${name} in a scenario's strings; the runner fills it
+# ${name} or ${name.key.key} in a scenario's strings; the runner fills it. ${params.NAME} is a target parameter.
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_-]*)*)\}")
+BUILTIN_VARIABLES = frozenset({"run_id", "params"})
 
 
 @lru_cache(maxsize=512)
@@ -136,20 +153,38 @@ def _registry(here: Path) -> referencing.Registry[Any]:
     return referencing.Registry(retrieve=retrieve)  # type: ignore[call-arg]
 
 
-def _assertion_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
+def _stand_in(expression: str) -> str:
+    """The expression with each ${variable} replaced by something of its kind, to parse it before any run: a JSON
+    literal where it stands in backticks (a captured list, `${ids}`), a name elsewhere."""
+    literal = re.compile(r"`" + VARIABLE.pattern + r"`")
+    return VARIABLE.sub("x", literal.sub("`0`", expression))
+
+
+def _assertion_problems(doc: LocatedYaml, skip: frozenset[int] | set[int]) -> Iterator[ProfileError]:
     """JMESPath expressions that do not parse; response schemas that are not JSON Schema or whose $ref leads
     nowhere. Found when the profile is linted, not half-way through a supplier's run."""
     for i, raw in enumerate(doc.data["steps"]):
+        if i in skip:
+            continue
         expect = raw["expect"]
-        for expression in expect.get("jmespath") or {}:
+        blocks: list[tuple[list[str | int], dict[str, Any]]] = [(["expect"], expect)]
+        if raw.get("applies_if"):
+            blocks.append((["applies_if"], raw["applies_if"]))
+        if (raw.get("repeat") or {}).get("until"):
+            blocks.append((["repeat", "until"], raw["repeat"]["until"]))
+        expressions = [([*where, "jmespath", e], e) for where, block in blocks for e in block.get("jmespath") or {}]
+        expressions += [(["capture", name, "jmespath"], spec["jmespath"])
+                        for name, spec in (raw.get("capture") or {}).items()
+                        if isinstance(spec, dict) and "jmespath" in spec]
+        for where, expression in expressions:
             try:
-                jmespath_expression(VARIABLE.sub("x", expression))
+                jmespath_expression(_stand_in(expression))
             except JMESPathError as exc:
                 problem = " ".join(str(exc).split())
                 yield ProfileError(f"JMESPath expression {expression!r} does not parse: {problem} "
                                    f"(step '{raw['name']}')", file=doc.file,
-                                   line=doc.line_of(["steps", i, "expect", "jmespath", expression]),
-                                   key=f"steps[{i}].expect.jmespath",
+                                   line=doc.line_of(["steps", i, *where]),
+                                   key=f"steps[{i}].{dotted(where[:-1])}",
                                    fix="see https://jmespath.org/specification.html; quote literals as 'text'")
         if "schema" not in expect:
             continue
@@ -173,10 +208,15 @@ def _assertion_problems(doc: LocatedYaml) -> Iterator[ProfileError]:
                                                 "'../openapi.yaml#/components/schemas/Person'")
 
 
-def _reference_problems(doc: LocatedYaml, systems: frozenset[str] | None,
-                        datasets: Path | None) -> Iterator[ProfileError]:
-    yield from _assertion_problems(doc)
+def _reference_problems(doc: LocatedYaml, systems: frozenset[str] | None, datasets: Path | None, *,
+                        skip: frozenset[int] | set[int] = frozenset(), params: frozenset[str] | None = None,
+                        check_variables: bool = True) -> Iterator[ProfileError]:
+    yield from _assertion_problems(doc, skip)
+    if check_variables:
+        yield from _variable_problems(doc, skip, params)
     for i, raw in enumerate(doc.data["steps"]):
+        if i in skip:
+            continue
         system = raw.get("system")
         if systems is not None and system is not None and system not in systems:
             known = ", ".join(sorted(systems)) or "none"
@@ -202,6 +242,52 @@ def _reference_problems(doc: LocatedYaml, systems: frozenset[str] | None,
             yield ProfileError(f"{file}.yaml has no entry '{name}' (step '{raw['name']}')", file=doc.file, line=line,
                                key=key,
                                fix=f"use one of: {', '.join(sorted(map(str, entries)))}")
+
+
+def _variable_problems(doc: LocatedYaml, skip: frozenset[int] | set[int],
+                       params: frozenset[str] | None) -> Iterator[ProfileError]:
+    """A `${variable}` must be captured by an earlier step (or be the step's own `for_each.as`, `run_id`, or a
+    declared `${params.NAME}`): a typo is caught here, not half-way through a supplier's run."""
+    captured: set[str] = set()
+    for i, raw in enumerate(doc.data["steps"]):
+        if not isinstance(raw, dict):
+            continue
+        if i in skip:  # its format problem is reported; what it captures still counts for the steps after it
+            capture = raw.get("capture")
+            captured |= set(map(str, capture)) if isinstance(capture, dict) else set()
+            continue
+        known = captured | BUILTIN_VARIABLES | ({raw["for_each"]["as"]} if raw.get("for_each") else set())
+        uses: list[tuple[list[str | int], str]] = []
+        for key in ("request", "expect", "applies_if", "repeat"):
+            for path, value in _walk(raw.get(key), [key]):
+                if isinstance(value, str):
+                    uses += [(path, m.group(1)) for m in VARIABLE.finditer(value)]
+                if path and isinstance(path[-1], str) and "${" in path[-1]:  # a JMESPath key may hold one
+                    uses += [(path, m.group(1)) for m in VARIABLE.finditer(path[-1])]
+        for key, name in (("repeat", (raw.get("repeat") or {}).get("while")),
+                          ("for_each", (raw.get("for_each") or {}).get("in"))):
+            if name:
+                uses.append(([key, "while" if key == "repeat" else "in"], name))
+        for path, name in uses:
+            head, _, rest = name.partition(".")
+            line = doc.line_of(["steps", i, *path])
+            where = f"steps[{i}].{dotted(path)}"
+            if head not in known:
+                close = difflib.get_close_matches(head, sorted(known - {"params"}), n=1)
+                hint = f"did you mean ${{{close[0]}}}?" if close else "capture it in an earlier step's `capture:`"
+                yield ProfileError(f"${{{name}}} is used but no earlier step captures '{head}' (step "
+                                   f"'{raw.get('name')}')", file=doc.file, line=line, key=where, fix=hint)
+            elif head == "params" and params is not None:
+                parameter = rest.partition(".")[0]
+                if not rest:
+                    yield ProfileError("${params} needs a name: ${params.NAME}", file=doc.file, line=line, key=where,
+                                       fix="name a parameter the profile declares")
+                elif parameter not in params:
+                    declared = ", ".join(sorted(params)) or "none"
+                    yield ProfileError(f"${{{name}}}: the profile declares no parameter '{parameter}' (step "
+                                       f"'{raw.get('name')}')", file=doc.file, line=line, key=where,
+                                       fix=f"declare it under `parameters:` in profile.yaml (declared: {declared})")
+        captured |= set(raw.get("capture") or {})
 
 
 def _walk(node: Any, path: list[str | int]) -> Iterator[tuple[list[str | int], Any]]:

@@ -16,6 +16,7 @@ Targets file (YAML)::
         claims: {profiles: [pole-records@1.0.0], requirements: [POLE-SRCH-002]}  # shown against what is demonstrated
         headers: {X-Tenant: north, X-Client-Secret: {env: ACME_CLIENT_SECRET}}   # {env: VAR}: read at run time
         timeout_s: 30          # the longest one request may take, connect to last byte (default 30)
+        params: {collection: lakes, feature_id: "42"}   # values the profile's `parameters:` ask for
 
 `reset` puts the system back in a known state; the harness uses it before each schema and contract requirement so
 every requirement, and every re-run with the same seed, starts from the same data (before each schema
@@ -30,6 +31,10 @@ characters and values at most 4096 characters (schemas/targets.schema.json).
 `timeout_s` bounds every exchange the harness itself makes with the system (preflight, reset, scenarios, Python
 checks): connect, headers and the whole body within that many seconds, or the requirement is an `error` naming
 the bound. The schema engine gets it as its per-request timeout.
+
+`params` are values that belong to this target, not to the standard (the profile declares them under
+`parameters:`); `--param NAME=VALUE` adds to or replaces them. They are recorded in run.json and reports: never
+a secret.
 """
 
 from __future__ import annotations
@@ -48,10 +53,11 @@ from conformance.errors import TargetError, UsageError
 from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_error, load_located_yaml
 from conformance.schemas import load_schema
 
-__all__ = ["DEFAULT_TIMEOUT_S", "AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_system_options", "parse_target"]
+__all__ = ["DEFAULT_TIMEOUT_S", "AuthSpec", "ResetSpec", "Target", "TlsSpec", "parse_param_options",
+           "parse_system_options", "parse_target"]
 
 _TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
-                "tls", "claims", "systems", "timeout_s")
+                "tls", "claims", "systems", "timeout_s", "params")
 _SYSTEM_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
                 "tls", "timeout_s")
 DEFAULT_TIMEOUT_S = 30.0
@@ -119,6 +125,12 @@ class Target:
     claims: dict[str, list[str]] | None = None  # {"profiles": [...], "requirements": [...]}, as the supplier says
     # Other systems some requirements talk to (a court receiver, a migration peer), by the profile's names.
     systems: dict[str, Target] = field(default_factory=dict)
+    # Values the profile's `parameters:` ask for (which collection, which record), by name; never secrets.
+    params: dict[str, str] = field(default_factory=dict)
+
+    def with_params(self, extra: dict[str, str]) -> Target:
+        """This target with `--param NAME=VALUE` values added (replacing any of the same name)."""
+        return replace(self, params={**self.params, **extra}) if extra else self
 
     def with_systems(self, extra: dict[str, str]) -> Target:
         """This target with `--system NAME=URL` systems added (replacing any of the same name)."""
@@ -154,6 +166,7 @@ class Target:
             **({"timeout_s": self.timeout_s} if self.timeout_s != DEFAULT_TIMEOUT_S else {}),
             **({"systems": {name: system.to_dict() for name, system in self.systems.items()}}
                if self.systems else {}),
+            **({"params": dict(self.params)} if self.params else {}),
         }
 
     def request_headers(self) -> dict[str, str]:
@@ -271,6 +284,42 @@ def parse_system_options(values: Sequence[str], option: str = "--system") -> dic
     return out
 
 
+def parse_param_options(values: Sequence[str]) -> dict[str, str]:
+    """`--param NAME=VALUE` pairs; UsageError if one is malformed or a name is given twice."""
+    out: dict[str, str] = {}
+    for value in values:
+        name, sep, text = value.partition("=")
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--param {value}: expected NAME=VALUE, e.g. --param collection=lakes")
+        if name in out:
+            raise UsageError(f"--param: {name} is given twice")
+        out[name] = text
+    return out
+
+
+def _parse_params(raw: Any, doc: LocatedYaml, where: list[str | int]) -> dict[str, str]:
+    if raw is None:
+        return {}
+    file = str(doc.file)
+    if not isinstance(raw, dict):
+        raise TargetError("must be a mapping of parameter name -> value", file=file, line=doc.line_of(where),
+                          key=dotted(where), fix="e.g. params: {collection: lakes}")
+    out: dict[str, str] = {}
+    for name, value in raw.items():
+        here = [*where, name]
+        if not str(name).isidentifier():
+            raise TargetError("not a parameter name", file=file, line=doc.line_of(here), key=dotted(here)[:80],
+                              fix="use letters, digits and '_' (the name the profile declares)")
+        if isinstance(value, bool):
+            out[str(name)] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            out[str(name)] = str(value)
+        else:
+            raise TargetError("a parameter's value is text or a number", file=file, line=doc.line_of(here),
+                              key=dotted(here), fix="quote it, e.g. bbox: \"-10,40,10,60\"")
+    return out
+
+
 def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path_base: list[str | int],
                          supplier: str | None, allowed: tuple[str, ...]) -> Target:
     file = str(doc.file)
@@ -311,6 +360,7 @@ def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path
                         client_id=str(a["client_id"]) if a.get("client_id") else None,
                         scope=str(a["scope"]) if a.get("scope") else None)
     headers, header_env = _parse_headers(raw.get("headers"), doc, [*path_base, "headers"])
+    params = _parse_params(raw.get("params"), doc, [*path_base, "params"])
     timeout_s = raw.get("timeout_s", DEFAULT_TIMEOUT_S)
     if isinstance(timeout_s, bool) or not isinstance(timeout_s, int | float) or not 0 < timeout_s <= 3600:
         raise TargetError(f"{timeout_s!r} is not a timeout", file=file, line=doc.line_of([*path_base, "timeout_s"]),
@@ -343,7 +393,7 @@ def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path
         product=raw.get("product"), product_version=str(raw["product_version"]) if raw.get(
             "product_version") is not None else None,
         auth=auth, headers=headers, header_env=header_env, timeout_s=float(timeout_s), reset=reset, tls=tls,
-        claims=claims, systems=systems,
+        claims=claims, systems=systems, params=params,
     )
 
 

@@ -44,7 +44,8 @@ OUTCOMES = (*Outcome, "planned")
 """The outcome filter's choices, in order. A planned requirement (outcome not-run) is shown as `planned`."""
 
 _OUTCOME_SYMBOL: dict[str, str] = {Outcome.PASS: "✓", Outcome.FAIL: "✗", Outcome.ERROR: "!", Outcome.SKIPPED: "–",
-                                   Outcome.NOT_RUN: "○", "planned": "◇"}
+                                   Outcome.NOT_RUN: "○", Outcome.NOT_APPLICABLE: "∅",
+                                   "planned": "◇"}
 _VERDICT_SYMBOL: dict[str, str] = {Verdict.CONFORMANT: "✓", Verdict.NON_CONFORMANT: "✗", Verdict.INCOMPLETE: "!"}
 _MEASUREMENT_KEYS = ("cases", "requests", "steps", "elapsed_s", "scenario", "python", "mode", "tier", "engine")
 _MAX_MEASUREMENTS_JSON = 20_000

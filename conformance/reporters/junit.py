@@ -11,6 +11,7 @@ Outcome mapping (a waived requirement is never a failure):
 | fail                                   | `<failure>` whose text lists every finding, with its curl       |
 | error (the harness could not measure)  | `<error>`                                                       |
 | skipped, not-run, planned              | `<skipped>`                                                     |
+| not-applicable (condition unmet)       | `<skipped message="not applicable: <reason>">` (not a failure) |
 | waived by a tender (any outcome)       | `<skipped message="waived: <reason> (measured: <outcome>)">`    |
 | baselined, not passing, not expired    | `<skipped message="baselined: <reason> (accepted by, until, measured)">` |
 | baselined, expired                     | as its outcome; a failure's message starts "baseline expired DATE" |
@@ -114,6 +115,11 @@ def _testcase(suite: ET.Element, profile_id: str, row: dict[str, Any]) -> str:
     if isinstance(entry, Mapping) and not entry.get("expired") and outcome != Outcome.PASS:
         _set(ET.SubElement(testcase, "skipped"), message=f"baselined: {entry.get('reason')} (accepted by "
              f"{entry.get('accepted_by')}, until {entry.get('expires')}; measured: {outcome})")
+        return "skipped"
+    if outcome == Outcome.NOT_APPLICABLE:  # JUnit has no such outcome: CI views read a skip with its message
+        text = str(reason or "its condition does not hold")
+        _set(ET.SubElement(testcase, "skipped"),
+             message=text if text.startswith("not applicable") else f"not applicable: {text}")
         return "skipped"
     if row.get("status") == "planned" or outcome in _SKIPPED_OUTCOMES:
         _set(ET.SubElement(testcase, "skipped"), message=reason or outcome)

@@ -148,7 +148,8 @@ def _detail(row: dict[str, Any]) -> str:
 
 def _not_passed(scorecard: Mapping[str, Any]) -> list[str]:
     rows = [r for r in scorecard.get("requirements") or []
-            if r.get("status") != "planned" and r.get("waived") is None and r.get("outcome") != Outcome.PASS]
+            if r.get("status") != "planned" and r.get("waived") is None
+            and r.get("outcome") not in (Outcome.PASS, Outcome.NOT_APPLICABLE)]
     lines: list[str] = []
     if rows:
         table = [[f"**{_cell(r['id'])}** {_cell(r.get('title'))}{_baselined(r)}", _cell(r.get("level")),
@@ -166,6 +167,14 @@ def _baselined(row: Mapping[str, Any]) -> str:
     if not isinstance(entry, Mapping):
         return ""
     return f" _(baseline {'expired' if entry.get('expired') else 'until'} {_cell(entry.get('expires'))})_"
+
+
+def _not_applicable(scorecard: Mapping[str, Any]) -> list[str]:
+    rows = [r for r in scorecard.get("requirements") or [] if r.get("outcome") == Outcome.NOT_APPLICABLE]
+    if not rows:
+        return []
+    return ["", "### Not applicable to this target (not scored)", "",
+            *(f"- **{_inline(r['id'])}** {_inline(r.get('title'))}: {_inline(r.get('reason'))}" for r in rows)]
 
 
 def _waived(scorecard: Mapping[str, Any]) -> list[str]:
@@ -253,7 +262,8 @@ def _details(scorecard: Mapping[str, Any], used: int) -> list[str]:
 
 def render_markdown(scorecard: Mapping[str, Any]) -> str:
     """A summary of one scorecard: verdict and score first, failures expandable, under SIZE_LIMIT bytes."""
-    lines = [*_header(scorecard), *_categories(scorecard), *_not_passed(scorecard), *_waived(scorecard),
+    lines = [*_header(scorecard), *_categories(scorecard), *_not_passed(scorecard), *_not_applicable(scorecard),
+             *_waived(scorecard),
              *_baseline(scorecard)]
     text = "\n".join(lines)
     details = _details(scorecard, _size(text) + 200)

@@ -36,7 +36,8 @@ def literal(text: str, *, keep_newlines: bool = False) -> str:
     return escape(printable(text, keep_newlines=keep_newlines))
 
 OUTCOME_STYLE: dict[str, str] = {Outcome.PASS: "green", Outcome.FAIL: "bold red", Outcome.ERROR: "yellow",
-                                  Outcome.SKIPPED: "dim", Outcome.NOT_RUN: "dim"}
+                                  Outcome.SKIPPED: "dim", Outcome.NOT_RUN: "dim",
+                                  Outcome.NOT_APPLICABLE: "dim"}
 VERDICT_STYLE: dict[str, str] = {Verdict.CONFORMANT: "bold green", Verdict.NON_CONFORMANT: "bold red",
                                   Verdict.INCOMPLETE: "bold yellow"}
 
@@ -73,6 +74,8 @@ class TerminalListener:
     def requirement_finished(self, requirement: Requirement, result: Result) -> None:
         style = OUTCOME_STYLE.get(result.outcome.value, "")
         extra = f" ({len(result.findings)} finding(s))" if result.findings else ""
+        if result.outcome is Outcome.NOT_APPLICABLE:
+            extra = f": {result.reason or 'its condition does not hold'}"
         self.console.print(f"  [{style}]{result.outcome.value:>7}[/] {literal(requirement.id)} "
                            f"{literal(requirement.title)}{extra}")
         self.progress.advance(self.task)

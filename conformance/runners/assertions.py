@@ -8,15 +8,18 @@
       schema: {$ref: ../openapi.yaml#/components/schemas/Problem}   # JSON Schema, $refs from the scenario file
 
 A matcher is a value (equals) or one of: exists, equals, contains, not_contains, contains_all, gte, lte, one_of,
-matches, length, min_length. A breach raises `SupplierFailure` saying what was expected and what came back;
-an assertion that cannot be evaluated (a schema without its file) is an `EngineFailure`. The scenario format
-and its linter are `conformance.inputs.scenarios`.
+matches, length, min_length; `between: [low, high]` (numbers, or RFC 3339 date-times compared as instants),
+`before` / `after` (RFC 3339 date-times with their offset, compared as instants, not as text); `all` / `none` /
+`any` (each item of a list against a nested matcher). A breach raises `SupplierFailure` saying what was expected
+and what came back; an assertion that cannot be evaluated (a schema without its file) is an `EngineFailure`. The
+scenario format and its linter are `conformance.inputs.scenarios`.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from conformance.engine.evidence import body_text
 from conformance.errors import EngineFailure, SupplierFailure
 from conformance.inputs.scenarios import body_validator, jmespath_expression
 
-__all__ = ["MISSING", "assert_response", "json_body", "match", "pointer", "show"]
+__all__ = ["MISSING", "assert_response", "instant", "json_body", "match", "pointer", "show"]
 
 MISSING: Any = object()  # what a pointer, header or expression found when there is nothing there
 
@@ -61,6 +64,27 @@ def show(value: Any) -> str:
         return "nothing (absent)"
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 300 else text[:300] + "..."
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def instant(text: Any) -> datetime | None:
+    """An RFC 3339 date-time (with its offset) as an aware datetime; None if `text` is not one."""
+    if not isinstance(text, str) or not _RFC3339.fullmatch(text):
+        return None
+    try:
+        return datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
+    except ValueError:  # 2026-02-30T...: the shape of a date-time, not a date
+        return None
+
+
+def _satisfies(actual: Any, matcher: Any) -> bool:
+    try:
+        match("", actual, matcher)
+    except SupplierFailure:
+        return False
+    return True
 
 
 def _holds(item: Any, wanted: Any) -> bool:
@@ -105,6 +129,33 @@ def match(where: str, actual: Any, expected: Any) -> None:
     elif op == "matches":
         if not isinstance(actual, str) or not re.search(want, actual):
             raise SupplierFailure(f"{where}: expected text matching /{want}/, got {show(actual)}")
+    elif op in ("before", "after"):
+        when, moment = instant(want), instant(actual)
+        if when is None:
+            raise EngineFailure(f"{where}: {op} needs an RFC 3339 date-time with its offset, got {show(want)}")
+        if moment is None:
+            raise SupplierFailure(f"{where}: expected an RFC 3339 date-time with its offset, got {show(actual)}")
+        if (moment >= when) if op == "before" else (moment <= when):
+            raise SupplierFailure(f"{where}: expected an instant {op} {want}, got {show(actual)}")
+    elif op == "between":
+        _between(where, actual, want)
+    elif op in ("all", "none", "any"):
+        if not isinstance(actual, list):
+            raise SupplierFailure(f"{where}: expected a list, got {show(actual)}")
+        held = [_satisfies(item, want) for item in actual]
+        if op == "all" and not all(held):
+            first = held.index(False)
+            try:
+                match(f"{where}[{first}]", actual[first], want)
+            except SupplierFailure as breach:
+                raise SupplierFailure(f"{where}: expected every item to satisfy {show(want)}; "
+                                      f"{held.count(False)} do not, the first: {breach}") from None
+        if op == "none" and any(held):
+            first = held.index(True)
+            raise SupplierFailure(f"{where}: expected no item to satisfy {show(want)}; item {first} does: "
+                                  f"{show(actual[first])}")
+        if op == "any" and not any(held):
+            raise SupplierFailure(f"{where}: expected an item satisfying {show(want)}, got {show(actual)}")
     elif op in ("length", "min_length"):
         if not isinstance(actual, list | str | dict):
             raise SupplierFailure(f"{where}: expected something with a length, got {show(actual)}")
@@ -114,11 +165,31 @@ def match(where: str, actual: Any, expected: Any) -> None:
             raise SupplierFailure(f"{where}: expected {words} {want} item(s), got {len(actual)}: {show(actual)}")
 
 
+def _between(where: str, actual: Any, want: Any) -> None:
+    low, high = want
+    if all(isinstance(b, int | float) and not isinstance(b, bool) for b in (low, high)):
+        if isinstance(actual, bool) or not isinstance(actual, int | float):
+            raise SupplierFailure(f"{where}: expected a number, got {show(actual)}")
+        if not low <= actual <= high:
+            raise SupplierFailure(f"{where}: expected between {low} and {high}, got {show(actual)}")
+        return
+    start, end = instant(low), instant(high)
+    if start is None or end is None:
+        raise EngineFailure(f"{where}: between needs two numbers or two RFC 3339 date-times, got {show(want)}")
+    seen = instant(actual)
+    if seen is None:
+        raise SupplierFailure(f"{where}: expected an RFC 3339 date-time with its offset, got {show(actual)}")
+    if not start <= seen <= end:
+        raise SupplierFailure(f"{where}: expected an instant between {low} and {high}, got {show(actual)}")
+
+
 def assert_response(expect: dict[str, Any], response: httpx.Response, scenario_file: Path | None = None) -> None:
     """Raise SupplierFailure at the first expectation of `expect` the answer does not meet. `scenario_file` is
-    where an `expect.schema`'s $refs are resolved from."""
-    statuses = expect["status"] if isinstance(expect["status"], list) else [expect["status"]]
-    if response.status_code not in statuses:
+    where an `expect.schema`'s $refs are resolved from. Without `status` (a step's `applies_if`, `repeat.until`) the
+    status is not checked."""
+    statuses = expect.get("status")
+    statuses = statuses if isinstance(statuses, list) else [statuses] if statuses is not None else None
+    if statuses is not None and response.status_code not in statuses:
         raise SupplierFailure(f"status: expected {' or '.join(map(str, statuses))}, got {response.status_code}; "
                               f"body: {body_text(response.content[:500], str)}")
     for name, matcher in (expect.get("headers") or {}).items():

@@ -3,6 +3,10 @@
 decompression, 100 headers), every exchange recorded as evidence (secrets redacted), requests counted, and the
 result a task's exchanges lead to.
 
+A request's path is under the system's base URL, or an absolute URL taken from an answer (a `rel=next` link):
+that is requested only when its origin (scheme, host, port) is the system's own; another origin is refused
+before anything is sent (an `EngineFailure` naming the URL), so credentials never go to a host the supplier named.
+
 A transport failure, refused credentials or an answer that breaks a bound is an `EngineFailure` (an error),
 never the supplier's failure; a stop (Ctrl-C, SIGTERM) ends the request in flight at once. Requests may be
 sent from several threads at once (a burst): the count and the evidence file are shared under a lock.
@@ -82,6 +86,7 @@ def send(ex: Exchanges, step: str, spec: dict[str, Any], *, system: str | None =
     is an EngineFailure: the credentials were refused, so nothing about the rule was measured."""
     ctx = ex.ctx
     client = ex.clients[system]
+    _check_origin(step, str(spec["path"]), client.base_url, ctx.redactor.text, system)
     if system is None:
         headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {}), **spec.get("headers", {})}
     else:  # the system's own credentials are the client's default headers
@@ -129,6 +134,28 @@ def send(ex: Exchanges, step: str, spec: dict[str, Any], *, system: str | None =
                           "body": body_text(response.content, redact.text)}
     _record(ex, record)
     return response
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or {"http": 80, "https": 443}.get(url.scheme)
+
+
+def _check_origin(step: str, path: str, base: httpx.URL, redact: Any, system: str | None) -> None:
+    """A path under the base URL, or an absolute URL of the same origin; anything else is refused unsent."""
+    if path.startswith("/"):
+        return
+    whose = f"the {system} system's" if system else "the target's"
+    if not path.lower().startswith(("http://", "https://")):
+        raise EngineFailure(f"step '{step}': {redact(path)[:200]!r} is neither a path starting with / nor an "
+                            "http(s) URL, so it was not requested")
+    try:
+        url = httpx.URL(path)
+    except httpx.InvalidURL as exc:
+        raise EngineFailure(f"step '{step}': {redact(path)[:200]!r} is not a URL ({exc}); not requested") from None
+    if _origin(url) != _origin(base):
+        origin = f"{base.scheme}://{base.host}" + (f":{base.port}" if base.port else "")
+        raise EngineFailure(f"step '{step}': refused to request {redact(path)[:300]}: its origin is not "
+                            f"{whose} ({origin}); the harness follows links only within it, and sent nothing")
 
 
 def _record(ex: Exchanges, record: dict[str, Any]) -> None:

@@ -210,7 +210,16 @@ def _engine_config(requirement: Requirement, ctx: RunContext, seed: int) -> dict
     budget = _budget(ctx)
     if budget is not None:
         config["max-time"] = max(1, budget // tier.seeds)
+    if ctx.target.params:
+        config["parameters"] = path_parameters(ctx.target.params)
     return config
+
+
+def path_parameters(params: dict[str, str]) -> dict[str, str]:
+    """The target's parameters as the engine's path-parameter overrides: a path parameter named like one (e.g.
+    `{collectionId}`) takes its value instead of generated data, so operations reach the target's real records.
+    A value holding `${` is left out: the engine would read it as an environment variable."""
+    return {f"path.{name}": value for name, value in params.items() if "${" not in value}
 
 
 @dataclass

@@ -7,6 +7,10 @@ Rules (docs/reference/scoring.md):
   reported apart, as `optional`;
 - verdict: `non-conformant` if any MUST failed; otherwise `incomplete` if anything errored or any MUST was
   not run; otherwise `conformant`;
+- a `not-applicable` requirement (its condition does not hold for this target; the row's reason says why) earns
+  and costs nothing: it is left out of the score, the category scores, the optional tally and the verdict, and
+  counted under `not-applicable` (a key present only when some requirement is, so scorecards written before the
+  outcome existed re-score to themselves);
 - a tender may waive requirements (each with a written reason): a waived requirement is still run and shown
   with its outcome, but it is excluded from the score and the verdict, and listed under `waivers`;
 - a tender may weight categories: a requirement's effective weight is its own weight times its category's
@@ -47,7 +51,8 @@ class _Row:
 
     @property
     def scored(self) -> bool:
-        return self.requirement.level is not Level.MAY and not self.requirement.planned and self.waived is None
+        return (self.requirement.level is not Level.MAY and not self.requirement.planned and self.waived is None
+                and self.outcome is not Outcome.NOT_APPLICABLE)
 
 
 def _ratio(rows: list[_Row]) -> float | None:
@@ -60,7 +65,7 @@ def _ratio(rows: list[_Row]) -> float | None:
 
 
 def _counts(rows: Iterable[_Row]) -> dict[str, int]:
-    counts = {o.value: 0 for o in Outcome}
+    counts = {o.value: 0 for o in Outcome if o is not Outcome.NOT_APPLICABLE}
     counts["planned"] = 0
     counts["waived"] = 0
     for row in rows:
@@ -68,13 +73,13 @@ def _counts(rows: Iterable[_Row]) -> dict[str, int]:
         if row.requirement.planned:
             counts["planned"] += 1
         else:
-            counts[row.outcome.value] += 1
+            counts[row.outcome.value] = counts.get(row.outcome.value, 0) + 1
     return counts
 
 
 def _verdict(rows: list[_Row], *, set_aside: frozenset[str] = frozenset()) -> tuple[str, str]:
     active = [r for r in rows if not r.requirement.planned and r.waived is None
-              and r.requirement.id not in set_aside]
+              and r.requirement.id not in set_aside and r.outcome is not Outcome.NOT_APPLICABLE]
     failed_must = [r.requirement.id for r in active
                    if r.requirement.level is Level.MUST and r.outcome is Outcome.FAIL]
     if failed_must:
@@ -87,7 +92,7 @@ def _verdict(rows: list[_Row], *, set_aside: frozenset[str] = frozenset()) -> tu
     if unrun:
         return Verdict.INCOMPLETE, f"MUST requirement(s) not run: {', '.join(unrun)}"
     if not active:
-        return Verdict.INCOMPLETE, "no active, unwaived requirement in this profile"
+        return Verdict.INCOMPLETE, "no active, unwaived requirement applies to this target"
     return Verdict.CONFORMANT, "every active MUST requirement passed and nothing errored"
 
 
@@ -120,7 +125,8 @@ def score_run(profile: Profile, results: Iterable[Result], *, run: dict[str, Any
         categories[category] = {"score": _ratio(in_cat), "counts": _counts(in_cat),
                                 "weight": sum(r.weight for r in in_cat if r.scored),
                                 "category_weight": weights.get(category, 1.0)}
-    optional = [r for r in rows if r.requirement.level is Level.MAY and not r.requirement.planned]
+    optional = [r for r in rows if r.requirement.level is Level.MAY and not r.requirement.planned
+                and r.outcome is not Outcome.NOT_APPLICABLE]
     score = _ratio(rows)
     profile_id: ProfileId = {"id": profile.id, "version": profile.version, "title": profile.title,
                              "digest": profile.digest}

@@ -82,7 +82,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
               skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
               target: Target | None = None, load: dict[str, Any] | None = None,
               systems: dict[str, str] | None = None, allow_retired: bool = False,
-              certification: bool = False) -> RunOutcome:
+              certification: bool = False, params: dict[str, str] | None = None) -> RunOutcome:
     """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
     {category: multiplier}, and (from a supplier's `--baseline`) `baseline` {id: {reason, accepted_by, expires}};
     it is kept in run.json so a resume or a re-score applies it again. `certification` asks for a certification
@@ -90,6 +90,8 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
     `target` may be given ready-made (a tender's candidate); `target_spec` then only names it.
     `load` sizes load checks for the buyer: {"arrival_rate", "duration_s", "workers"} (any of them).
     `systems` ({name: base URL}, from `--system`) adds to or replaces the target file's `systems:`.
+    `params` ({name: value}, from `--param`) adds to or replaces the target file's `params:`; a parameter the
+    profile requires that neither gives (and has no default) is a UsageError naming it, before anything starts.
     A retired profile version is refused unless `allow_retired` (its results are no longer valid)."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
@@ -105,6 +107,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
                 raise UsageError(f"--system {name}: {profile.ref} talks to no system of that name; "
                                  f"it declares {', '.join(sorted(declared)) or 'none'}")
         target = target.with_systems(systems)
+    target = _with_params(profile, target.with_params(params or {}))
     target.request_headers()  # fail now, before creating anything, if a credential is missing
     _select(profile, only, skip)
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -119,6 +122,18 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
     )
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
     return _execute(run_dir, profile, target, listener)
+
+
+def _with_params(profile: Profile, target: Target) -> Target:
+    """The target with the profile's parameter defaults filled in; a missing required one is a UsageError."""
+    try:
+        return replace(target, params=profile.resolve_params(target.params))
+    except KeyError as exc:
+        name = str(exc.args[0])
+        parameter = profile.parameter(name)
+        described = f" ({parameter.description})" if parameter else ""
+        raise UsageError(f"{profile.ref} needs parameter '{name}'{described}; give it with --param {name}=VALUE "
+                         f"or under `params:` of the target in the targets file") from None
 
 
 def _check_lifecycle(profile: Profile, allow_retired: bool, listener: RunListener) -> None:
@@ -360,6 +375,9 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                 missing = sorted(needs.get(req.id, frozenset()) - set(systems))
                 if why is not None:
                     result = Result(req.id, Outcome.SKIPPED, reason=why)
+                elif (not_applicable := req.not_applicable_because(target.params)) is not None:
+                    result = Result(req.id, Outcome.NOT_APPLICABLE, reason=_with_description(profile, req,
+                                                                                              not_applicable))
                 elif unreachable:
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
                 elif missing:
@@ -382,6 +400,11 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     scorecard = rescore(run_dir, profile, interrupted=interrupted, target=target)
     write_reports(run_dir, scorecard, listener)
     return RunOutcome(run_dir, scorecard, interrupted)
+
+
+def _with_description(profile: Profile, req: Requirement, reason: str) -> str:
+    parameter = profile.parameter(str((req.applies_when or {}).get("param")))
+    return f"{reason} ({parameter.description})" if parameter else reason
 
 
 INTERRUPTED = ("interrupted: the run was stopped (Ctrl-C or SIGTERM) while this requirement ran; "
@@ -415,7 +438,8 @@ def _target_of(meta: RunMeta) -> Target:
     return replace(target, name=recorded.get("name", target.name), supplier=recorded.get("supplier", target.supplier),
                    product=recorded.get("product", target.product),
                    product_version=recorded.get("product_version", target.product_version),
-                   claims=recorded.get("claims", target.claims))
+                   claims=recorded.get("claims", target.claims),
+                   params=dict(recorded.get("params") or {}))
 
 
 def rescore(run_dir: RunDir, profile: Profile | None = None, *, interrupted: bool | None = None,

@@ -100,3 +100,19 @@ def test_a_baselined_failure_is_skipped_with_its_reason(pytester: pytest.Pyteste
     result = _run(pytester, lost_update, "-k", "POLE-REC-005", "--conformance-baseline", str(baseline), "-rs")
     result.assert_outcomes(skipped=1, deselected=24)
     result.stdout.fnmatch_lines(["*baselined: fix in 2.4 (accepted by QA lead, until 2999-01-01; measured: fail)*"])
+
+
+def test_parameters_are_given_and_a_requirement_that_does_not_apply_is_skipped_with_its_reason(
+        pytester: pytest.Pytester, tmp_path: Path) -> None:
+    from tests.component.test_following_a_server import _profile, linked_pages
+
+    folder = _profile(tmp_path / "profiles")
+    with linked_pages() as server:
+        result = pytester.runpytest_subprocess(
+            *NO_ENGINE_PLUGINS, "--conformance-profile", str(folder), "--conformance-target",
+            f"http://127.0.0.1:{server.server_address[1]}", "--conformance-runs-dir", str(pytester.path / "runs"),
+            "--conformance-param", "collection=lakes", "-rs")
+    result.assert_outcomes(passed=2, skipped=2)
+    result.stdout.fnmatch_lines(["*not applicable: the target gives no parameter 'temporal_collection'*",
+                                 "*not applicable: step 'the collection has a temporal extent'*"],
+                                consecutive=False)

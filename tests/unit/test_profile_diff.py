@@ -9,10 +9,17 @@ from typing import Any
 
 import pytest
 
-from conformance.governance.diff import RULES, Severity, diff_interfaces, diff_profiles, diff_requirements
+from conformance.governance.diff import (
+    RULES,
+    Severity,
+    diff_interfaces,
+    diff_parameters,
+    diff_profiles,
+    diff_requirements,
+)
 from conformance.governance.semver import bump_of, version_problems
 from conformance.inputs.profiles import load_profile
-from conformance.model import CheckKind, CheckSpec, Level, Requirement, RequirementStatus
+from conformance.model import CheckKind, CheckSpec, Level, Parameter, Requirement, RequirementStatus
 
 BASE: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -128,7 +135,8 @@ INTERFACE_CASES: list[tuple[str, Edit, str]] = [
 
 
 def test_every_interface_rule_has_a_case() -> None:
-    covered = {rule for rule, _, _ in INTERFACE_CASES} | {rule for rule, *_ in REQUIREMENT_CASES}
+    covered = ({rule for rule, _, _ in INTERFACE_CASES} | {rule for rule, *_ in REQUIREMENT_CASES}
+               | {rule for rule, *_ in PARAMETER_CASES})
     assert covered == set(RULES), set(RULES) ^ covered
 
 
@@ -165,7 +173,28 @@ REQUIREMENT_CASES: list[tuple[str, tuple[Requirement, ...], tuple[Requirement, .
     ("requirement-level-lowered", (_req(),), (_req(level=Level.SHOULD),)),
     ("requirement-check-changed", (_req(),), (_req(check=CheckSpec(CheckKind.CONTRACT, {"scenario": "b.yaml"})),)),
     ("requirement-changed", (_req(),), (_req(weight=3.0),)),
+    ("requirement-condition-added", (_req(),), (_req(applies_when={"param": "temporal"}),)),
+    ("requirement-condition-changed", (_req(applies_when={"param": "temporal"}),), (_req(),)),
 ]
+
+_OPTIONAL, _REQUIRED = Parameter("collection", "a collection"), Parameter("collection", "a collection", required=True)
+PARAMETER_CASES: list[tuple[str, tuple[Parameter, ...], tuple[Parameter, ...]]] = [
+    ("profile-parameter-added-required", (), (_REQUIRED,)),
+    ("profile-parameter-added", (), (_OPTIONAL,)),
+    ("profile-parameter-made-required", (_OPTIONAL,), (_REQUIRED,)),
+    ("profile-parameter-removed", (_OPTIONAL,), ()),
+]
+
+
+@pytest.mark.parametrize(("rule", "old", "new"), PARAMETER_CASES, ids=[c[0] for c in PARAMETER_CASES])
+def test_parameter_rule(rule: str, old: tuple[Parameter, ...], new: tuple[Parameter, ...]) -> None:
+    assert [c.rule for c in diff_parameters(old, new)] == [rule]
+
+
+def test_a_required_parameter_with_a_default_asks_nothing_new_of_a_targets_file() -> None:
+    defaulted = Parameter("collection", "a collection", required=True, default="lakes")
+    assert [c.rule for c in diff_parameters((), (defaulted,))] == ["profile-parameter-added"]
+    assert list(diff_parameters((_OPTIONAL,), (defaulted,))) == []
 
 
 @pytest.mark.parametrize(("rule", "old", "new"), REQUIREMENT_CASES, ids=[c[0] for c in REQUIREMENT_CASES])

@@ -131,7 +131,7 @@ def scored_runs(draw: st.DrawFn) -> Scored:
 @settings(max_examples=300, database=None)
 @given(scored_runs(), st.data())
 def test_fixing_a_failure_never_lowers_the_score(run: Scored, data: st.DataObject) -> None:
-    failing = [r for r in run.results if r.outcome is not Outcome.PASS]
+    failing = [r for r in run.results if r.outcome not in (Outcome.PASS, Outcome.NOT_APPLICABLE)]
     if not failing:
         return
     fixed_id = data.draw(st.sampled_from([r.requirement_id for r in failing]))
@@ -148,7 +148,8 @@ def test_fixing_a_failure_never_lowers_the_score(run: Scored, data: st.DataObjec
 def test_verdict_rules_hold(run: Scored) -> None:
     card = run.card()
     by_id = {r.requirement_id: r.outcome for r in run.results}
-    counted = [r for r in run.profile.requirements if not r.planned and r.id not in run.waivers]
+    counted = [r for r in run.profile.requirements if not r.planned and r.id not in run.waivers
+               and by_id.get(r.id) is not Outcome.NOT_APPLICABLE]  # out of the verdict, like a waiver
     if any(r.level is Level.MUST and by_id.get(r.id) is Outcome.FAIL for r in counted):
         assert card["verdict"] == "non-conformant"
     if any(by_id.get(r.id) is Outcome.ERROR for r in counted):
