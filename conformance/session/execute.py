@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -35,7 +36,7 @@ from conformance.runners import RunContext, get_runner
 from conformance.scoring.scorecard import score_run
 from conformance.scoring.shapes import Scorecard
 
-__all__ = ["RunListener", "RunOutcome", "rescore", "resume_run", "scorecard_of", "start_run",
+__all__ = ["RunListener", "RunOutcome", "rescore", "restart_needed", "resume_run", "scorecard_of", "start_run",
            "write_reports"]
 
 TIERS = ("quick", "full")
@@ -228,32 +229,69 @@ def _harness_request(target: Target, method: str, path: str, headers: dict[str, 
 
 
 RESET_TIMEOUT_S = 120.0
+RESTART_WAIT_S = 60.0  # after a restart hook, how long the target may take to answer again
+RESTART_POLL_S = 0.2
 
 
 def _reset(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> str | None:
     """Put the target back in its known state; None on success, else why not. A reset request has
     RESET_TIMEOUT_S for the whole exchange (resets may be slow), and the shared bounds on its answer."""
-    spec = target.reset
+    return _run_hook(target, target.reset, "reset", headers, stop)
+
+
+def _run_hook(target: Target, spec: ResetSpec | None, what: str, headers: dict[str, str],
+              stop: threading.Event | None) -> str | None:
+    """Run a target's `reset` or `restart` hook (a request under base_url or a command); None on success, else
+    why not."""
     if spec is None:
         return None
     if spec.request:
         method, path = spec.request
-        failed = f"reset request {method} {path} failed"
+        failed = f"{what} request {method} {path} failed"
         response, problem = _harness_request(target, method, path, headers, RESET_TIMEOUT_S, stop, read_body=True,
                                              refused=failed, unreachable=failed)
         if response is None:
             return problem
         if not response.is_success:
-            return f"reset request {method} {path} answered {response.status_code}"
+            return f"{what} request {method} {path} answered {response.status_code}"
         return None
     try:
         proc = run_command(shlex.split(spec.command or ""), timeout=RESET_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"reset command failed: {exc}"
+        return f"{what} command failed: {exc}"
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
-        return f"reset command exited {proc.returncode}: {tail[0][:200]}"
+        return f"{what} command exited {proc.returncode}: {tail[0][:200]}"
     return None
+
+
+def _restart(target: Target, headers: dict[str, str], redactor: Redactor, stop: threading.Event) -> None:
+    """Restart the target's process with its `restart` hook, then wait (up to RESTART_WAIT_S) until it answers the
+    preflight again at its base URL. EngineFailure (an error: nothing about what survives was measured) if the
+    hook fails or the target does not come back in time."""
+    failed = _run_hook(target, target.restart, "restart", headers, stop)
+    if failed:
+        raise EngineFailure(redactor.text(failed))
+    deadline = time.monotonic() + RESTART_WAIT_S
+    while (problem := _preflight(target, headers, stop)) is not None:
+        if time.monotonic() > deadline:
+            raise EngineFailure(redactor.text(f"the target did not answer within {RESTART_WAIT_S:g} s of its "
+                                              f"restart hook: {problem}"))
+        if stop.wait(RESTART_POLL_S):
+            raise KeyboardInterrupt
+
+
+def restart_needed(profile: Profile, req: Requirement) -> bool:
+    """True if the requirement restarts the target's process (a Python check declared with `restarts=True`)."""
+    if req.check.kind is not CheckKind.CONTRACT or "python" not in req.check.options:
+        return False
+    check = profile_checks(profile).find(req.check.options["python"])
+    return bool(check and check.restarts)
+
+
+NO_RESTART = ("could not be tested: it restarts the supplier's process mid-run, and the target declares no way to "
+              "do it; add `restart: {command: \"...\"}` (or `{request: \"POST /path\"}`) to the target in the "
+              "targets file (docs/reference/targets-format.md)")
 
 
 def systems_needed(profile: Profile, req: Requirement) -> frozenset[str]:
@@ -336,7 +374,9 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                           seed=meta.seed, tier=meta.tier, budget_s=meta.budget_s,
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
                           progress=_progress(listener, req), stop=stop, load=dict(meta.load),
-                          systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens)
+                          systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens,
+                          restart=(lambda: _restart(target, {**headers, **(tokens.headers() if tokens else {})},
+                                                    redactor, stop)) if target.restart else None)
 
     interrupted = False
     stop = threading.Event()
@@ -364,6 +404,8 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
                 elif missing:
                     result = Result(req.id, Outcome.ERROR, reason=_missing_systems(profile, missing))
+                elif target.restart is None and restart_needed(profile, req):
+                    result = Result(req.id, Outcome.ERROR, reason=NO_RESTART)
                 elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
                         failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
                         or _reset_systems(systems, needs.get(req.id, frozenset()), stop)):
