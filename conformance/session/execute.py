@@ -28,7 +28,7 @@ from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
 from conformance.engine.runmeta import RunMeta, RunStatus
-from conformance.errors import BaselineError, EngineFailure, RunDirError, TokenError, UsageError
+from conformance.errors import BaselineError, EngineFailure, LaunchError, RunDirError, TokenError, UsageError
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, ProfileStatus, Requirement, Result
@@ -83,7 +83,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
               skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
               target: Target | None = None, load: dict[str, Any] | None = None,
               systems: dict[str, str] | None = None, allow_retired: bool = False,
-              certification: bool = False) -> RunOutcome:
+              certification: bool = False, restart: Callable[[], None] | None = None) -> RunOutcome:
     """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
     {category: multiplier}, and (from a supplier's `--baseline`) `baseline` {id: {reason, accepted_by, expires}};
     it is kept in run.json so a resume or a re-score applies it again. `certification` asks for a certification
@@ -91,7 +91,9 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
     `target` may be given ready-made (a tender's candidate); `target_spec` then only names it.
     `load` sizes load checks for the buyer: {"arrival_rate", "duration_s", "workers"} (any of them).
     `systems` ({name: base URL}, from `--system`) adds to or replaces the target file's `systems:`.
-    A retired profile version is refused unless `allow_retired` (its results are no longer valid)."""
+    A retired profile version is refused unless `allow_retired` (its results are no longer valid).
+    `restart` restarts the target's process (a tender's candidate, started by the harness); without it a target's
+    own `restart` hook is used, if it declares one."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
     if certification:
@@ -119,7 +121,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
         systems_given=dict(systems or {}), certification=certification,
     )
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
-    return _execute(run_dir, profile, target, listener)
+    return _execute(run_dir, profile, target, listener, restart)
 
 
 def _check_lifecycle(profile: Profile, allow_retired: bool, listener: RunListener) -> None:
@@ -146,9 +148,9 @@ def _check_certifiable(tier: str, only: tuple[str, ...], skip: tuple[str, ...], 
 
 
 def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None,
-               systems: dict[str, str] | None = None) -> RunOutcome:
+               systems: dict[str, str] | None = None, restart: Callable[[], None] | None = None) -> RunOutcome:
     """Continue a run. `base_url` points it at a restarted candidate listening somewhere new, `systems` at
-    restarted other systems (replacing the URLs the run was given)."""
+    restarted other systems (replacing the URLs the run was given); `restart` as for `start_run`."""
     run_dir = RunDir.open(path)
     meta = run_dir.meta
     try:
@@ -169,7 +171,7 @@ def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None
             key="profile.digest", fix="results from two versions of a profile cannot be mixed; start a new run")
     target.request_headers()
     run_dir.update_meta(status=RunStatus.RUNNING, resumed_at=[*meta.resumed_at, utc_now()])
-    return _execute(run_dir, profile, target, listener)
+    return _execute(run_dir, profile, target, listener, restart)
 
 
 @contextmanager
@@ -289,9 +291,10 @@ def restart_needed(profile: Profile, req: Requirement) -> bool:
     return bool(check and check.restarts)
 
 
-NO_RESTART = ("could not be tested: it restarts the supplier's process mid-run, and the target declares no way to "
-              "do it; add `restart: {command: \"...\"}` (or `{request: \"POST /path\"}`) to the target in the "
-              "targets file (docs/reference/targets-format.md)")
+NO_RESTART = ("could not be tested: it restarts the supplier's process mid-run, and there is no way to do it; in a "
+              "targets file add `restart: {command: \"...\"}` (or `{request: \"POST /path\"}`) to the target "
+              "(docs/reference/targets-format.md); in a tender give the candidate a `command` naming {port}, so the "
+              "harness starts it and can restart it (docs/reference/tender-format.md)")
 
 
 def systems_needed(profile: Profile, req: Requirement) -> frozenset[str]:
@@ -352,7 +355,8 @@ def _reset_systems(systems: dict[str, Target], names: frozenset[str],
     return None
 
 
-def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunListener) -> RunOutcome:
+def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunListener,
+             restart: Callable[[], None] | None = None) -> RunOutcome:
     meta = run_dir.meta
     plan = _select(profile, tuple(meta.only), tuple(meta.skip))
     previous, warnings = run_dir.results()
@@ -375,8 +379,20 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
                           progress=_progress(listener, req), stop=stop, load=dict(meta.load),
                           systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens,
-                          restart=(lambda: _restart(target, {**headers, **(tokens.headers() if tokens else {})},
-                                                    redactor, stop)) if target.restart else None)
+                          restart=restart_target if can_restart else None)
+
+    def restart_target() -> None:
+        if restart is not None:  # the harness started the target: it kills and starts it again
+            try:
+                restart()
+            except LaunchError as exc:
+                raise EngineFailure(f"the harness could not restart the target: {exc.summary}") from None
+            if (problem := _preflight(target, headers, stop)) is not None:
+                raise EngineFailure(f"the target did not answer after its restart: {problem}")
+        else:
+            _restart(target, {**headers, **(tokens.headers() if tokens else {})}, redactor, stop)
+
+    can_restart = restart is not None or target.restart is not None
 
     interrupted = False
     stop = threading.Event()
@@ -404,7 +420,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
                 elif missing:
                     result = Result(req.id, Outcome.ERROR, reason=_missing_systems(profile, missing))
-                elif target.restart is None and restart_needed(profile, req):
+                elif not can_restart and restart_needed(profile, req):
                     result = Result(req.id, Outcome.ERROR, reason=NO_RESTART)
                 elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
                         failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
