@@ -89,3 +89,22 @@ def test_a_restarted_command_keeps_its_arguments_on_the_same_port_and_database()
     argv = ["python", "-m", "conformance", "reference", "serve", "--port", "0", "--fault", "x", "--db=/a.sqlite"]
     assert restarted_command(argv, port=4321, db_path="/tmp/d.sqlite") == [
         "python", "-m", "conformance", "reference", "serve", "--fault", "x", "--port", "4321", "--db", "/tmp/d.sqlite"]
+
+
+def test_the_gateway_stand_in_checks_the_wire_format_tells_a_retry_from_a_duplicate_and_goes_down() -> None:
+    message = {"dispatch_id": "d-1", "incident_id": "i-1", "call_id": "c-1", "resource": "WV-12",
+               "instruction": "Attend.", "location": {"cell": CALL["cell"]}}
+    with launched([sys.executable, "-m", "fixtures.dispatch_gateway", "--port", "0"]) as url, \
+            httpx.Client(base_url=url, timeout=10) as gateway:
+        assert gateway.post("/messages", json=message, headers={"Idempotency-Key": "d-1"}).status_code == 201
+        assert gateway.post("/messages", json=message, headers={"Idempotency-Key": "d-1"}).status_code == 200
+        changed = gateway.post("/messages", json={**message, "resource": "WV-13"}, headers={"Idempotency-Key": "d-1"})
+        assert changed.status_code == 409 and {"pointer": "/body/resource"} in [
+            {"pointer": e["pointer"]} for e in changed.json()["errors"]]
+        broken = gateway.post("/messages", json={"dispatch_id": "d-2"}, headers={"Idempotency-Key": "d-2"})
+        assert broken.status_code == 422 and any("'resource'" in e["detail"] for e in broken.json()["errors"])
+        assert gateway.put("/control/availability", json={"available": False}).json() == {"available": False}
+        down = gateway.post("/messages", json=message, headers={"Idempotency-Key": "d-3"})
+        assert down.status_code == 503 and down.headers["retry-after"] == "1"
+        held = gateway.get("/messages", params={"incident_id": "i-1", "settle_s": 0}).json()
+        assert held["count"] == 1 and held["items"][0]["replays"] == 1 and held["items"][0]["message"] == message
