@@ -108,3 +108,31 @@ def test_the_gateway_stand_in_checks_the_wire_format_tells_a_retry_from_a_duplic
         assert down.status_code == 503 and down.headers["retry-after"] == "1"
         held = gateway.get("/messages", params={"incident_id": "i-1", "settle_s": 0}).json()
         assert held["count"] == 1 and held["items"][0]["replays"] == 1 and held["items"][0]["message"] == message
+
+
+def _targets(folder: Path, url: str, restart: str) -> str:
+    path = folder / "targets.yaml"
+    path.write_text(f"targets:\n  ref:\n    base_url: {url}\n    restart: {{request: {restart}}}\n", encoding="utf-8")
+    return f"{path}#ref"
+
+
+def test_a_failing_restart_hook_is_an_error_and_a_check_that_never_restarts_is_not_a_pass(tmp_path: Path) -> None:
+    import shutil
+
+    profile = tmp_path / "control-room" / "1.0.0"
+    shutil.copytree(ROOT / "profiles" / "control-room" / "1.0.0", profile)
+    check = profile / "checks" / "restart.py"
+    text = check.read_text(encoding="utf-8")
+    assert text.count('    c.restart("the supplier') == 1
+    check.write_text(text.replace('    c.restart("the supplier', '    str("the supplier'), encoding="utf-8")
+    results = {}
+    with serving("control-room") as url:  # in process: no restart route, so the hook below answers 404
+        for name, ref in (("hook fails", "control-room"), ("never restarts", str(profile))):
+            listener = Recorder()
+            start_run(ref, _targets(tmp_path, url, "POST /__no-such-restart"), runs_dir=tmp_path / name,
+                      listener=listener, seed=1, only=("CR-RES-001",))
+            results[name] = listener.finished["CR-RES-001"]
+    assert results["hook fails"].outcome is Outcome.ERROR
+    assert "restart request POST /__no-such-restart answered 404" in (results["hook fails"].reason or "")
+    assert results["never restarts"].outcome is Outcome.ERROR
+    assert "declares restarts=True but never restarted" in (results["never restarts"].reason or "")
