@@ -6,25 +6,18 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import random
-import shlex
 import signal
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
 from conformance import __version__
-from conformance.engine.bounded import Bounds, Interrupted, bounded_client, bounded_send
 from conformance.engine.files import log_harness_error, utc_now
 from conformance.engine.oauth import token_source_for
-from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
 from conformance.engine.runmeta import RunMeta, RunStatus
@@ -35,6 +28,8 @@ from conformance.model import CheckKind, Outcome, Profile, ProfileStatus, Requir
 from conformance.runners import RunContext, get_runner
 from conformance.scoring.scorecard import score_run
 from conformance.scoring.shapes import Scorecard
+from conformance.session.hooks import preflight, reset
+from conformance.session.hooks import restart as restart_with_hook
 
 __all__ = ["RunListener", "RunOutcome", "rescore", "restart_needed", "resume_run", "scorecard_of", "start_run",
            "write_reports"]
@@ -198,91 +193,6 @@ def _graceful_stop(stop: threading.Event, listener: RunListener) -> Iterator[Non
             signal.signal(sig, old)
 
 
-PREFLIGHT_DEADLINE_S = 10.0
-
-
-def _preflight(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> str | None:
-    """None if the target answers HTTP at all (a status line and headers within the deadline: the body is not
-    read); otherwise why not (an error, never a supplier failure)."""
-    _, problem = _harness_request(target, "GET", "/", headers, min(PREFLIGHT_DEADLINE_S, target.timeout_s), stop,
-                                  read_body=False,
-                                  refused=f"target did not answer the preflight GET {target.base_url}/",
-                                  unreachable=f"target unreachable at {target.base_url}")
-    return problem
-
-
-def _harness_request(target: Target, method: str, path: str, headers: dict[str, str], deadline_s: float,
-                     stop: threading.Event | None, *, read_body: bool, refused: str,
-                     unreachable: str) -> tuple[httpx.Response | None, str | None]:
-    """One request of the harness's own (a preflight, a reset), bounded like every exchange: (the answer, None),
-    or (None, why not), prefixed `refused` when a bound tripped and `unreachable` when it could not connect.
-    A stop is re-raised as KeyboardInterrupt."""
-    try:
-        with bounded_client(deadline_s=deadline_s, **target.http_options()) as client:
-            response = bounded_send(client, client.build_request(method, target.base_url + path, headers=headers),
-                                    Bounds(deadline_s=deadline_s), stop=stop, read_body=read_body)
-    except Interrupted:
-        raise KeyboardInterrupt from None
-    except EngineFailure as exc:
-        return None, f"{refused}: {exc}"
-    except httpx.HTTPError as exc:
-        return None, f"{unreachable}: {type(exc).__name__}: {exc}"
-    return response, None
-
-
-RESET_TIMEOUT_S = 120.0
-RESTART_WAIT_S = 60.0  # after a restart hook, how long the target may take to answer again
-RESTART_POLL_S = 0.2
-
-
-def _reset(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> str | None:
-    """Put the target back in its known state; None on success, else why not. A reset request has
-    RESET_TIMEOUT_S for the whole exchange (resets may be slow), and the shared bounds on its answer."""
-    return _run_hook(target, target.reset, "reset", headers, stop)
-
-
-def _run_hook(target: Target, spec: ResetSpec | None, what: str, headers: dict[str, str],
-              stop: threading.Event | None) -> str | None:
-    """Run a target's `reset` or `restart` hook (a request under base_url or a command); None on success, else
-    why not."""
-    if spec is None:
-        return None
-    if spec.request:
-        method, path = spec.request
-        failed = f"{what} request {method} {path} failed"
-        response, problem = _harness_request(target, method, path, headers, RESET_TIMEOUT_S, stop, read_body=True,
-                                             refused=failed, unreachable=failed)
-        if response is None:
-            return problem
-        if not response.is_success:
-            return f"{what} request {method} {path} answered {response.status_code}"
-        return None
-    try:
-        proc = run_command(shlex.split(spec.command or ""), timeout=RESET_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{what} command failed: {exc}"
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
-        return f"{what} command exited {proc.returncode}: {tail[0][:200]}"
-    return None
-
-
-def _restart(target: Target, headers: dict[str, str], redactor: Redactor, stop: threading.Event) -> None:
-    """Restart the target's process with its `restart` hook, then wait (up to RESTART_WAIT_S) until it answers the
-    preflight again at its base URL. EngineFailure (an error: nothing about what survives was measured) if the
-    hook fails or the target does not come back in time."""
-    failed = _run_hook(target, target.restart, "restart", headers, stop)
-    if failed:
-        raise EngineFailure(redactor.text(failed))
-    deadline = time.monotonic() + RESTART_WAIT_S
-    while (problem := _preflight(target, headers, stop)) is not None:
-        if time.monotonic() > deadline:
-            raise EngineFailure(redactor.text(f"the target did not answer within {RESTART_WAIT_S:g} s of its "
-                                              f"restart hook: {problem}"))
-        if stop.wait(RESTART_POLL_S):
-            raise KeyboardInterrupt
-
-
 def restart_needed(profile: Profile, req: Requirement) -> bool:
     """True if the requirement restarts the target's process (a Python check declared with `restarts=True`)."""
     if req.check.kind is not CheckKind.CONTRACT or "python" not in req.check.options:
@@ -350,7 +260,7 @@ def _reset_systems(systems: dict[str, Target], names: frozenset[str],
                    stop: threading.Event | None = None) -> str | None:
     for name in sorted(names):
         system = systems[name]
-        if system.reset is not None and (failed := _reset(system, system.request_headers(), stop)):
+        if system.reset is not None and (failed := reset(system, system.request_headers(), stop)):
             return f"{name}: {failed}"
     return None
 
@@ -387,10 +297,10 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                 restart()
             except LaunchError as exc:
                 raise EngineFailure(f"the harness could not restart the target: {exc.summary}") from None
-            if (problem := _preflight(target, headers, stop)) is not None:
+            if (problem := preflight(target, headers, stop)) is not None:
                 raise EngineFailure(f"the target did not answer after its restart: {problem}")
         else:
-            _restart(target, {**headers, **(tokens.headers() if tokens else {})}, redactor, stop)
+            restart_with_hook(target, {**headers, **(tokens.headers() if tokens else {})}, redactor, stop)
 
     can_restart = restart is not None or target.restart is not None
 
@@ -399,7 +309,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     with _graceful_stop(stop, listener), contextlib.ExitStack() as started_systems:
         try:
             if any(why is None for _, why in todo):
-                unreachable = _preflight(target, headers, stop)
+                unreachable = preflight(target, headers, stop)
             if tokens is not None and not unreachable:
                 try:
                     tokens.token()  # fail before the first requirement, with the endpoint's answer
@@ -423,7 +333,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                 elif not can_restart and restart_needed(profile, req):
                     result = Result(req.id, Outcome.ERROR, reason=NO_RESTART)
                 elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
-                        failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
+                        failed := reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
                         or _reset_systems(systems, needs.get(req.id, frozenset()), stop)):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
