@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import random
-import shlex
 import socket
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -36,7 +35,7 @@ from conformance.engine.processes import LaunchError, candidate_command, launche
 from conformance.engine.rundir import RunDir
 from conformance.errors import ConformanceError, RunDirError
 from conformance.inputs.targets import Target, parse_target
-from conformance.inputs.tender import Candidate, Tender, TenderProfile, fill_systems, load_tender
+from conformance.inputs.tender import PORT, WORKDIR, Candidate, Tender, TenderProfile, fill_command, load_tender
 from conformance.model import Outcome
 from conformance.scoring.compare import CandidateRuns, build_comparison
 from conformance.scoring.shapes import Comparison
@@ -307,7 +306,7 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
         if cand.command:
             say(f"  starting: {cand.command}")
             command = _filled(cand, systems, path / "work" / cand.name)
-            if _PORT in cand.command:  # the harness can kill it and start it again on the same port
+            if PORT in cand.command:  # the harness can kill it and start it again on the same port
                 service = stack.enter_context(restartable(candidate_command(command), timeout=START_TIMEOUT_S,
                                                           log_path=path / "logs" / f"{cand.name}.log"))
                 url, restart = service.url, service.restart
@@ -341,21 +340,18 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
     return False
 
 
-_PORT, _WORKDIR = "{port}", "{workdir}"
-
-
 def _filled(cand: Candidate, systems: dict[str, str], workdir: Path) -> str:
-    """The candidate's command with its systems' URLs, `{port}` (a free loopback port) and `{workdir}` (its own
-    folder, created) filled in; paths and ports are quoted for the shell-like split that follows."""
-    command = fill_systems(cand.command or "", systems)
-    if _WORKDIR in command:
+    """The candidate's command with its systems' URLs, `{port}` (a loopback port free now, which the candidate
+    binds next) and `{workdir}` (its own folder, created) filled in."""
+    command = cand.command or ""
+    if WORKDIR in command:
         workdir.mkdir(parents=True, exist_ok=True)
-        command = command.replace(_WORKDIR, shlex.quote(str(workdir)))
-    if _PORT in command:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:  # free now; the candidate binds it next
+    port = None
+    if PORT in command:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.bind(("127.0.0.1", 0))
-            command = command.replace(_PORT, str(probe.getsockname()[1]))
-    return command
+            port = int(probe.getsockname()[1])
+    return fill_command(command, systems, port=port, workdir=workdir)
 
 
 def _target(cand: Candidate, spec: str) -> Target:

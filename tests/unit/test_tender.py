@@ -195,3 +195,16 @@ def test_a_retired_version_cannot_be_evaluated(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(TenderError, match="retired on 2026-01-31") as caught:
         load_tender(write(tmp_path, MINIMAL))
     assert caught.value.line == 5 and caught.value.fix == "evaluate pole-records@1.1.0"
+
+
+def test_a_candidate_command_is_filled_with_its_systems_port_and_folder(tmp_path: Path) -> None:
+    from conformance.inputs.tender import fill_command
+
+    command = "serve --port {port} --db {workdir}/x.sqlite --system gateway={systems.gateway}"
+    filled = fill_command(command, {"gateway": "http://127.0.0.1:9"}, port=4321, workdir=tmp_path / "a b")
+    assert filled == f"serve --port 4321 --db '{tmp_path}/a b'/x.sqlite --system gateway=http://127.0.0.1:9"
+    import shlex
+
+    assert shlex.split(filled)[4] == f"{tmp_path}/a b/x.sqlite"  # the folder survives the launcher's split
+    assert fill_command("serve --port {port}", {}) == "serve --port {port}"  # nothing given: left as written
+
