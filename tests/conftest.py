@@ -26,7 +26,7 @@ from hypothesis import settings
 
 from conformance.engine.processes import launched, run_command
 from conformance.inputs.checks import ProfileChecks, load_checks
-from fixtures.kit.launch import reference_command, reference_stack
+from fixtures.kit.launch import reference_command, reference_stack, restartable_target
 
 # No per-example deadline in the suite's own properties: a deadline is a timed assertion, and on a shared
 # two-core machine a busy neighbour made one fail (test_scoring's verdict rules). Speed is measured in benchmarks/.
@@ -113,8 +113,10 @@ def skip_load(profile: str) -> list[str]:
             for arg in ("--skip", r.id)]
 
 
-def run_profile(url: str, runs_dir: Path, *extra: str, profile: str = "pole-records") -> Run:
-    proc = conformance("run", profile, "--target", url, "--seed", SEED, "--runs-dir", str(runs_dir), *extra)
+def run_profile(url: str, runs_dir: Path, *extra: str, profile: str = "pole-records", target: str | None = None) -> Run:
+    """`conformance run` of `profile` against `url` (or `target`, a targets file naming it, when given)."""
+    proc = conformance("run", profile, "--target", target or url, "--seed", SEED, "--runs-dir", str(runs_dir),
+                       *extra)
     run_dir = only_run_dir(runs_dir)
     return Run(proc.returncode, proc.stdout, proc.stderr, run_dir, read_scorecard(run_dir), url)
 
@@ -126,7 +128,17 @@ def run_against(faults: Sequence[str], runs_dir: Path, *extra: str, profile: str
     logs.mkdir(parents=True, exist_ok=True)
     with reference_stack(profile, faults, log_dir=logs) as (url, systems):
         system_args = [arg for name, system_url in systems.items() for arg in ("--system", f"{name}={system_url}")]
-        return run_profile(url, runs_dir, *system_args, *extra, profile=profile)
+        # a profile whose requirements restart the target gets the reference's restart hook, in a targets file
+        target = restartable_target(url, logs) if _restarts_target(profile) else None
+        return run_profile(url, runs_dir, *system_args, *extra, profile=profile, target=target)
+
+
+def _restarts_target(profile: str) -> bool:
+    from conformance.inputs.profiles import load_profile
+    from conformance.session.execute import restart_needed
+
+    loaded = load_profile(profile)
+    return any(restart_needed(loaded, r) for r in loaded.requirements)
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,8 @@
 """The one launcher: every child process the harness starts is started and stopped here.
 
 - `launched(command)`: a service that prints a line containing `listening on URL` (a candidate, a reference
-  supplier, a tender's other system); yields the URL.
+  supplier, a tender's other system); yields the URL. `restartable(command)` yields one the harness can kill and
+  start again (`Restartable.restart()`, a tender's candidate, for requirements that restart the supplier).
 - `ProcessGroup` (and `spawned(command)` for one process): processes that announce nothing (the locust master and
   workers, the demo's evaluation, a CLI run under test), with their log file, environment and working folder.
 - `run_command(command, timeout=...)`: a command run to its end, output captured (a target's reset hook).
@@ -39,8 +40,8 @@ from typing import IO, Any
 
 from conformance.errors import LaunchError
 
-__all__ = ["Arg", "LaunchError", "ProcessGroup", "candidate_command", "launched", "run_command", "spawned",
-           "stop_process_group"]
+__all__ = ["Arg", "LaunchError", "ProcessGroup", "Restartable", "candidate_command", "launched", "restartable",
+           "run_command", "spawned", "stop_process_group"]
 
 _URL = re.compile(r"listening on (https?://\S+)")
 
@@ -65,57 +66,116 @@ def candidate_command(command: str) -> list[str]:
 def launched(command: Sequence[Arg], *, timeout: float = 30.0, log_path: Path | None = None,
              env: Mapping[str, Arg] | None = None) -> Iterator[str]:
     """Run `command`; yield the URL it announces; stop it (SIGTERM, then SIGKILL) on exit."""
-    log = log_path.open("a", encoding="utf-8") if log_path else None  # a resume adds to it
+    service = _Service(command, timeout=timeout, log_path=log_path, env=env)
     try:
-        proc = _popen(command, cwd=None, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=1)
-    except BaseException:
-        if log:
-            log.close()
-        raise
-    found: list[str] = []
-    seen: list[str] = []
-    ready = threading.Event()
+        yield service.url
+    finally:
+        service.stop()
 
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if log:
-                log.write(line)
-                log.flush()
-            if not found:
-                seen.append(line.rstrip())
+
+class _Service:
+    """One start of a command that announces `listening on URL`: started (and its URL read) on creation, or
+    LaunchError; `stop` ends its group."""
+
+    def __init__(self, command: Sequence[Arg], *, timeout: float, log_path: Path | None,
+                 env: Mapping[str, Arg] | None) -> None:
+        self._log = log_path.open("a", encoding="utf-8") if log_path else None  # a resume adds to it
+        try:
+            self._proc = _popen(command, cwd=None, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                bufsize=1)
+        except BaseException:
+            if self._log:
+                self._log.close()
+            raise
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._found: list[str] = []
+        self._seen: list[str] = []
+        self._ready = threading.Event()
+        self._reader.start()
+        try:
+            self.url = self._wait(" ".join(str(arg) for arg in command), timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _pump(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            if self._log:
+                self._log.write(line)
+                self._log.flush()
+            if not self._found:
+                self._seen.append(line.rstrip())
                 match = _URL.search(line)
                 if match:
-                    found.append(match.group(1).rstrip("/"))
-                    ready.set()
-        ready.set()
+                    self._found.append(match.group(1).rstrip("/"))
+                    self._ready.set()
+        self._ready.set()
 
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    shown = " ".join(str(arg) for arg in command)
-    try:
+    def _wait(self, shown: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
-        while not ready.wait(0.1):
+        while not self._ready.wait(0.1):
             if time.monotonic() > deadline:
                 raise LaunchError(f"`{shown}` did not announce its URL within {timeout:.0f} s",
                                   f"no 'listening on URL' line within {timeout:.0f} s")
-        if not found:
-            tail = " | ".join(seen[-5:])
+        if not self._found:
+            tail = " | ".join(self._seen[-5:])
             # Its output ended: it is exiting. Wait a moment for its exit status, which can come a little after the
             # last byte of output (asking at once sometimes found it still running: "exited (None)").
             try:
-                code: int | None = proc.wait(timeout=5)
+                code: int | None = self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                code = None  # it closed its output but goes on running; the finally stops its group
+                code = None  # it closed its output but goes on running; stop() ends its group
             raise LaunchError(f"`{shown}` exited ({code}) before serving: {tail}",
                               f"it exited ({code}) before serving" if code is not None
                               else "it closed its output before serving")
-        yield found[0]
+        return self._found[0]
+
+    def stop(self, signum: int = signal.SIGTERM) -> None:
+        stop_process_group(self._proc, signum)
+        self._reader.join(timeout=5)
+        if self._log:
+            self._log.close()
+            self._log = None
+
+
+class Restartable:
+    """A service (a tender's candidate) the harness can kill and start again, for the requirements that check
+    what survives a restart of the supplier's process. Its command must bring it back at the same URL (a tender
+    fills a candidate's `{port}` with one port for all its starts). See `restartable`."""
+
+    def __init__(self, command: Sequence[Arg], *, timeout: float, log_path: Path | None,
+                 env: Mapping[str, Arg] | None) -> None:
+        self._args = (list(command), timeout, log_path, env)
+        self._service = _Service(command, timeout=timeout, log_path=log_path, env=env)
+        self.url = self._service.url
+        self.restarts = 0
+
+    def restart(self) -> None:
+        """Kill the service's whole process group (SIGKILL: no shutdown code runs, as in a crash) and start the same
+        command again; LaunchError if it does not start, or announces another URL than before."""
+        command, timeout, log_path, env = self._args
+        self._service.stop(signal.SIGKILL)
+        self._service = _Service(command, timeout=timeout, log_path=log_path, env=env)
+        self.restarts += 1
+        if self._service.url != self.url:
+            raise LaunchError(f"restarted, it listens on {self._service.url}, not {self.url} as before",
+                              "it came back at another URL")
+
+    def stop(self) -> None:
+        self._service.stop()
+
+
+@contextmanager
+def restartable(command: Sequence[Arg], *, timeout: float = 30.0, log_path: Path | None = None,
+                env: Mapping[str, Arg] | None = None) -> Iterator[Restartable]:
+    """Like `launched`, yielding a `Restartable` (its `url`, and `restart()`); stopped (SIGTERM, then SIGKILL) on
+    exit. Restart it on the thread that started it (see the module docstring)."""
+    service = Restartable(command, timeout=timeout, log_path=log_path, env=env)
+    try:
+        yield service
     finally:
-        stop_process_group(proc)
-        reader.join(timeout=5)
-        if log:
-            log.close()
+        service.stop()
 
 
 class ProcessGroup:

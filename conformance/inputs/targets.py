@@ -12,6 +12,7 @@ Targets file (YAML)::
         # or {type: oauth2_client_credentials, token_url: /oauth/token, client_id: harness, env: ACME_SECRET,
         #     scope: records}  -- the harness fetches tokens, and fresh ones before they expire
         reset: {request: POST /test-support/reset}   # or {command: "./reset-db.sh --force"}
+        restart: {command: "systemctl restart acme-records"}   # or {request: POST /test-support/restart}
         tls: {ca: certs/acme-ca.pem, client_cert: certs/harness.pem, client_key: certs/harness.key}
         claims: {profiles: [pole-records@1.0.0], requirements: [POLE-SRCH-002]}  # shown against what is demonstrated
         headers: {X-Tenant: north, X-Client-Secret: {env: ACME_CLIENT_SECRET}}   # {env: VAR}: read at run time
@@ -21,6 +22,11 @@ Targets file (YAML)::
 `reset` puts the system back in a known state; the harness uses it before each schema and contract requirement so
 every requirement, and every re-run with the same seed, starts from the same data (before each schema
 and contract requirement).
+
+`restart` restarts the system's process, for the requirements that check what survives a restart (a call in
+progress): a command run to its end, or a request under base_url; either way the harness then waits until the
+system answers again at the same base URL. A requirement that needs a restart, against a target that declares
+none, is an error naming what is missing, never a pass.
 
 Credentials are read from the named environment variables at run time and never written anywhere:
 run.json records the variable's name, never its value. A header value given as `{env: VAR}` is read the same
@@ -57,7 +63,7 @@ __all__ = ["DEFAULT_TIMEOUT_S", "AuthSpec", "ResetSpec", "Target", "TlsSpec", "p
            "parse_system_options", "parse_target"]
 
 _TARGET_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
-                "tls", "claims", "systems", "timeout_s", "params")
+                "restart", "tls", "claims", "systems", "timeout_s", "params")
 _SYSTEM_KEYS = ("base_url", "supplier", "product", "product_version", "auth", "headers", "description", "reset",
                 "tls", "timeout_s")
 DEFAULT_TIMEOUT_S = 30.0
@@ -84,7 +90,8 @@ class AuthSpec:
 
 @dataclass(frozen=True)
 class ResetSpec:
-    """How to put the target back in a known state: an HTTP request under base_url, or a command."""
+    """How to put the target back in a known state (`reset`), or restart its process (`restart`): an HTTP request
+    under base_url, or a command."""
 
     request: tuple[str, str] | None = None  # (method, path)
     command: str | None = None
@@ -121,6 +128,7 @@ class Target:
     header_env: dict[str, str] = field(default_factory=dict)  # header name -> environment variable of its value
     timeout_s: float = DEFAULT_TIMEOUT_S
     reset: ResetSpec | None = None
+    restart: ResetSpec | None = None  # how to restart the system's process (a hook of the same shape as reset)
     tls: TlsSpec | None = None
     claims: dict[str, list[str]] | None = None  # {"profiles": [...], "requirements": [...]}, as the supplier says
     # Other systems some requirements talk to (a court receiver, a migration peer), by the profile's names.
@@ -160,6 +168,7 @@ class Target:
             "product": self.product, "product_version": self.product_version,
             "auth": self.auth.to_dict() if self.auth else None,
             "reset": self.reset.to_dict() if self.reset else None,
+            **({"restart": self.restart.to_dict()} if self.restart else {}),
             "tls": self.tls.to_dict() if self.tls else None,
             "claims": self.claims,
             **({"header_env": dict(self.header_env)} if self.header_env else {}),
@@ -367,6 +376,8 @@ def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path
                           key=dotted([*path_base, "timeout_s"]), fix="give seconds, more than 0 and at most 3600")
     reset = _parse_reset(raw.get("reset"), file=file, line=doc.line_of([*path_base, "reset"]),
                          key=dotted([*path_base, "reset"])) if "reset" in raw else None
+    restart = _parse_reset(raw.get("restart"), file=file, line=doc.line_of([*path_base, "restart"]),
+                           key=dotted([*path_base, "restart"]), hook="restart") if "restart" in raw else None
     tls = _parse_tls(raw["tls"], base=path.parent, file=file, line=doc.line_of([*path_base, "tls"]),
                      key=dotted([*path_base, "tls"])) if "tls" in raw else None
     claims = _parse_claims(raw["claims"], file=file, line=doc.line_of([*path_base, "claims"]),
@@ -392,8 +403,8 @@ def _target_from_mapping(raw: Any, name: str, doc: LocatedYaml, path: Path, path
         supplier=str(raw.get("supplier", supplier or name)),
         product=raw.get("product"), product_version=str(raw["product_version"]) if raw.get(
             "product_version") is not None else None,
-        auth=auth, headers=headers, header_env=header_env, timeout_s=float(timeout_s), reset=reset, tls=tls,
-        claims=claims, systems=systems, params=params,
+        auth=auth, headers=headers, header_env=header_env, timeout_s=float(timeout_s), reset=reset, restart=restart,
+        tls=tls, claims=claims, systems=systems, params=params,
     )
 
 
@@ -457,16 +468,18 @@ def _parse_tls(raw: Any, *, base: Path, file: str, line: int | None, key: str) -
     return TlsSpec(**paths)
 
 
-def _parse_reset(raw: Any, *, file: str, line: int | None, key: str) -> ResetSpec:
+def _parse_reset(raw: Any, *, file: str, line: int | None, key: str, hook: str = "reset") -> ResetSpec:
+    """A `reset` (or `restart`) hook: {request: "METHOD /path"} or {command: "program args"}."""
     fix = 'write {request: "POST /path/under/base_url"} or {command: "program args"}'
     if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in ("request", "command"):
-        raise TargetError("reset needs exactly one of `request` or `command`", file=file, line=line, key=key, fix=fix)
+        raise TargetError(f"{hook} needs exactly one of `request` or `command`", file=file, line=line, key=key,
+                          fix=fix)
     if "command" in raw:
         if not str(raw["command"]).strip():
-            raise TargetError("reset command is empty", file=file, line=line, key=key, fix=fix)
+            raise TargetError(f"{hook} command is empty", file=file, line=line, key=key, fix=fix)
         return ResetSpec(command=str(raw["command"]))
     method, _, path = str(raw["request"]).strip().partition(" ")
     if method.upper() not in _METHODS or not path.startswith("/"):
-        raise TargetError(f"reset request '{raw['request']}' is not 'METHOD /path'", file=file, line=line, key=key,
+        raise TargetError(f"{hook} request '{raw['request']}' is not 'METHOD /path'", file=file, line=line, key=key,
                           fix=fix)
     return ResetSpec(request=(method.upper(), path.strip()))

@@ -37,7 +37,8 @@ from conformance.inputs.yamlfile import LocatedYaml, dotted, explain_schema_erro
 from conformance.model import Candidate, Profile, ProfileStatus
 from conformance.schemas import load_schema
 
-__all__ = ["Candidate", "Tender", "TenderProfile", "fill_systems", "load_tender", "tender_schema"]
+__all__ = ["PORT", "WORKDIR", "Candidate", "Tender", "TenderProfile", "fill_command", "fill_systems", "load_tender",
+           "tender_schema"]
 
 
 def tender_schema() -> dict[str, Any]:
@@ -130,6 +131,20 @@ _SYSTEM_REF = re.compile(r"\{systems\.([a-z][a-z0-9_-]*)\}")
 def fill_systems(command: str, urls: dict[str, str]) -> str:
     """A candidate's command with each {systems.NAME} replaced by that system's URL."""
     return _SYSTEM_REF.sub(lambda m: urls[m.group(1)], command)
+
+
+PORT, WORKDIR = "{port}", "{workdir}"  # in a candidate's command: its port (the same for every start), its folder
+
+
+def fill_command(command: str, urls: dict[str, str], *, port: int | None = None, workdir: Path | None = None) -> str:
+    """A candidate's command with {systems.NAME}, `{port}` and `{workdir}` filled in (the folder quoted for the
+    shell-like split the launcher makes); a placeholder given no value is left as written."""
+    command = fill_systems(command, urls)
+    if workdir is not None:
+        command = command.replace(WORKDIR, shlex.quote(str(workdir)))
+    if port is not None:
+        command = command.replace(PORT, str(port))
+    return command
 
 
 def _systems(doc: LocatedYaml, profiles: tuple[TenderProfile, ...],

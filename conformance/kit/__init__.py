@@ -18,7 +18,8 @@ jsonschema, yaml), `conformance.kit` (this module), and other files of its own `
 
 The context `c`: `send` (one request to the target or a declared other system), `bodies(operation_id)`
 (a hypothesis strategy of valid request bodies from the profile's interface), `dataset(name)` (a file of the
-profile's datasets/), `seed`, `examples`, `systems`, `openapi_path`, `fail(message)`.
+profile's datasets/), `seed`, `examples`, `systems`, `openapi_path`, `fail(message)`, and `restart(step)` (the
+supplier's process restarted through the target's restart hook; for checks declared with `restarts=True`).
 
 Outcomes: `c.fail` (or raising `SupplierFailure`) fails the requirement; `EngineFailure` (or `blame` naming
 another system) makes it an error; returning normally is a pass. Any other exception is a harness error.
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 from conformance.errors import EngineFailure, SupplierFailure
 from conformance.kit.answers import blame, excerpt, json_object, json_or_none, who
-from conformance.kit.context import ContractContext, Send
+from conformance.kit.context import ContractContext, Restart, Send
 from conformance.kit.interface import component_validator, interface, parameter_maximum
 from conformance.kit.listing import SHOWN, chunks, listed, plan_pages, same_time
 from conformance.kit.properties import counterexample
@@ -46,6 +47,7 @@ __all__ = [
     "ContractCheck",
     "ContractContext",
     "EngineFailure",
+    "Restart",
     "Send",
     "SupplierFailure",
     "at_once",

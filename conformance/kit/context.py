@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from conformance.errors import SupplierFailure
+from conformance.errors import EngineFailure, SupplierFailure
 
 if TYPE_CHECKING:
     import httpx
@@ -15,6 +15,8 @@ __all__ = ["ContractContext", "Send"]
 
 # send(method, path, *, json, query, headers, step, system, content) -> the response; see ContractContext.send
 Send = Callable[..., "httpx.Response"]
+# restart(step) restarts the supplier's process and returns once it answers again; see ContractContext.restart
+Restart = Callable[[str], None]
 
 
 class ContractContext:
@@ -26,8 +28,9 @@ class ContractContext:
     systems this run was given (a check may send only to those it declared)."""
 
     def __init__(self, send: Send, openapi_path: str, seed: int, examples: int,
-                 systems: frozenset[str] = frozenset()) -> None:
+                 systems: frozenset[str] = frozenset(), restart: Restart | None = None) -> None:
         self._send = send
+        self._restart = restart
         self.openapi_path = openapi_path
         self.seed = seed
         self.examples = examples
@@ -40,6 +43,15 @@ class ContractContext:
         the Content-Type in `headers`) instead of `json`. `step` names the request in the evidence."""
         return self._send(method, path, json=json, query=query, headers=headers, step=step, system=system,
                           content=content)
+
+    def restart(self, step: str = "restart the supplier's process") -> None:
+        """Restart the supplier's process through the target's restart hook (targets file `restart:`) and return
+        once it answers again at the same base URL. Only for a check declared with `restarts=True`; a hook that
+        fails, or a supplier that does not answer again in time, is an error (`EngineFailure`), not a failure."""
+        if self._restart is None:
+            raise EngineFailure("this check restarts the supplier's process: declare it with "
+                                "@contract_check(..., restarts=True)")
+        self._restart(step)
 
     def bodies(self, operation_id: str) -> Any:
         """A hypothesis strategy of valid request bodies for an operation of the profile's interface."""

@@ -1,4 +1,4 @@
-"""Declaring a Python check: `@contract_check(name, requirements=(...), systems=(...))`.
+"""Declaring a Python check: `@contract_check(name, requirements=(...), systems=(...), restarts=False)`.
 
 The decorator only marks the function; nothing is registered globally. The profile loader
 (`conformance.inputs.checks`) imports each file of the profile's `checks/` folder and collects the functions
@@ -24,21 +24,25 @@ _MARK = "__contract_check__"
 @dataclass(frozen=True)
 class ContractCheck:
     """A check as declared: its name (what `check: {python: NAME}` names), the requirement ids it verifies, the
-    function, and the other systems it sends to (declared in the profile's `systems:`)."""
+    function, the other systems it sends to (declared in the profile's `systems:`), and whether it restarts the
+    supplier's process (`c.restart()`, which needs the target's `restart` hook)."""
 
     name: str
     requirements: tuple[str, ...]
     function: CheckFunction
     systems: tuple[str, ...] = ()
+    restarts: bool = False
 
 
-def contract_check(name: str, *, requirements: tuple[str, ...], systems: tuple[str, ...] = ()) -> Callable[
-        [CheckFunction], CheckFunction]:
+def contract_check(name: str, *, requirements: tuple[str, ...], systems: tuple[str, ...] = (),
+                   restarts: bool = False) -> Callable[[CheckFunction], CheckFunction]:
     """Declare `function` as the contract check `name`, verifying `requirements`; `systems` names the other
-    systems it sends to (`c.send(..., system=NAME)`). The function is returned unchanged."""
+    systems it sends to (`c.send(..., system=NAME)`); `restarts` says it restarts the supplier's process
+    (`c.restart()`): against a target with no restart hook the requirement is an error, and the check does not
+    run. The function is returned unchanged."""
 
     def mark(function: CheckFunction) -> CheckFunction:
-        setattr(function, _MARK, ContractCheck(name, tuple(requirements), function, tuple(systems)))
+        setattr(function, _MARK, ContractCheck(name, tuple(requirements), function, tuple(systems), restarts))
         return function
 
     return mark

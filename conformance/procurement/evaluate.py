@@ -6,16 +6,22 @@
         interop/<a>--<b>/<run>/  with two or more candidates and a profile whose requirements talk to a peer
                                  system (a migration's other side): candidate a as the target, b as the peer
         logs/<candidate>.log     what a started candidate printed
+        work/<candidate>/        a started candidate's own folder (its command's `{workdir}`), kept across restarts
         comparison.json|html|csv|md and ranking.csv
 
-One candidate's failure (it does not start, it crashes, the harness errs on it) is recorded against that
-candidate and the evaluation goes on. Ctrl-C stops cleanly; `--resume` keeps every finished run, continues
-unfinished ones against the restarted candidate, and starts the rest.
+A candidate's command may name `{port}` (a free loopback port the harness picks, the same for every start) and
+`{workdir}` (its folder under work/): a candidate started with `{port}` can be restarted by the harness (killed
+and started again on the same port) for the requirements that check what survives a restart; one without it
+cannot, and those requirements are errors saying so. One candidate's failure (it does not start, it crashes, the
+harness errs on it) is recorded against that candidate and the evaluation goes on. Ctrl-C stops cleanly;
+`--resume` keeps every finished run, continues unfinished ones against the restarted candidate, and starts the
+rest.
 """
 
 from __future__ import annotations
 
 import random
+import socket
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
@@ -24,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from conformance.engine.files import loads_strict, log_harness_error, utc_now, write_json_atomic
-from conformance.engine.processes import LaunchError, candidate_command, launched
+from conformance.engine.processes import LaunchError, candidate_command, launched, restartable
 from conformance.engine.rundir import RunDir
 from conformance.errors import ConformanceError, RunDirError
 from conformance.inputs.targets import Target, parse_target
-from conformance.inputs.tender import Candidate, Tender, TenderProfile, fill_systems, load_tender
+from conformance.inputs.tender import PORT, WORKDIR, Candidate, Tender, TenderProfile, fill_command, load_tender
 from conformance.model import Outcome
 from conformance.scoring.compare import CandidateRuns, build_comparison
 from conformance.scoring.shapes import Comparison
@@ -202,7 +208,7 @@ def _interoperability(path: Path, tender: Tender, state: dict[str, Any], listene
         for cand in started:  # all up at once: each is a target in some pairs and a peer in others
             if cand.command:
                 try:
-                    urls[cand.name] = _start(stack, fill_systems(cand.command, systems),
+                    urls[cand.name] = _start(stack, _filled(cand, systems, path / "work" / f"{cand.name}.interop"),
                                              path / "logs" / f"{cand.name}.interop.log")
                 except LaunchError as exc:
                     say(f"  {cand.name}: did not start for the interoperability runs: {exc.summary}")
@@ -294,10 +300,17 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
             if not any(r.meta.finished for r in _runs_of(path, cand, tp))]
     if not todo:
         return False
+    restart = None
     with ExitStack() as stack:
         if cand.command:
             say(f"  starting: {cand.command}")
-            url = _start(stack, fill_systems(cand.command, systems), path / "logs" / f"{cand.name}.log")
+            command = _filled(cand, systems, path / "work" / cand.name)
+            if PORT in cand.command:  # the harness can kill it and start it again on the same port
+                service = stack.enter_context(restartable(candidate_command(command), timeout=START_TIMEOUT_S,
+                                                          log_path=path / "logs" / f"{cand.name}.log"))
+                url, restart = service.url, service.restart
+            else:
+                url = _start(stack, command, path / "logs" / f"{cand.name}.log")
             say(f"  listening on {url}")
             spec = url
         else:
@@ -312,18 +325,32 @@ def _evaluate_candidate(path: Path, tender: Tender, cand: Candidate, seed: int, 
                 say(f"  {tp.profile.ref}: resuming {unfinished[-1].path.name}")
                 outcome = resume_run(unfinished[-1].path, listener=listener,
                                      base_url=target.base_url if cand.command else None,
-                                     systems=tender.systems_for(tp.profile, systems))
+                                     systems=tender.systems_for(tp.profile, systems), restart=restart)
             else:
                 say(f"  {tp.profile.ref}: seed {seed}, tier {tender.tier}")
                 outcome = start_run(tp.profile.path, spec, runs_dir=path / "runs" / cand.name, listener=listener,
                                     seed=seed, tier=tender.tier, budget_s=tender.budget_s, scoring=scoring,
                                     target=target, load=tender.load,
-                                    systems=tender.systems_for(tp.profile, systems))
+                                    systems=tender.systems_for(tp.profile, systems), restart=restart)
             card = outcome.scorecard
             say(f"  {tp.profile.ref}: {card['verdict']}, score {card['score']:g}")
             if outcome.interrupted:
                 return True
     return False
+
+
+def _filled(cand: Candidate, systems: dict[str, str], workdir: Path) -> str:
+    """The candidate's command with its systems' URLs, `{port}` (a loopback port free now, which the candidate
+    binds next) and `{workdir}` (its own folder, created) filled in."""
+    command = cand.command or ""
+    if WORKDIR in command:
+        workdir.mkdir(parents=True, exist_ok=True)
+    port = None
+    if PORT in command:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+    return fill_command(command, systems, port=port, workdir=workdir)
 
 
 def _target(cand: Candidate, spec: str) -> Target:

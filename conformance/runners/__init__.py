@@ -51,6 +51,9 @@ class RunContext:
     systems: dict[str, Target] = field(default_factory=dict)
     # OAuth2 targets: the token source, for work that needs a token it cannot renew (the load generator).
     oauth: TokenSource | None = None
+    # Restarts the target's process through its `restart` hook and returns once it answers again (EngineFailure
+    # if it cannot); None when the target declares no hook (a requirement that needs one is not run).
+    restart: Callable[[], None] | None = None
 
 
 class Runner(Protocol):

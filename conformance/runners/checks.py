@@ -3,7 +3,9 @@
 
 The check gets a `ContractContext` whose `send` is the shared sender (`conformance.runners.http`): evidence,
 redaction and request counting as for a scenario step. `SupplierFailure` (`c.fail`) is the finding; an
-`EngineFailure` is an error; sending to a system the check did not declare is an error too.
+`EngineFailure` is an error; sending to a system the check did not declare is an error too. A check declared
+with `restarts=True` may restart the supplier's process (`c.restart()`, the session's restart hook); each
+restart is counted in the measurements.
 """
 
 from __future__ import annotations
@@ -55,12 +57,23 @@ def run_check(requirement: Requirement, ctx: RunContext) -> Result:
             ctx.progress(f"{step or method + ' ' + path}{where} ({ex.requests} requests)")
             return send(ex, step or f"{method} {path}", request, system=system)
 
+        def restart(step: str) -> None:
+            if not check.restarts or ctx.restart is None:
+                raise EngineFailure(f"contract check '{name}' restarted the supplier without declaring it in "
+                                    "@contract_check(restarts=True)" if not check.restarts else
+                                    "the target declares no restart hook (`restart:` in the targets file)")
+            ctx.progress(f"{step}: restarting the supplier's process ({ex.requests} requests)")
+            ex.restarts += 1
+            ctx.restart()
+
         try:
             check.function(ContractContext(send_one, ctx.profile.openapi_path, ctx.seed, examples,
-                                           frozenset(ctx.systems)))
+                                           frozenset(ctx.systems), restart))
         except SupplierFailure as unmet:
             return not_met(requirement, ex, _measurements(requirement, ex, name), name=name,
                            step=f"property {name}", operation=None, why=str(unmet))
+        if check.restarts and not ex.restarts:  # what survives a restart was not seen: never a pass
+            raise EngineFailure(f"contract check '{name}' declares restarts=True but never restarted the supplier")
     return held(requirement, ex, _measurements(requirement, ex, name), name=name, task=None,
                 what=f"property {name} held")
 

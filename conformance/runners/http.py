@@ -55,6 +55,7 @@ class Exchanges:
     lock: threading.Lock = field(default_factory=threading.Lock)
     requests: int = 0
     last_curl: str = ""
+    restarts: int = 0  # times a Python check restarted the target's process (c.restart())
 
 
 @contextlib.contextmanager
@@ -175,6 +176,7 @@ def measurements(requirement: Requirement, ex: Exchanges, *, scenario: str | Non
         "requests": ex.requests, "elapsed_s": round(elapsed, 3),
         "max_requests": options.get("max_requests"), "max_seconds": options.get("max_seconds"),
         "evidence": str(Path("exchanges") / f"{requirement.id}.jsonl"),
+        **({"restarts": ex.restarts} if ex.restarts else {}),
     }
 
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import random
-import shlex
 import signal
-import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -17,25 +15,23 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-import httpx
-
 from conformance import __version__
-from conformance.engine.bounded import Bounds, Interrupted, bounded_client, bounded_send
 from conformance.engine.files import log_harness_error, utc_now
 from conformance.engine.oauth import token_source_for
-from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
 from conformance.engine.runmeta import RunMeta, RunStatus
-from conformance.errors import BaselineError, EngineFailure, RunDirError, TokenError, UsageError
+from conformance.errors import BaselineError, EngineFailure, LaunchError, RunDirError, TokenError, UsageError
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, ProfileStatus, Requirement, Result
 from conformance.runners import RunContext, get_runner
 from conformance.scoring.scorecard import score_run
 from conformance.scoring.shapes import Scorecard
+from conformance.session.hooks import preflight, reset
+from conformance.session.hooks import restart as restart_with_hook
 
-__all__ = ["RunListener", "RunOutcome", "rescore", "resume_run", "scorecard_of", "start_run",
+__all__ = ["RunListener", "RunOutcome", "rescore", "restart_needed", "resume_run", "scorecard_of", "start_run",
            "write_reports"]
 
 TIERS = ("quick", "full")
@@ -82,7 +78,8 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
               skip: tuple[str, ...] = (), scoring: dict[str, Any] | None = None,
               target: Target | None = None, load: dict[str, Any] | None = None,
               systems: dict[str, str] | None = None, allow_retired: bool = False,
-              certification: bool = False, params: dict[str, str] | None = None) -> RunOutcome:
+              certification: bool = False, params: dict[str, str] | None = None,
+              restart: Callable[[], None] | None = None) -> RunOutcome:
     """Start a run. `scoring` (from a tender) holds `waivers` {id: reason} and `category_weights`
     {category: multiplier}, and (from a supplier's `--baseline`) `baseline` {id: {reason, accepted_by, expires}};
     it is kept in run.json so a resume or a re-score applies it again. `certification` asks for a certification
@@ -92,7 +89,9 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
     `systems` ({name: base URL}, from `--system`) adds to or replaces the target file's `systems:`.
     `params` ({name: value}, from `--param`) adds to or replaces the target file's `params:`; a parameter the
     profile requires that neither gives (and has no default) is a UsageError naming it, before anything starts.
-    A retired profile version is refused unless `allow_retired` (its results are no longer valid)."""
+    A retired profile version is refused unless `allow_retired` (its results are no longer valid).
+    `restart` restarts the target's process (a tender's candidate, started by the harness); without it a target's
+    own `restart` hook is used, if it declares one."""
     if tier not in TIERS:
         raise UsageError(f"--tier: '{tier}' is not a tier; use quick or full")
     if certification:
@@ -121,7 +120,7 @@ def start_run(profile_ref: str, target_spec: str, *, runs_dir: Path, listener: R
         systems_given=dict(systems or {}), certification=certification,
     )
     run_dir = RunDir.create(runs_dir, meta, supplier=target.supplier, profile_id=profile.id)
-    return _execute(run_dir, profile, target, listener)
+    return _execute(run_dir, profile, target, listener, restart)
 
 
 def _with_params(profile: Profile, target: Target) -> Target:
@@ -160,9 +159,9 @@ def _check_certifiable(tier: str, only: tuple[str, ...], skip: tuple[str, ...], 
 
 
 def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None,
-               systems: dict[str, str] | None = None) -> RunOutcome:
+               systems: dict[str, str] | None = None, restart: Callable[[], None] | None = None) -> RunOutcome:
     """Continue a run. `base_url` points it at a restarted candidate listening somewhere new, `systems` at
-    restarted other systems (replacing the URLs the run was given)."""
+    restarted other systems (replacing the URLs the run was given); `restart` as for `start_run`."""
     run_dir = RunDir.open(path)
     meta = run_dir.meta
     try:
@@ -183,7 +182,7 @@ def resume_run(path: Path, *, listener: RunListener, base_url: str | None = None
             key="profile.digest", fix="results from two versions of a profile cannot be mixed; start a new run")
     target.request_headers()
     run_dir.update_meta(status=RunStatus.RUNNING, resumed_at=[*meta.resumed_at, utc_now()])
-    return _execute(run_dir, profile, target, listener)
+    return _execute(run_dir, profile, target, listener, restart)
 
 
 @contextmanager
@@ -210,65 +209,18 @@ def _graceful_stop(stop: threading.Event, listener: RunListener) -> Iterator[Non
             signal.signal(sig, old)
 
 
-PREFLIGHT_DEADLINE_S = 10.0
+def restart_needed(profile: Profile, req: Requirement) -> bool:
+    """True if the requirement restarts the target's process (a Python check declared with `restarts=True`)."""
+    if req.check.kind is not CheckKind.CONTRACT or "python" not in req.check.options:
+        return False
+    check = profile_checks(profile).find(req.check.options["python"])
+    return bool(check and check.restarts)
 
 
-def _preflight(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> str | None:
-    """None if the target answers HTTP at all (a status line and headers within the deadline: the body is not
-    read); otherwise why not (an error, never a supplier failure)."""
-    _, problem = _harness_request(target, "GET", "/", headers, min(PREFLIGHT_DEADLINE_S, target.timeout_s), stop,
-                                  read_body=False,
-                                  refused=f"target did not answer the preflight GET {target.base_url}/",
-                                  unreachable=f"target unreachable at {target.base_url}")
-    return problem
-
-
-def _harness_request(target: Target, method: str, path: str, headers: dict[str, str], deadline_s: float,
-                     stop: threading.Event | None, *, read_body: bool, refused: str,
-                     unreachable: str) -> tuple[httpx.Response | None, str | None]:
-    """One request of the harness's own (a preflight, a reset), bounded like every exchange: (the answer, None),
-    or (None, why not), prefixed `refused` when a bound tripped and `unreachable` when it could not connect.
-    A stop is re-raised as KeyboardInterrupt."""
-    try:
-        with bounded_client(deadline_s=deadline_s, **target.http_options()) as client:
-            response = bounded_send(client, client.build_request(method, target.base_url + path, headers=headers),
-                                    Bounds(deadline_s=deadline_s), stop=stop, read_body=read_body)
-    except Interrupted:
-        raise KeyboardInterrupt from None
-    except EngineFailure as exc:
-        return None, f"{refused}: {exc}"
-    except httpx.HTTPError as exc:
-        return None, f"{unreachable}: {type(exc).__name__}: {exc}"
-    return response, None
-
-
-RESET_TIMEOUT_S = 120.0
-
-
-def _reset(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> str | None:
-    """Put the target back in its known state; None on success, else why not. A reset request has
-    RESET_TIMEOUT_S for the whole exchange (resets may be slow), and the shared bounds on its answer."""
-    spec = target.reset
-    if spec is None:
-        return None
-    if spec.request:
-        method, path = spec.request
-        failed = f"reset request {method} {path} failed"
-        response, problem = _harness_request(target, method, path, headers, RESET_TIMEOUT_S, stop, read_body=True,
-                                             refused=failed, unreachable=failed)
-        if response is None:
-            return problem
-        if not response.is_success:
-            return f"reset request {method} {path} answered {response.status_code}"
-        return None
-    try:
-        proc = run_command(shlex.split(spec.command or ""), timeout=RESET_TIMEOUT_S)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"reset command failed: {exc}"
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
-        return f"reset command exited {proc.returncode}: {tail[0][:200]}"
-    return None
+NO_RESTART = ("could not be tested: it restarts the supplier's process mid-run, and there is no way to do it; in a "
+              "targets file add `restart: {command: \"...\"}` (or `{request: \"POST /path\"}`) to the target "
+              "(docs/reference/targets-format.md); in a tender give the candidate a `command` naming {port}, so the "
+              "harness starts it and can restart it (docs/reference/tender-format.md)")
 
 
 def systems_needed(profile: Profile, req: Requirement) -> frozenset[str]:
@@ -324,12 +276,13 @@ def _reset_systems(systems: dict[str, Target], names: frozenset[str],
                    stop: threading.Event | None = None) -> str | None:
     for name in sorted(names):
         system = systems[name]
-        if system.reset is not None and (failed := _reset(system, system.request_headers(), stop)):
+        if system.reset is not None and (failed := reset(system, system.request_headers(), stop)):
             return f"{name}: {failed}"
     return None
 
 
-def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunListener) -> RunOutcome:
+def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunListener,
+             restart: Callable[[], None] | None = None) -> RunOutcome:
     meta = run_dir.meta
     plan = _select(profile, tuple(meta.only), tuple(meta.skip))
     previous, warnings = run_dir.results()
@@ -351,14 +304,28 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                           seed=meta.seed, tier=meta.tier, budget_s=meta.budget_s,
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
                           progress=_progress(listener, req), stop=stop, load=dict(meta.load),
-                          systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens)
+                          systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens,
+                          restart=restart_target if can_restart else None)
+
+    def restart_target() -> None:
+        if restart is not None:  # the harness started the target: it kills and starts it again
+            try:
+                restart()
+            except LaunchError as exc:
+                raise EngineFailure(f"the harness could not restart the target: {exc.summary}") from None
+            if (problem := preflight(target, headers, stop)) is not None:
+                raise EngineFailure(f"the target did not answer after its restart: {problem}")
+        else:
+            restart_with_hook(target, {**headers, **(tokens.headers() if tokens else {})}, redactor, stop)
+
+    can_restart = restart is not None or target.restart is not None
 
     interrupted = False
     stop = threading.Event()
     with _graceful_stop(stop, listener), contextlib.ExitStack() as started_systems:
         try:
             if any(why is None for _, why in todo):
-                unreachable = _preflight(target, headers, stop)
+                unreachable = preflight(target, headers, stop)
             if tokens is not None and not unreachable:
                 try:
                     tokens.token()  # fail before the first requirement, with the endpoint's answer
@@ -382,8 +349,10 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
                 elif missing:
                     result = Result(req.id, Outcome.ERROR, reason=_missing_systems(profile, missing))
+                elif not can_restart and restart_needed(profile, req):
+                    result = Result(req.id, Outcome.ERROR, reason=NO_RESTART)
                 elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
-                        failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
+                        failed := reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
                         or _reset_systems(systems, needs.get(req.id, frozenset()), stop)):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:

@@ -97,6 +97,18 @@ def test_reset_hook_is_parsed_and_checked(tmp_path: Path) -> None:
         parse_target(f"{path}#c")
 
 
+def test_restart_hook_is_parsed_and_checked_like_reset(tmp_path: Path) -> None:
+    path = write(tmp_path, "targets:\n  a:\n    base_url: http://127.0.0.1:1\n    restart: {request: post /restart}\n"
+                           "  b:\n    base_url: http://127.0.0.1:1\n    restart: {command: ./restart.sh}\n"
+                           "  c:\n    base_url: http://127.0.0.1:1\n    restart: {command: '  '}\n"
+                           "  d:\n    base_url: http://127.0.0.1:1\n")
+    assert parse_target(f"{path}#a").restart.to_dict() == {"request": "POST /restart"}  # type: ignore[union-attr]
+    assert parse_target(f"{path}#b").to_dict()["restart"] == {"command": "./restart.sh"}
+    assert parse_target(f"{path}#d").restart is None and "restart" not in parse_target(f"{path}#d").to_dict()
+    with pytest.raises(TargetError, match=r"targets.yaml:10: targets.c.restart: restart command is empty"):
+        parse_target(f"{path}#c")
+
+
 def test_other_systems_in_a_targets_file_have_their_own_credentials_redacted(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, """\

@@ -42,6 +42,19 @@ def test_demo_tender_loads_with_its_waiver_weights_and_candidates() -> None:
     assert tender.candidates[0].claims == {"profiles": ["pole-records@1.0.0"]}
 
 
+def test_the_control_room_example_tender_loads_and_lets_the_harness_restart_its_candidates() -> None:
+    tender = load_tender(ROOT / "examples" / "control-room-tender.yaml")
+    assert [c.name for c in tender.candidates] == ["kestrel", "harrier"]
+    assert tender.profiles[0].profile.ref == "control-room@1.0.0" and set(tender.systems) == {"gateway"}
+    for cand in tender.candidates:  # {port}: the harness can restart it (CR-RES-001); {workdir}: its data outlives it
+        assert cand.command and "--port {port}" in cand.command and "--db {workdir}/" in cand.command
+    from fixtures.kit.registry import faults_of
+
+    named = {arg for c in tender.candidates for arg in (c.command or "").split() if not arg.startswith("-")}
+    assert {"worse-fix-overwrites", "call-lost-on-restart", "dispatch-lost-in-outage"} <= named & set(
+        faults_of("control-room"))
+
+
 @pytest.mark.parametrize(("versions", "chosen"), [
     (">=1.0.0", "pole-records@1.1.0"),  # the latest active: never the 2.0.0 draft
     (">=1.0.0 <1.1.0", "pole-records@1.0.0"),
@@ -182,3 +195,16 @@ def test_a_retired_version_cannot_be_evaluated(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(TenderError, match="retired on 2026-01-31") as caught:
         load_tender(write(tmp_path, MINIMAL))
     assert caught.value.line == 5 and caught.value.fix == "evaluate pole-records@1.1.0"
+
+
+def test_a_candidate_command_is_filled_with_its_systems_port_and_folder(tmp_path: Path) -> None:
+    from conformance.inputs.tender import fill_command
+
+    command = "serve --port {port} --db {workdir}/x.sqlite --system gateway={systems.gateway}"
+    filled = fill_command(command, {"gateway": "http://127.0.0.1:9"}, port=4321, workdir=tmp_path / "a b")
+    assert filled == f"serve --port 4321 --db '{tmp_path}/a b'/x.sqlite --system gateway=http://127.0.0.1:9"
+    import shlex
+
+    assert shlex.split(filled)[4] == f"{tmp_path}/a b/x.sqlite"  # the folder survives the launcher's split
+    assert fill_command("serve --port {port}", {}) == "serve --port {port}"  # nothing given: left as written
+
