@@ -251,3 +251,35 @@ def test_a_worker_started_elsewhere_joins_the_master_and_its_share_is_merged(tmp
     assert m["workers"] == 2 and m["sizing"]["remote_workers"] == 1
     assert sorted(g["worker"] for g in m["generator"]) == [0, 1]
     assert m["schedule"]["scheduled"] == 80  # 20/s for 4 s, split between the local and the remote worker
+
+
+def _row(tmp_path: Path, url: str, rid: str, *extra: str) -> dict[str, Any]:
+    runs = tmp_path / "runs"
+    proc = conformance("run", "pole-records", "--target", url, "--only", rid, "--seed", "7", "--runs-dir", str(runs),
+                       *extra, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return next(r for r in read_scorecard(only_run_dir(runs))["requirements"] if r["id"] == rid)
+
+
+def test_a_wrong_answer_under_load_is_an_error_of_its_operation(tmp_path: Path) -> None:
+    """`broken-link` answers every create with an id the record is not stored under: the searches for the people
+    the load seeded answer 200, but never list the id the supplier gave. That answer is wrong, so it is an error
+    of the search (it used to be a sample only, with `errors: 0`)."""
+    with reference("broken-link") as url:
+        row = _row(tmp_path, url, "POLE-PERF-001", "--load-rate", "20", "--load-duration", "3")
+    search = row["measurements"]["operations"]["GET /persons (search)"]
+    assert search["count"] > 0 and search["errors"] == search["count"], search
+    assert search["statuses"] == {"wrong-answer": search["count"]}
+    assert "did not list" in search["error_samples"][0]
+    assert row["outcome"] == "fail" or "late" in row["reason"], row["reason"]
+
+
+def test_a_closed_load_on_two_workers_holds_its_users_in_flight(tmp_path: Path) -> None:
+    with reference() as url:
+        row = _row(tmp_path, url, "POLE-PERF-006", "--load-concurrency", "8", "--load-duration", "2",
+                   "--workers", "2")
+    reached = row["measurements"]["concurrency"]
+    assert row["outcome"] == "pass", row["reason"]
+    assert (reached["users"], sorted(reached["worker_peaks"]), reached["peak_in_flight"]) == (8, [4, 4], 8)
+    assert 4 <= reached["mean_in_flight"] <= 8  # Little's law over the load: the users were busy most of it
+    assert row["measurements"]["sizing"]["concurrency"] == 8
