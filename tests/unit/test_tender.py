@@ -43,10 +43,11 @@ def test_demo_tender_loads_with_its_waiver_weights_and_candidates() -> None:
 
 
 @pytest.mark.parametrize(("versions", "chosen"), [
-    (">=1.0.0", "pole-records@1.1.0"),  # the latest active: never the 2.0.0 draft
+    (">=1.0.0", "pole-records@1.2.0"),  # the latest active: never the 2.0.0 draft
     (">=1.0.0 <1.1.0", "pole-records@1.0.0"),
     ("1.0.0", "pole-records@1.0.0"),
-    (">=1.1.0, <2.0.0", "pole-records@1.1.0"),
+    (">=1.1.0, <2.0.0", "pole-records@1.2.0"),
+    (">=1.1.0, <1.2.0", "pole-records@1.1.0"),
 ])
 def test_a_tender_may_ask_for_a_minimum_version_or_a_range(tmp_path: Path, versions: str, chosen: str) -> None:
     text = MINIMAL.replace("pole-records@1.0.0", f"pole-records\n    versions: '{versions}'")
