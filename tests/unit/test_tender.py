@@ -183,3 +183,11 @@ def test_a_retired_version_cannot_be_evaluated(tmp_path: Path, monkeypatch: pyte
     with pytest.raises(TenderError, match="retired on 2026-01-31") as caught:
         load_tender(write(tmp_path, MINIMAL))
     assert caught.value.line == 5 and caught.value.fix == "evaluate pole-records@1.1.0"
+
+
+def test_a_tender_sizes_the_officers_acting_at_once(tmp_path: Path) -> None:
+    """`load.concurrency` reaches the load runner through the tender's load (conformance/runners/load.py)."""
+    text = MINIMAL.replace("candidates:", "load:\n  concurrency: 400\ncandidates:")
+    assert load_tender(write(tmp_path, text)).load == {"concurrency": 400}
+    with pytest.raises(TenderError, match="concurrency"):
+        load_tender(write(tmp_path, MINIMAL.replace("candidates:", "load:\n  concurrency: 0\ncandidates:")))
