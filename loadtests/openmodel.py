@@ -30,17 +30,18 @@ master, or the local runner) merges them and writes `out`, then stops the test.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
 import resource
 import time
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, cast
 
 import gevent
 import gevent.event
-from gevent.pool import Pool
 from hdrh.histogram import HdrHistogram
 from locust import FastHttpUser, events, task
 from locust.runners import MasterRunner, WorkerRunner
@@ -49,6 +50,7 @@ CONFIG_ENV = "CONFORMANCE_LOAD_CONFIG"
 LATE_S = 0.010  # an arrival sent more than 10 ms after it was due counts as late
 MESSAGE = "conformance_results"
 HIGHEST_US = 120_000_000  # 120 s, in microseconds
+NO_HEADERS: Mapping[str, Any] = MappingProxyType({})
 
 
 def load_config() -> dict[str, Any]:
@@ -127,7 +129,7 @@ class Recorder:
                 "timeline": {str(k): v for k, v in self.timeline.items()}}
 
 
-Check = Callable[[Any, dict[str, str]], str | None]
+Check = Callable[[Any, Mapping[str, Any]], str | None]
 
 
 class Step:
@@ -140,15 +142,16 @@ class Step:
 
     def request(self, method: str, path: str, name: str, *, expect: tuple[int, ...] = (200,),
                 json_body: Any = None, headers: dict[str, str] | None = None,
-                check: Check | None = None) -> tuple[Any, dict[str, str]]:
-        """The answer's JSON body and headers; raises StepFailed (after recording) on an unexpected answer.
+                check: Check | None = None) -> tuple[Any, Mapping[str, Any]]:
+        """The answer's JSON body and headers (case-insensitive); raises StepFailed (after recording) on an
+        unexpected answer.
 
         `check(body, headers)` says what is wrong with an expected status's answer (None: nothing): a wrong
         answer is an error of this operation like a refusal, recorded with `status` "wrong-answer"."""
         user = self.user
         recorder = user.recorder
-        all_headers = {**user.base_headers, **(headers or {})}
-        ok, status, body, answer_headers = False, "exception", None, {}
+        all_headers = {**user.base_headers, **headers} if headers else user.base_headers
+        ok, status, body, answer_headers = False, "exception", None, NO_HEADERS
         sent = recorder.sending()
         try:
             try:
@@ -158,8 +161,9 @@ class Step:
             status = response.status_code or "no-response"
             ok = response.status_code in expect
             if ok:
-                answer_headers = {k.lower(): v for k, v in response.headers.items()}
-                body = response.json() if response.text else None
+                answer_headers = response.headers  # case-insensitive already: not copied for every answer
+                content = response.content
+                body = json.loads(content) if content else None  # bytes: decoded once, not twice through .text
                 problem = check(body, answer_headers) if check is not None else None
                 if problem:
                     ok, status = False, "wrong-answer"
@@ -182,6 +186,32 @@ class StepFailed(Exception):
 
 
 TaskFn = Callable[["OpenModelUser", Step, random.Random], None]
+
+
+def _chooser(names: list[str], weights: list[float]) -> Callable[[random.Random], str]:
+    """Picks an arrival's task by weight: one `random()` draw, the cumulative weights computed once."""
+    if len(names) == 1:
+        only = names[0]
+        return lambda rng: only
+    cumulative = list(itertools.accumulate(weights))
+    return lambda rng: rng.choices(names, cum_weights=cumulative)[0]
+
+
+class LazyRandom:
+    """An arrival's own random source (its choices do not depend on the order arrivals finish in), seeded only
+    when the task first draws from it: seeding a Mersenne Twister costs more than a short task that never uses
+    it. Behaves as `random.Random(seed)`."""
+
+    __slots__ = ("_rng", "_seed")
+
+    def __init__(self, seed: float) -> None:
+        self._seed = seed
+        self._rng: random.Random | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._rng is None:
+            self._rng = random.Random(self._seed)
+        return getattr(self._rng, name)
 
 
 class OpenModelUser(FastHttpUser):
@@ -247,42 +277,61 @@ class OpenModelUser(FastHttpUser):
         per_worker = rate / workers
         count = int(float(CONFIG["duration_s"]) * per_worker)
         stats["scheduled"] = count
-        pool = Pool(int(CONFIG.get("max_in_flight", 100)))
+        cap = int(CONFIG.get("max_in_flight", 100))
+        active = [0]  # arrivals in progress (each in its own raw greenlet: cheaper than a pool's bookkeeping)
+        waiting = [False]  # the schedule is held back by the cap, waiting for `freed`
+        freed = gevent.event.Event()
+
+        def arrival(name: str, due: float, seed: float) -> None:
+            try:
+                self._arrive(name, due, cast(random.Random, LazyRandom(seed)))
+            finally:
+                active[0] -= 1
+                if waiting[0]:
+                    freed.set()
+
         poisson = CONFIG.get("arrivals", "poisson") == "poisson"
         start = time.perf_counter() + 0.5 + (0.0 if poisson else index / rate)
         drop_after = float(CONFIG.get("drop_after_s", 1.0))
         gaps = random.Random(f"{CONFIG.get('seed', 1)}-gaps-{index}")
+        choose = _chooser(names, weights)
+        lateness_hist, perf_counter, spawn_raw = stats["lateness"], time.perf_counter, gevent.spawn_raw
         due = start
         for i in range(count):
             # Poisson arrivals (officers act independently) or a fixed interval; either way the schedule
             # is fixed in advance and never waits for an answer.
             due = due + gaps.expovariate(per_worker) if poisson else start + i / per_worker
-            delay = due - time.perf_counter()
+            delay = due - perf_counter()
             if delay > 0:
                 gevent.sleep(delay)
-            if pool.full():
+            if active[0] >= cap:
                 stats["capped"] += 1
-                pool.wait_available(timeout=drop_after)
-            lateness = time.perf_counter() - due
-            if lateness > drop_after or pool.full():
+                freed.clear()
+                waiting[0] = True
+                freed.wait(timeout=max(0.0, due + drop_after - perf_counter()))
+                waiting[0] = False
+            lateness = perf_counter() - due
+            if lateness > drop_after or active[0] >= cap:
                 stats["dropped"] += 1
                 continue
-            stats["lateness"].record_value(max(1, int(lateness * 1_000_000)))
-            stats["max_lateness_ms"] = max(stats["max_lateness_ms"], lateness * 1000)
+            lateness_hist.record_value(max(1, int(lateness * 1_000_000)))
+            if lateness * 1000 > stats["max_lateness_ms"]:
+                stats["max_lateness_ms"] = lateness * 1000
             if lateness > LATE_S:
                 stats["late"] += 1
             stats["sent"] += 1
-            name = rng.choices(names, weights)[0]
-            pool.spawn(self._arrive, name, due, random.Random(rng.random()))
-        pool.join(timeout=float(CONFIG.get("timeout_s", 10.0)) * 3)
-        pool.kill(block=True, timeout=5)
+            active[0] += 1
+            spawn_raw(arrival, choose(rng), due, rng.random())
+        deadline = perf_counter() + float(CONFIG.get("timeout_s", 10.0)) * 3
+        while active[0] and perf_counter() < deadline:  # every request is bounded by timeout_s
+            gevent.sleep(0.02)
         return stats, max(0.0, time.perf_counter() - start)
 
     def _closed(self, users: int, mix: list[tuple[str, float]], rng: random.Random,
                 stats: dict[str, Any]) -> tuple[dict[str, Any], float]:
         """`users` simultaneous users, released at one instant, each running tasks back to back until the
         load's end: every task started is counted as scheduled and sent (nothing can be late or dropped)."""
-        names, weights = [m[0] for m in mix], [m[1] for m in mix]
+        choose = _chooser([m[0] for m in mix], [m[1] for m in mix])
         gate = gevent.event.Event()
         start = [0.0]
         end = [0.0]
@@ -293,7 +342,7 @@ class OpenModelUser(FastHttpUser):
             while time.perf_counter() < end[0]:
                 stats["scheduled"] += 1
                 stats["sent"] += 1
-                self._arrive(own.choices(names, weights)[0], time.perf_counter(), random.Random(own.random()))
+                self._arrive(choose(own), time.perf_counter(), cast(random.Random, LazyRandom(own.random())))
 
         group = [gevent.spawn(officer, rng.random()) for _ in range(users)]
         gevent.sleep(0.2)  # every user is waiting at the gate

@@ -17,8 +17,8 @@ loadtests/openmodel.py for how arrivals are scheduled and latency is measured.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from loadtests.openmodel import OpenModelUser, Step, TaskFn
 
@@ -35,12 +35,12 @@ def _dob(rng: random.Random) -> str:
 PERSON_INPUT = ("family_name", "given_names", "date_of_birth", "gender", "occupation", "place_of_birth")
 
 
-def _has_id(body: object, _: dict[str, str]) -> str | None:
+def _has_id(body: object, _: Mapping[str, Any]) -> str | None:
     return None if isinstance(body, dict) and isinstance(body.get("id"), str) else "the answer carries no id"
 
 
-def _is_person(pid: str) -> Callable[[object, dict[str, str]], str | None]:
-    def check(body: object, _: dict[str, str]) -> str | None:
+def _is_person(pid: str) -> Callable[[object, Mapping[str, Any]], str | None]:
+    def check(body: object, _: Mapping[str, Any]) -> str | None:
         got = body.get("id") if isinstance(body, dict) else None
         return None if got == pid else f"it answered with record {got!r}, not {pid}"
     return check
@@ -49,7 +49,7 @@ def _is_person(pid: str) -> Callable[[object, dict[str, str]], str | None]:
 def search(user: OpenModelUser, step: Step, rng: random.Random) -> None:
     family, dob, pid = rng.choice(user.people)
 
-    def finds_her(body: object, _: dict[str, str]) -> str | None:
+    def finds_her(body: object, _: Mapping[str, Any]) -> str | None:
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list) or not items:
             return f"the search for {family} {dob} found nothing"
