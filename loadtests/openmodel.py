@@ -69,6 +69,32 @@ def histogram() -> HdrHistogram:
     return HdrHistogram(1, HIGHEST_US, 3)
 
 
+SUB_BUCKET_BITS = 11  # HdrHistogram(1, HIGHEST_US, 3) counts values below 2**11 one by one, then 2**10 per doubling
+
+
+class Histogram:
+    """Microseconds counted by HdrHistogram bucket (1 us to 120 s, 3 significant digits) in a dict: recording is a
+    few integer operations instead of HdrHistogram.record_value's chain of method calls (about 0.5 us against 3 us,
+    three times per arrival). Each value is counted under the lowest value of its bucket, so `encode()` gives the
+    very histogram that recording every value into an HdrHistogram would have."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+
+    def record_value(self, value: int) -> None:
+        shift = value.bit_length() - SUB_BUCKET_BITS
+        key = (value >> shift) << shift if shift > 0 else value
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def encode(self) -> bytes:
+        hist = histogram()
+        for value, count in self.counts.items():
+            hist.record_value(value, count)
+        return bytes(hist.encode())
+
+
 class Recorder:
     """Per-operation and per-task latency histograms (microseconds), counts, errors and status codes."""
 
@@ -104,7 +130,7 @@ class Recorder:
     @staticmethod
     def _slot(table: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
         if name not in table:
-            table[name] = {"hist": histogram(), "count": 0, "errors": 0, "statuses": {}, "error_samples": []}
+            table[name] = {"hist": Histogram(), "count": 0, "errors": 0, "statuses": {}, "error_samples": []}
         return table[name]
 
     def record(self, table: dict[str, dict[str, Any]], name: str, seconds: float, ok: bool, status: int | str) -> None:
@@ -249,7 +275,7 @@ class OpenModelUser(FastHttpUser):
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         wall0 = time.perf_counter()
         stats: dict[str, Any] = {"scheduled": 0, "sent": 0, "late": 0, "capped": 0, "dropped": 0,
-                                 "max_lateness_ms": 0.0, "lateness": histogram()}
+                                 "max_lateness_ms": 0.0, "lateness": Histogram()}
         window = 0.0
         if setup_error is None:
             if users:

@@ -4,6 +4,7 @@ locust workers; a generator that cannot keep its schedule is an error; service l
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -283,3 +284,30 @@ def test_a_closed_load_on_two_workers_holds_its_users_in_flight(tmp_path: Path) 
     assert (reached["users"], sorted(reached["worker_peaks"]), reached["peak_in_flight"]) == (8, [4, 4], 8)
     assert 4 <= reached["mean_in_flight"] <= 8  # Little's law over the load: the users were busy most of it
     assert row["measurements"]["sizing"]["concurrency"] == 8
+
+
+HISTOGRAM_CHECK = """
+import random
+from hdrh.histogram import HdrHistogram
+from loadtests.openmodel import HIGHEST_US, Histogram, histogram
+rng = random.Random(5)
+for _ in range(5):
+    fast, ref = Histogram(), histogram()
+    for _ in range(5000):
+        value = max(1, min(int(rng.lognormvariate(8, 3)), HIGHEST_US))
+        fast.record_value(value)
+        ref.record_value(value)
+    assert fast.encode() == ref.encode()
+    assert HdrHistogram.decode(fast.encode()).get_value_at_percentile(99) == ref.get_value_at_percentile(99)
+print("same")
+"""
+
+
+def test_the_generators_histogram_encodes_exactly_what_hdrhistogram_would() -> None:
+    """loadtests/openmodel.py counts latencies by bucket in a dict (cheaper per request); encoded, it must be the
+    very HdrHistogram that recording each value would give. In a subprocess: the module imports locust."""
+    from conformance.engine.processes import run_command
+
+    proc = run_command([sys.executable, "-c", HISTOGRAM_CHECK], timeout=60, cwd=Path(__file__).resolve().parents[2],
+                       env={"CONFORMANCE_LOAD_CONFIG": ""})
+    assert proc.returncode == 0 and proc.stdout.strip() == "same", proc.stderr
