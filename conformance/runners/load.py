@@ -40,7 +40,7 @@ from conformance.errors import EngineFailure
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 
-__all__ = ["LoadRunner", "concurrency_reached", "summarise"]
+__all__ = ["LoadRunner", "closed_users", "concurrency_reached", "summarise"]
 
 LATE_SHARE_LIMIT = 0.01
 REMOTE_WAIT_S = 300  # how long the master waits for workers started on other machines
@@ -138,6 +138,15 @@ def summarise(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
     }
 
 
+def closed_users(options: dict[str, Any], sizing: dict[str, Any]) -> int:
+    """How many simultaneous users a requirement's closed load runs (pure): 0 for an open load (a requirement
+    without `concurrency`, whatever the tender says), else the tender's (or --load-concurrency's) level, or the
+    profile's quick-tier one."""
+    if not options.get("concurrency"):
+        return 0
+    return int(sizing.get("concurrency") or options["concurrency"])
+
+
 def concurrency_reached(merged: dict[str, Any]) -> dict[str, Any]:
     """The concurrency the generator actually held (pure): `peak_in_flight`, requests sent and not yet answered
     at one moment (with several workers, the sum of each worker's peak: an upper bound, the peaks need not
@@ -155,7 +164,7 @@ class LoadRunner:
     def run(self, requirement: Requirement, ctx: RunContext) -> Result:
         opts = requirement.check.options
         sizing = dict(ctx.load or {})
-        users = int(sizing.get("concurrency") or opts.get("concurrency") or 0)  # a closed load: simultaneous users
+        users = closed_users(opts, sizing)
         rate = float(sizing.get("arrival_rate") or opts.get("rate", 10))
         duration = float(sizing.get("duration_s") or opts.get("duration_s", 10))
         if ctx.tier == "full" and not sizing.get("duration_s"):

@@ -10,7 +10,7 @@ from hdrh.histogram import HdrHistogram
 
 from conformance.model import CheckKind, CheckSpec, Level, Outcome, Requirement
 from conformance.reporters.html import _concurrency_text, _schedule_text
-from conformance.runners.load import LoadRunner, concurrency_reached, summarise
+from conformance.runners.load import LoadRunner, closed_users, concurrency_reached, summarise
 
 
 def _hdr(values_ms: list[float]) -> str:
@@ -93,3 +93,10 @@ def test_the_report_says_what_concurrency_was_reached_and_asked_for() -> None:
     assert _schedule_text(summary).startswith("1000 tasks run back to back (a closed load: nothing late or dropped)"
                                               "; load 32 simultaneous users for 5 s, 2 processes")
     assert _concurrency_text({}) == "not recorded"
+
+
+def test_only_a_requirement_that_asks_for_concurrency_runs_a_closed_load() -> None:
+    tender = {"concurrency": 400, "arrival_rate": 200}
+    assert closed_users({"rate": 40}, tender) == 0  # an open load stays open whatever the tender sizes
+    assert closed_users({"concurrency": 32}, tender) == 400
+    assert closed_users({"concurrency": 32}, {"arrival_rate": 200}) == 32  # the quick-tier level
