@@ -24,6 +24,15 @@ What is measured
     Python generator, so its figure is close to the server's ceiling: when wrk's req/s is well above the
     harness's, the generator, not the server, is what limited the harness.
 
+    Per CPU second: the requests the harness's generator sent per second of its own CPU at the highest rate it
+    kept, against plain locust's requests per second of its CPU (both from getrusage inside the process, over
+    the test only: imports and start-up left out), with the goal of issue #14 (at least 0.9x: the open model
+    pays for honest latency, from each due time, with little more CPU than a closed model that hides stalls).
+
+    Scale-out (--workers 1,2): for each K > 1, a locust master and K local workers share the schedule (as
+    `conformance run --workers K`), tried at K x each rate; the highest rate kept with K workers is printed
+    against one worker's (goal: at least 0.8 K x on K free cores).
+
 Nothing here asserts on timing: it prints figures. Every subprocess is bounded by a timeout and killed on
 exit; everything written goes to one temporary directory, removed at the end. The machine should otherwise
 be idle: the generator and the server share its cores.
@@ -31,6 +40,7 @@ be idle: the generator and the server share its cores.
 Run it from the repository root:
 
     .venv/bin/python benchmarks/load_capacity.py [--rates 500,1000,1500,2000,3000,4000] [--duration 5]
+        [--workers 1,2]
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ import resource
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -53,7 +64,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.engine.processes import spawned
+from conformance.engine.processes import ProcessGroup, spawned
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RATES = (500, 1000, 1500, 2000, 3000, 4000)
@@ -112,7 +123,31 @@ class TrivialUser(OpenModelUser):
 '''
 
 CLOSED_LOCUSTFILE = '''\
-from locust import FastHttpUser, constant, task
+import json
+import resource
+import time
+
+from locust import FastHttpUser, constant, events, task
+
+_cpu = {}
+
+
+def _now():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, time.perf_counter()
+
+
+@events.test_start.add_listener
+def _start(**_):
+    _cpu["start"] = _now()
+
+
+@events.test_stop.add_listener
+def _stop(**_):  # the CPU of the test itself, start-up and imports left out (as the harness's generator counts)
+    cpu0, wall0 = _cpu["start"]
+    cpu1, wall1 = _now()
+    with open("cpu.json", "w") as fh:
+        json.dump({"cpu_s": cpu1 - cpu0, "wall_s": wall1 - wall0}, fh)
 
 
 class PlainUser(FastHttpUser):
@@ -141,6 +176,7 @@ class RateRun:
     cpu_s: float
     wall_s: float
     server_cpu_share: float | None
+    workers: int = 1
 
     @property
     def late_share(self) -> float:
@@ -216,14 +252,17 @@ def _child_env(work: Path) -> dict[str, str]:
 
 
 # --- the harness's generator -----------------------------------------------------------------------------------
-def run_open_model(url: str, server_pid: int, rate: float, duration: float, seed: int, work: Path) -> RateRun:
-    folder = work / f"open-{rate:g}"
+def run_open_model(url: str, server_pid: int, rate: float, duration: float, seed: int, work: Path,
+                   workers: int = 1) -> RateRun:
+    """One run of the harness's generator at `rate`: one process (workers=1), or a locust master and `workers`
+    worker processes on this machine sharing the schedule, as `conformance run --workers K` runs them."""
+    folder = work / f"open-{rate:g}-{workers}w"
     folder.mkdir()
     locustfile = folder / "trivial_open.py"
     locustfile.write_text(OPEN_LOCUSTFILE, encoding="utf-8")
     out = folder / "results.json"
     config = {"rate": rate, "duration_s": duration, "max_in_flight": MAX_IN_FLIGHT, "timeout_s": TIMEOUT_S,
-              "seed": seed, "mix": {"get": 1}, "arrivals": "poisson", "out": str(out), "workers": 1}
+              "seed": seed, "mix": {"get": 1}, "arrivals": "poisson", "out": str(out), "workers": workers}
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
     env = {**_child_env(work), "CONFORMANCE_LOAD_CONFIG": str(folder / "config.json"),
            "CONFORMANCE_LOAD_HEADERS": "{}",
@@ -233,8 +272,12 @@ def run_open_model(url: str, server_pid: int, rate: float, duration: float, seed
                "-r", "1", "--run-time", f"{run_time}s", "--host", url, "--only-summary", "--skip-log-setup",
                "--exit-code-on-error", "0"]
     server_cpu0, wall0 = _process_cpu_s(server_pid), time.perf_counter()
-    code, output = run_bounded(command, timeout=run_time + SLACK_S, cwd=folder, env=env,
-                               what=f"open model at {rate:g}/s")
+    if workers == 1:
+        code, output = run_bounded(command, timeout=run_time + SLACK_S, cwd=folder, env=env,
+                                   what=f"open model at {rate:g}/s")
+    else:
+        code, output = _run_distributed(command, locustfile, workers, timeout=run_time + SLACK_S, cwd=folder,
+                                        env=env, what=f"open model at {rate:g}/s on {workers} workers")
     server_cpu1, wall = _process_cpu_s(server_pid), time.perf_counter() - wall0
     if not out.exists():
         tail = "\n".join(output.strip().splitlines()[-10:])
@@ -243,7 +286,9 @@ def run_open_model(url: str, server_pid: int, rate: float, duration: float, seed
     if results.get("setup_errors"):
         raise BenchmarkError(f"open model at {rate:g}/s: setup failed: {results['setup_errors'][0]}")
     sched = results["schedule"]
-    generator = results["generator"][0]
+    if results.get("workers") != workers:
+        raise BenchmarkError(f"open model at {rate:g}/s: {results.get('workers')} of {workers} workers reported")
+    generators = results["generator"]
     server_share = None
     if server_cpu0 is not None and server_cpu1 is not None:
         # over the locust process's whole life (start-up included), so a lower bound during the schedule
@@ -251,13 +296,45 @@ def run_open_model(url: str, server_pid: int, rate: float, duration: float, seed
     return RateRun(rate=rate, scheduled=sched["scheduled"], sent=sched["sent"], late=sched["late"],
                    dropped=sched["dropped"], capped=sched["capped"],
                    errors=sum(op["errors"] for op in results["operations"].values()),
-                   max_lateness_ms=float(sched["max_lateness_ms"]), cpu_s=float(generator["cpu_s"]),
-                   wall_s=float(generator["wall_s"]), server_cpu_share=server_share)
+                   max_lateness_ms=float(sched["max_lateness_ms"]),
+                   cpu_s=sum(float(g["cpu_s"]) for g in generators),
+                   wall_s=max(float(g["wall_s"]) for g in generators), server_cpu_share=server_share,
+                   workers=workers)
+
+
+def _run_distributed(command: list[str], locustfile: Path, workers: int, *, timeout: float, cwd: Path,
+                     env: dict[str, str], what: str) -> tuple[int, str]:
+    """A locust master (`command` plus --master) and `workers` local workers, as conformance/runners/load.py
+    starts them; the master's exit code and the group's output."""
+    port = _free_port()
+    master = [*command[:command.index("-u")], "-u", str(workers), "-r", str(workers),
+              *command[command.index("-u") + 4:], "--master", "--master-bind-host", "127.0.0.1",
+              "--master-bind-port", str(port), "--expect-workers", str(workers), "--expect-workers-max-wait", "60"]
+    log = cwd / "locust.log"
+    deadline = time.monotonic() + timeout
+    with ProcessGroup(stop_signal=signal.SIGINT, grace_s=STOP_GRACE_S) as group:
+        proc = group.spawn(master, cwd=cwd, env=env, log_path=log)
+        for _ in range(workers):
+            group.spawn([sys.executable, "-m", "locust", "-f", str(locustfile), "TrivialUser", "--worker",
+                         "--master-host",
+                         "127.0.0.1", "--master-port", str(port), "--skip-log-setup"], cwd=cwd, env=env,
+                        log_path=log)
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise BenchmarkError(f"{what}: did not finish within {timeout:.0f} s")
+            time.sleep(0.2)
+    return proc.returncode, log.read_text(encoding="utf-8", errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 # --- plain locust and wrk --------------------------------------------------------------------------------------
-def run_plain_locust(url: str, duration: float, work: Path) -> tuple[float, int, float]:
-    """Plain locust, closed model, no wait: (req/s, requests, CPU seconds per wall second)."""
+def run_plain_locust(url: str, duration: float, work: Path) -> tuple[float, int, float, float]:
+    """Plain locust, closed model, no wait: (req/s, requests, CPU seconds per wall second, CPU seconds)."""
     folder = work / "plain-locust"
     folder.mkdir()
     locustfile = folder / "trivial_closed.py"
@@ -270,6 +347,11 @@ def run_plain_locust(url: str, duration: float, work: Path) -> tuple[float, int,
                                what="plain locust")
     cpu, wall = _children_cpu_s() - cpu0, time.perf_counter() - wall0
     try:
+        own = json.loads((folder / "cpu.json").read_text(encoding="utf-8"))
+        cpu, wall = float(own["cpu_s"]), float(own["wall_s"])  # the test's own, imports and start-up left out
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # the whole process's: start-up included, so its requests per CPU second are understated
+    try:
         entries = json.loads((folder / "stats.json").read_text(encoding="utf-8"))
         entry = next(e for e in entries if e.get("name") == "GET /")
         span = float(entry["last_request_timestamp"]) - float(entry["start_time"])
@@ -277,7 +359,7 @@ def run_plain_locust(url: str, duration: float, work: Path) -> tuple[float, int,
     except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
         tail = "\n".join(output.strip().splitlines()[-10:])
         raise BenchmarkError(f"plain locust (exit {code}): no statistics for GET /: {exc}\n{tail}") from exc
-    return (requests / span if span > 0 else 0.0), requests, cpu / wall
+    return (requests / span if span > 0 else 0.0), requests, cpu / wall, cpu
 
 
 def ensure_wrk() -> str | None:
@@ -313,8 +395,9 @@ def _load_average() -> str:
         return "?"
 
 
-def report(runs: list[RateRun], plain: tuple[float, int, float] | None, wrk: tuple[float, float] | None,
+def report(all_runs: list[RateRun], plain: tuple[float, int, float, float] | None, wrk: tuple[float, float] | None,
            wrk_note: str | None, duration: float, load_before: str) -> None:
+    runs = [r for r in all_runs if r.workers == 1]
     print(f"open-model generator capacity: loadtests/openmodel.py, 1 process, Poisson arrivals, {duration:g} s per "
           f"rate, max_in_flight {MAX_IN_FLIGHT}, trivial asyncio server on 127.0.0.1 ({os.cpu_count()} cores)")
     print(f"machine load average before: {load_before}, after: {_load_average()}")
@@ -357,10 +440,39 @@ def report(runs: list[RateRun], plain: tuple[float, int, float] | None, wrk: tup
     print()
     if sustained and plain and plain[0]:
         print(f"harness sustained / plain locust = {sustained / plain[0]:.2f}")
+    measured = [r for r in runs if r.cpu_s > 0 and r.sent]
+    if measured and plain and plain[3]:
+        # at the highest rate kept; when none was kept (a busy machine starves the generator), the cheapest run
+        best = (next(r for r in kept if r.rate == sustained) if sustained
+                else max(measured, key=lambda r: r.sent / r.cpu_s))
+        where = f"at {best.rate:g}/s, " + ("the highest rate kept" if sustained else "no rate kept: its cheapest run")
+        harness_per_cpu, plain_per_cpu = best.sent / best.cpu_s, plain[1] / plain[3]
+        print(f"requests per CPU second: harness {harness_per_cpu:.0f} ({where}; latency from each due time), "
+              f"plain locust {plain_per_cpu:.0f} (closed, latency from the send): "
+              f"{harness_per_cpu / plain_per_cpu:.2f}x (goal >= 0.9x)")
+    _report_scale_out(all_runs, sustained)
     if sustained and wrk and wrk[0]:
         print(f"harness sustained / wrk          = {sustained / wrk[0]:.3f}")
     if plain and wrk and wrk[0]:
         print(f"plain locust / wrk               = {plain[0] / wrk[0]:.3f}")
+
+
+def _report_scale_out(all_runs: list[RateRun], one: float) -> None:
+    """K workers on this machine: the highest rate each K kept, against K times one worker's."""
+    counts = sorted({r.workers for r in all_runs if r.workers > 1})
+    if not counts:
+        return
+    print()
+    print(f"{'workers':>7} {'rate/s':>7} {'late%':>7} {'dropped':>7} {'gen cpu/wall':>12} {'req/cpu-s':>9}  kept")
+    for r in sorted((r for r in all_runs if r.workers > 1), key=lambda r: (r.workers, r.rate)):
+        per_cpu = r.sent / r.cpu_s if r.cpu_s else 0.0
+        print(f"{r.workers:>7} {r.rate:>7g} {r.late_share:>7.2%} {r.dropped:>7} {r.cpu_share:>12.2f} {per_cpu:>9.0f}  "
+              f"{'yes' if r.kept_schedule else 'NO'}")
+    for k in counts:
+        sustained_k = max((r.rate for r in all_runs if r.workers == k and r.kept_schedule), default=0.0)
+        ratio = f"{sustained_k / one:.2f}x one worker (goal >= {0.8 * k:.1f}x)" if one else "one worker kept none"
+        print(f"scale-out: {k} workers sustained {sustained_k:g} req/s on schedule = {ratio}; "
+              f"{os.cpu_count()} cores, shared with whatever else runs")
 
 
 def _limiter(runs: list[RateRun], wrk: tuple[float, float] | None, sustained: float) -> str:
@@ -389,6 +501,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="seconds per rate, and for plain locust and wrk (default %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="arrival schedule seed (default %(default)s)")
     parser.add_argument("--no-wrk", action="store_true", help="skip wrk")
+    parser.add_argument("--workers", default="1",
+                        help="comma-separated local worker counts K for scale-out (K > 1 tries K x each rate with "
+                             "a master and K workers; default %(default)s: one process only)")
     args = parser.parse_args(argv)
     try:
         args.rates = sorted({float(r) for r in args.rates.split(",") if r.strip()})
@@ -396,6 +511,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--rates: comma-separated numbers, e.g. 500,1000,2000")
     if not args.rates or min(args.rates) <= 0:
         parser.error("--rates: give at least one positive rate")
+    try:
+        args.workers = sorted({int(k) for k in args.workers.split(",") if k.strip()} | {1})
+    except ValueError:
+        parser.error("--workers: comma-separated counts, e.g. 1,2")
+    if min(args.workers) < 1 or max(args.workers) > 16:
+        parser.error("--workers: counts between 1 and 16")
     if not 1 <= args.duration <= 60:
         parser.error("--duration: between 1 and 60 seconds")
     return args
@@ -411,9 +532,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-load-capacity-") as tmp:
             work = Path(tmp)
             with trivial_server(work) as (url, pid):
-                for rate in args.rates:
-                    print(f"open model: {rate:g}/s for {args.duration:g} s ...", file=sys.stderr, flush=True)
-                    runs.append(run_open_model(url, pid, rate, args.duration, args.seed, work))
+                for workers in args.workers:
+                    for rate in args.rates:
+                        rate *= workers
+                        print(f"open model: {rate:g}/s for {args.duration:g} s on {workers} worker(s) ...",
+                              file=sys.stderr, flush=True)
+                        runs.append(run_open_model(url, pid, rate, args.duration, args.seed, work, workers))
                 print("plain locust ...", file=sys.stderr, flush=True)
                 plain = run_plain_locust(url, args.duration, work)
                 wrk = None if args.no_wrk else ensure_wrk()

@@ -8,10 +8,21 @@ it was due (the first request of a task from the arrival's due time, later steps
 answered) and recorded in an HdrHistogram per operation and per task. The generator's own health is recorded
 too: arrivals sent late (the generator was busy), held back by the in-flight cap, or dropped, and its CPU time.
 
+A task may also check what an answer says (`check=`): a search that finds nothing, the wrong record, an id
+missing from an acknowledged create. Such an answer counts as an error of its operation (and its task), exactly as
+a refused request does, with the reason among the operation's error samples.
+
+With `"concurrency": N` the load is closed instead: N users start at the same instant (a burst of simultaneous
+officers) and each runs one task after another, with no pause, for `duration_s`; so about N requests are in flight
+at once throughout. Latency is then measured from each request's actual send (a closed model has no schedule).
+Either way the generator records the requests it held in flight: the peak (requests sent and not yet answered at
+one moment) and the mean over the load (Little's law: the summed time requests were outstanding / the load's
+duration), so a run can say what concurrency it actually reached.
+
 Configuration comes from the JSON file named by $CONFORMANCE_LOAD_CONFIG (written by the harness):
     {"rate": arrivals per second (all workers together), "duration_s", "max_in_flight", "timeout_s",
      "seed", "mix": {"task name": weight}, "arrivals": "poisson" | "uniform", "out": "results.json",
-     "workers": K}
+     "workers": K, "concurrency": N (0 or absent: the open model)}
 Request headers (credentials) come from $CONFORMANCE_LOAD_HEADERS (JSON), never from a file.
 Results: each worker (or the single local process) publishes its histograms; whoever runs the stats (the
 master, or the local runner) merges them and writes `out`, then stops the test.
@@ -19,16 +30,18 @@ master, or the local runner) merges them and writes `out`, then stops the test.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
 import resource
 import time
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, ClassVar, cast
 
 import gevent
-from gevent.pool import Pool
+import gevent.event
 from hdrh.histogram import HdrHistogram
 from locust import FastHttpUser, events, task
 from locust.runners import MasterRunner, WorkerRunner
@@ -37,6 +50,7 @@ CONFIG_ENV = "CONFORMANCE_LOAD_CONFIG"
 LATE_S = 0.010  # an arrival sent more than 10 ms after it was due counts as late
 MESSAGE = "conformance_results"
 HIGHEST_US = 120_000_000  # 120 s, in microseconds
+NO_HEADERS: Mapping[str, Any] = MappingProxyType({})
 
 
 def load_config() -> dict[str, Any]:
@@ -55,6 +69,32 @@ def histogram() -> HdrHistogram:
     return HdrHistogram(1, HIGHEST_US, 3)
 
 
+SUB_BUCKET_BITS = 11  # HdrHistogram(1, HIGHEST_US, 3) counts values below 2**11 one by one, then 2**10 per doubling
+
+
+class Histogram:
+    """Microseconds counted by HdrHistogram bucket (1 us to 120 s, 3 significant digits) in a dict: recording is a
+    few integer operations instead of HdrHistogram.record_value's chain of method calls (about 0.5 us against 3 us,
+    three times per arrival). Each value is counted under the lowest value of its bucket, so `encode()` gives the
+    very histogram that recording every value into an HdrHistogram would have."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+
+    def record_value(self, value: int) -> None:
+        shift = value.bit_length() - SUB_BUCKET_BITS
+        key = (value >> shift) << shift if shift > 0 else value
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def encode(self) -> bytes:
+        hist = histogram()
+        for value, count in self.counts.items():
+            hist.record_value(value, count)
+        return bytes(hist.encode())
+
+
 class Recorder:
     """Per-operation and per-task latency histograms (microseconds), counts, errors and status codes."""
 
@@ -66,6 +106,21 @@ class Recorder:
         # availability over time, error bursts, and outages in which nothing answered at all (a restart).
         self.timeline: dict[int, list[int]] = {}
         self._wall_offset = time.time() - time.perf_counter()
+        self.in_flight = 0  # requests sent and not yet answered, now
+        self.peak_in_flight = 0
+        self.busy_s = 0.0  # the summed time requests were outstanding (Little's law: / wall time = mean in flight)
+
+    def sending(self) -> float:
+        self.in_flight += 1
+        if self.in_flight > self.peak_in_flight:
+            self.peak_in_flight = self.in_flight
+        return time.perf_counter()
+
+    def answered(self, sent: float) -> float:
+        self.in_flight -= 1
+        now = time.perf_counter()
+        self.busy_s += now - sent
+        return now
 
     def moment(self, due: float, outcome: int) -> None:
         """Count one request in the second it was due: outcome 0 ok, 1 wrong answer, 2 no answer."""
@@ -75,7 +130,7 @@ class Recorder:
     @staticmethod
     def _slot(table: dict[str, dict[str, Any]], name: str) -> dict[str, Any]:
         if name not in table:
-            table[name] = {"hist": histogram(), "count": 0, "errors": 0, "statuses": {}, "error_samples": []}
+            table[name] = {"hist": Histogram(), "count": 0, "errors": 0, "statuses": {}, "error_samples": []}
         return table[name]
 
     def record(self, table: dict[str, dict[str, Any]], name: str, seconds: float, ok: bool, status: int | str) -> None:
@@ -86,8 +141,8 @@ class Recorder:
         if not ok:
             slot["errors"] += 1
 
-    def error_sample(self, name: str, text: str) -> None:
-        samples = self._slot(self.operations, name)["error_samples"]
+    def error_sample(self, name: str, text: str, *, task: bool = False) -> None:
+        samples = self._slot(self.tasks if task else self.operations, name)["error_samples"]
         if len(samples) < 5:
             samples.append(text[:300])
 
@@ -100,6 +155,9 @@ class Recorder:
                 "timeline": {str(k): v for k, v in self.timeline.items()}}
 
 
+Check = Callable[[Any, Mapping[str, Any]], str | None]
+
+
 class Step:
     """One request inside a task: `call` performs it and says whether the answer was the expected one."""
 
@@ -109,25 +167,40 @@ class Step:
         self.due = due  # when this step should have been sent
 
     def request(self, method: str, path: str, name: str, *, expect: tuple[int, ...] = (200,),
-                json_body: Any = None, headers: dict[str, str] | None = None) -> tuple[Any, dict[str, str]]:
-        """The answer's JSON body and headers; raises StepFailed (after recording) on an unexpected answer."""
+                json_body: Any = None, headers: dict[str, str] | None = None,
+                check: Check | None = None) -> tuple[Any, Mapping[str, Any]]:
+        """The answer's JSON body and headers (case-insensitive); raises StepFailed (after recording) on an
+        unexpected answer.
+
+        `check(body, headers)` says what is wrong with an expected status's answer (None: nothing): a wrong
+        answer is an error of this operation like a refusal, recorded with `status` "wrong-answer"."""
         user = self.user
-        all_headers = {**user.base_headers, **(headers or {})}
-        ok, status, body, answer_headers = False, "exception", None, {}
+        recorder = user.recorder
+        all_headers = {**user.base_headers, **headers} if headers else user.base_headers
+        ok, status, body, answer_headers = False, "exception", None, NO_HEADERS
+        sent = recorder.sending()
         try:
-            response = user.client.request(method, path, name=name, json=json_body, headers=all_headers)
+            try:
+                response = user.client.request(method, path, name=name, json=json_body, headers=all_headers)
+            finally:
+                now = recorder.answered(sent)
             status = response.status_code or "no-response"
             ok = response.status_code in expect
             if ok:
-                answer_headers = {k.lower(): v for k, v in response.headers.items()}
-                body = response.json() if response.text else None
-            elif not ok:
-                user.recorder.error_sample(name, f"{method} {path} -> {status}: {(response.text or '')[:200]}")
+                answer_headers = response.headers  # case-insensitive already: not copied for every answer
+                content = response.content
+                body = json.loads(content) if content else None  # bytes: decoded once, not twice through .text
+                problem = check(body, answer_headers) if check is not None else None
+                if problem:
+                    ok, status = False, "wrong-answer"
+                    recorder.error_sample(name, f"{method} {path} -> {response.status_code} but {problem}")
+            else:
+                recorder.error_sample(name, f"{method} {path} -> {status}: {(response.text or '')[:200]}")
         except Exception as exc:  # timeouts, resets, garbage: an error of this request, never a crash
-            user.recorder.error_sample(name, f"{method} {path} -> {type(exc).__name__}: {exc}")
-        now = time.perf_counter()
-        user.recorder.record(user.recorder.operations, name, now - self.due, ok, status)
-        user.recorder.moment(self.due, 0 if ok else (1 if isinstance(status, int) else 2))
+            ok = False
+            recorder.error_sample(name, f"{method} {path} -> {type(exc).__name__}: {exc}")
+        recorder.record(recorder.operations, name, now - self.due, ok, status)
+        recorder.moment(self.due, 0 if ok else (2 if status in ("exception", "no-response") else 1))
         self.due = now
         if not ok:
             raise StepFailed(name)
@@ -139,6 +212,32 @@ class StepFailed(Exception):
 
 
 TaskFn = Callable[["OpenModelUser", Step, random.Random], None]
+
+
+def _chooser(names: list[str], weights: list[float]) -> Callable[[random.Random], str]:
+    """Picks an arrival's task by weight: one `random()` draw, the cumulative weights computed once."""
+    if len(names) == 1:
+        only = names[0]
+        return lambda rng: only
+    cumulative = list(itertools.accumulate(weights))
+    return lambda rng: rng.choices(names, cum_weights=cumulative)[0]
+
+
+class LazyRandom:
+    """An arrival's own random source (its choices do not depend on the order arrivals finish in), seeded only
+    when the task first draws from it: seeding a Mersenne Twister costs more than a short task that never uses
+    it. Behaves as `random.Random(seed)`."""
+
+    __slots__ = ("_rng", "_seed")
+
+    def __init__(self, seed: float) -> None:
+        self._seed = seed
+        self._rng: random.Random | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._rng is None:
+            self._rng = random.Random(self._seed)
+        return getattr(self._rng, name)
 
 
 class OpenModelUser(FastHttpUser):
@@ -169,55 +268,116 @@ class OpenModelUser(FastHttpUser):
             setup_error = None
         except Exception as exc:
             setup_error = f"{type(exc).__name__}: {exc}"
-        rate = float(CONFIG["rate"])
-        per_worker = rate / workers
-        count = int(float(CONFIG["duration_s"]) * per_worker)
         mix = [(name, float(w)) for name, w in (CONFIG.get("mix") or {}).items() if float(w) > 0]
-        names, weights = [m[0] for m in mix], [m[1] for m in mix]
-        cap = int(CONFIG.get("max_in_flight", 100))
-        pool = Pool(cap)
-        stats = {"scheduled": count, "sent": 0, "late": 0, "capped": 0, "dropped": 0, "max_lateness_ms": 0.0,
-                 "lateness": histogram()}
+        users = int(CONFIG.get("concurrency") or 0)
+        # a closed load's users are shared out between the workers: worker i runs every K-th of them
+        local_users = len(range(index, users, workers))
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        start = time.perf_counter() + 0.5 + (0.0 if CONFIG.get("arrivals", "poisson") == "poisson" else index / rate)
         wall0 = time.perf_counter()
-        drop_after = float(CONFIG.get("drop_after_s", 1.0))
-        poisson = CONFIG.get("arrivals", "poisson") == "poisson"
-        gaps = random.Random(f"{CONFIG.get('seed', 1)}-gaps-{index}")
-        due = start
+        stats: dict[str, Any] = {"scheduled": 0, "sent": 0, "late": 0, "capped": 0, "dropped": 0,
+                                 "max_lateness_ms": 0.0, "lateness": Histogram()}
+        window = 0.0
         if setup_error is None:
-            for i in range(count):
-                # Poisson arrivals (officers act independently) or a fixed interval; either way the schedule
-                # is fixed in advance and never waits for an answer.
-                due = due + gaps.expovariate(per_worker) if poisson else start + i / per_worker
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    gevent.sleep(delay)
-                if pool.full():
-                    stats["capped"] += 1
-                    pool.wait_available(timeout=drop_after)
-                lateness = time.perf_counter() - due
-                if lateness > drop_after or pool.full():
-                    stats["dropped"] += 1
-                    continue
-                stats["lateness"].record_value(max(1, int(lateness * 1_000_000)))
-                stats["max_lateness_ms"] = max(stats["max_lateness_ms"], lateness * 1000)
-                if lateness > LATE_S:
-                    stats["late"] += 1
-                stats["sent"] += 1
-                name = rng.choices(names, weights)[0]
-                pool.spawn(self._arrive, name, due, random.Random(rng.random()))
-            pool.join(timeout=float(CONFIG.get("timeout_s", 10.0)) * 3)
-            pool.kill(block=True, timeout=5)
+            if users:
+                stats, window = self._closed(local_users, mix, rng, stats)
+            else:
+                stats, window = self._open(index, workers, mix, rng, stats)
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         wall = time.perf_counter() - wall0
         cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         lateness_hist = stats.pop("lateness")
+        concurrency = {"users": local_users, "peak_in_flight": self.recorder.peak_in_flight,
+                       "busy_s": self.recorder.busy_s, "window_s": window}
         payload = {**self.recorder.export(), "schedule": {**stats, "lateness_hdr": lateness_hist.encode().decode(
-            "ascii")}, "generator": {"cpu_s": cpu, "wall_s": wall, "worker": index}, "setup_error": setup_error}
+            "ascii")}, "generator": {"cpu_s": cpu, "wall_s": wall, "worker": index}, "setup_error": setup_error,
+            "concurrency": concurrency}
         publish(self.environment, payload)
         while True:  # this user's work is done; the test ends when every worker has published
             gevent.sleep(3600)
+
+    def _open(self, index: int, workers: int, mix: list[tuple[str, float]], rng: random.Random,
+              stats: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        """This worker's share of the arrival schedule; returns the stats and the load's duration (s)."""
+        names, weights = [m[0] for m in mix], [m[1] for m in mix]
+        rate = float(CONFIG["rate"])
+        per_worker = rate / workers
+        count = int(float(CONFIG["duration_s"]) * per_worker)
+        stats["scheduled"] = count
+        cap = int(CONFIG.get("max_in_flight", 100))
+        active = [0]  # arrivals in progress (each in its own raw greenlet: cheaper than a pool's bookkeeping)
+        waiting = [False]  # the schedule is held back by the cap, waiting for `freed`
+        freed = gevent.event.Event()
+
+        def arrival(name: str, due: float, seed: float) -> None:
+            try:
+                self._arrive(name, due, cast(random.Random, LazyRandom(seed)))
+            finally:
+                active[0] -= 1
+                if waiting[0]:
+                    freed.set()
+
+        poisson = CONFIG.get("arrivals", "poisson") == "poisson"
+        start = time.perf_counter() + 0.5 + (0.0 if poisson else index / rate)
+        drop_after = float(CONFIG.get("drop_after_s", 1.0))
+        gaps = random.Random(f"{CONFIG.get('seed', 1)}-gaps-{index}")
+        choose = _chooser(names, weights)
+        lateness_hist, perf_counter, spawn_raw = stats["lateness"], time.perf_counter, gevent.spawn_raw
+        due = start
+        for i in range(count):
+            # Poisson arrivals (officers act independently) or a fixed interval; either way the schedule
+            # is fixed in advance and never waits for an answer.
+            due = due + gaps.expovariate(per_worker) if poisson else start + i / per_worker
+            delay = due - perf_counter()
+            if delay > 0:
+                gevent.sleep(delay)
+            if active[0] >= cap:
+                stats["capped"] += 1
+                freed.clear()
+                waiting[0] = True
+                freed.wait(timeout=max(0.0, due + drop_after - perf_counter()))
+                waiting[0] = False
+            lateness = perf_counter() - due
+            if lateness > drop_after or active[0] >= cap:
+                stats["dropped"] += 1
+                continue
+            lateness_hist.record_value(max(1, int(lateness * 1_000_000)))
+            if lateness * 1000 > stats["max_lateness_ms"]:
+                stats["max_lateness_ms"] = lateness * 1000
+            if lateness > LATE_S:
+                stats["late"] += 1
+            stats["sent"] += 1
+            active[0] += 1
+            spawn_raw(arrival, choose(rng), due, rng.random())
+        deadline = perf_counter() + float(CONFIG.get("timeout_s", 10.0)) * 3
+        while active[0] and perf_counter() < deadline:  # every request is bounded by timeout_s
+            gevent.sleep(0.02)
+        return stats, max(0.0, time.perf_counter() - start)
+
+    def _closed(self, users: int, mix: list[tuple[str, float]], rng: random.Random,
+                stats: dict[str, Any]) -> tuple[dict[str, Any], float]:
+        """`users` simultaneous users, released at one instant, each running tasks back to back until the
+        load's end: every task started is counted as scheduled and sent (nothing can be late or dropped)."""
+        choose = _chooser([m[0] for m in mix], [m[1] for m in mix])
+        gate = gevent.event.Event()
+        start = [0.0]
+        end = [0.0]
+
+        def officer(seed: float) -> None:
+            own = random.Random(seed)
+            gate.wait()
+            while time.perf_counter() < end[0]:
+                stats["scheduled"] += 1
+                stats["sent"] += 1
+                self._arrive(choose(own), time.perf_counter(), cast(random.Random, LazyRandom(own.random())))
+
+        group = [gevent.spawn(officer, rng.random()) for _ in range(users)]
+        gevent.sleep(0.2)  # every user is waiting at the gate
+        start[0] = time.perf_counter()
+        end[0] = start[0] + float(CONFIG["duration_s"])
+        gate.set()
+        gevent.joinall(group, timeout=float(CONFIG["duration_s"]) + float(CONFIG.get("timeout_s", 10.0)) * 3)
+        gevent.killall(group, block=True, timeout=5)
+        return stats, max(0.0, time.perf_counter() - start[0])
 
     def _arrive(self, name: str, due: float, rng: random.Random) -> None:
         step = Step(self, name, due)
@@ -226,6 +386,9 @@ class OpenModelUser(FastHttpUser):
             self.mix_tasks[name](self, step, rng)
         except StepFailed:
             ok = False
+        except Exception as exc:  # a task that cannot go on (an answer it cannot use): a failed task, not a crash
+            ok = False
+            self.recorder.error_sample(name, f"{type(exc).__name__}: {exc}", task=True)
         self.recorder.record(self.recorder.tasks, name, time.perf_counter() - due, ok, "ok" if ok else "failed")
 
 
@@ -289,6 +452,14 @@ def write_results(parts: list[dict[str, Any]], out: str) -> None:
                                                     sched["max_lateness_ms"])
         merged["schedule"].setdefault("lateness_hdr", []).append(sched["lateness_hdr"])
         merged["generator"].append(part["generator"])
+        conc = part.get("concurrency") or {}
+        into_conc = merged.setdefault("concurrency", {"users": 0, "peak_in_flight": 0, "busy_s": 0.0,
+                                                      "window_s": 0.0, "worker_peaks": []})
+        into_conc["users"] += int(conc.get("users", 0))
+        into_conc["peak_in_flight"] += int(conc.get("peak_in_flight", 0))
+        into_conc["worker_peaks"].append(int(conc.get("peak_in_flight", 0)))
+        into_conc["busy_s"] += float(conc.get("busy_s", 0.0))
+        into_conc["window_s"] = max(into_conc["window_s"], float(conc.get("window_s", 0.0)))
         if part.get("setup_error"):
             merged["setup_errors"].append(part["setup_error"])
     for table in ("operations", "tasks"):

@@ -112,6 +112,9 @@ cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show
               help="Load checks: arrivals per second, sized to the buyer (default: the profile's quick-tier rate).")
 @click.option("--load-duration", type=_FiniteRange(min=1), metavar="SECONDS",
               help="Load checks: seconds of arrivals (default: the profile's; the full tier runs 6x as long).")
+@click.option("--load-concurrency", type=click.IntRange(min=1), metavar="USERS",
+              help="Load checks that measure concurrency: simultaneous users, requests in flight at once "
+                   "(default: the profile's quick-tier level).")
 @click.option("--workers", type=click.IntRange(min=0), default=0, show_default=True,
               help="Load checks: locust worker processes (0: one local process). Each runs its share of arrivals.")
 @click.option("--remote-workers", type=click.IntRange(min=0), default=0, show_default=True,
@@ -134,9 +137,9 @@ cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show
                    "recorded as `certification: true`.")
 def run(profile: str | None, target: str | None, seed: int | None, tier: str | None, budget: int | None,
         only: tuple[str, ...], skip: tuple[str, ...], runs_dir: Path, resume: Path | None,
-        load_rate: float | None, load_duration: float | None, workers: int, remote_workers: int,
-        master_bind: str | None, systems: tuple[str, ...], params: tuple[str, ...], allow_retired: bool,
-        baseline: Path | None, certify: bool) -> None:
+        load_rate: float | None, load_duration: float | None, load_concurrency: int | None, workers: int,
+        remote_workers: int, master_bind: str | None, systems: tuple[str, ...], params: tuple[str, ...],
+        allow_retired: bool, baseline: Path | None, certify: bool) -> None:
     """Run PROFILE (id, id@version or folder) against a target and score it."""
     from conformance.reporters.terminal import TerminalListener, render_scorecard
     from conformance.session.execute import resume_run, start_run
@@ -145,8 +148,8 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str | N
         raise UsageError("give a PROFILE and --target (or --resume RUN_DIR); "
                          "e.g. conformance run pole-records --target http://127.0.0.1:8000")
     if resume is not None and (profile or target or seed is not None or only or skip or budget or load_rate
-                               or load_duration or workers or remote_workers or master_bind or systems
-                               or params or allow_retired or tier or baseline or certify):
+                               or load_duration or load_concurrency or workers or remote_workers or master_bind
+                               or systems or params or allow_retired or tier or baseline or certify):
         raise UsageError("--resume takes the profile, target, seed and selection from the run; give nothing else")
     scoring: dict[str, Any] = {}
     if baseline is not None and certify:
@@ -164,7 +167,8 @@ def run(profile: str | None, target: str | None, seed: int | None, tier: str | N
                                 tier=tier or ("full" if certify else "quick"), certification=certify,
                                 budget_s=budget, only=only, skip=skip, systems=parse_system_options(systems),
                                 scoring=scoring, params=parse_param_options(params),
-                                load={"arrival_rate": load_rate, "duration_s": load_duration, "workers": workers,
+                                load={"arrival_rate": load_rate, "duration_s": load_duration,
+                                      "concurrency": load_concurrency, "workers": workers,
                                       "remote_workers": remote_workers, "master_bind": _host_port(master_bind)},
                                 allow_retired=allow_retired)
     render_scorecard(console, outcome.scorecard, run_dir=outcome.run_dir.path)

@@ -222,6 +222,7 @@ def _load_view(row: Mapping[str, Any], view: Mapping[str, Any], index: int) -> d
         "findings": findings, "scopes": scopes,
         "schedule": _schedule_text(m),
         "errors": _errors_text(m),
+        "concurrency": _concurrency_text(m),
         "throughput": _throughput_text(m),
         "writes": _writes_text(m.get("writes")),
         "missing_examples": [str(x) for x in _mapping(m.get("writes")).get("missing_examples") or []],
@@ -254,29 +255,54 @@ def _plural(value: Any, word: str) -> str:
 
 
 def _schedule_text(m: Mapping[str, Any]) -> str:
-    """`240 arrivals scheduled, 240 sent, 0 late, 0 dropped; load 40/s for 6 s, 1 process (quick tier sizing)`."""
+    """`240 arrivals scheduled, 240 sent, 0 late, 0 dropped; load 40/s for 6 s, 1 process (quick tier sizing)`, or
+    for a closed load `2211 tasks run back to back (...); load 32 simultaneous users for 5 s, 1 process (...)`."""
     sched, sizing = _mapping(m.get("schedule")), _mapping(m.get("sizing"))
-    facts = [f"{_count(sched.get('scheduled'))} arrivals scheduled", f"{_count(sched.get('sent'))} sent",
-             f"{_count(sched.get('late'))} late", f"{_count(sched.get('dropped'))} dropped"]
+    users = sizing.get("concurrency")
+    closed = isinstance(users, int) and not isinstance(users, bool) and users > 0
+    if closed:  # a closed load has no schedule: each user starts a task when its last one ends
+        facts = [f"{_count(sched.get('sent'))} tasks run back to back (a closed load: nothing late or dropped)"]
+    else:
+        facts = [f"{_count(sched.get('scheduled'))} arrivals scheduled", f"{_count(sched.get('sent'))} sent",
+                 f"{_count(sched.get('late'))} late", f"{_count(sched.get('dropped'))} dropped"]
     if sched.get("capped"):
         facts.append(f"{_count(sched.get('capped'))} held back by the in-flight cap")
     text = ", ".join(facts)
     lateness = ms(sched.get("max_lateness_ms"))
-    if lateness is not None:
+    if lateness is not None and not closed:
         text += f" (at most {number(lateness)} ms behind schedule)"
     rate, duration = ms(sizing.get("rate_per_s")), ms(sizing.get("duration_s"))
     workers = m.get("workers")
     if not isinstance(workers, int) or isinstance(workers, bool):
         workers = sizing.get("workers") if isinstance(sizing.get("workers"), int) else None
         workers = max(1, workers) if workers is not None else None
-    load = [f"{number(rate)}/s" if rate is not None else "rate not recorded",
-            f"for {number(duration)} s" if duration is not None else "for a duration not recorded"]
+    if closed:
+        load = [f"{users} simultaneous users"]
+    else:
+        load = [f"{number(rate)}/s" if rate is not None else "rate not recorded"]
+    load.append(f"for {number(duration)} s" if duration is not None else "for a duration not recorded")
     text += "; load " + " ".join(load)
     if workers is not None:
         text += f", {_plural(workers, 'process')}"
     source = sizing.get("source")
     if isinstance(source, str) and source:
         text += " (sized by the tender)" if source == "tender" else f" ({source} tier sizing)"
+    return text
+
+
+def _concurrency_text(m: Mapping[str, Any]) -> str:
+    """`32 requests in flight at most (mean 30.6); 32 asked for`: what the generator actually held."""
+    reached, wanted = _mapping(m.get("concurrency")), _mapping(m.get("sizing")).get("concurrency")
+    if not reached:
+        return "not recorded"
+    text = f"{_count(reached.get('peak_in_flight'))} requests in flight at most"
+    mean = ms(reached.get("mean_in_flight"))
+    if mean is not None:
+        text += f" (mean {number(mean)})"
+    if len(reached.get("worker_peaks") or []) > 1:
+        text += ", summed over the workers' peaks"
+    if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted:
+        text += f"; {wanted} asked for"
     return text
 
 

@@ -4,10 +4,15 @@ The harness never imports locust (it monkey-patches the process with gevent). It
 a file, passes credentials in the environment (never a file), runs `python -m locust` headless (with
 `--workers K`, a master and K workers on this machine), and reads the merged results the scenario writes:
 HdrHistograms per operation and per business task, with latency measured from each request's due time, and
-how well the generator kept its schedule. Then:
+how well the generator kept its schedule. A requirement with `concurrency: N` (a tender's `load.concurrency`
+replaces it) runs a closed load instead: N users released at one instant, each running tasks back to back, so
+about N requests are in flight throughout; the concurrency actually reached (peak and mean in flight) is in the
+measurements of every load requirement. Every check the scenario makes on an answer (a search that found
+nothing, the wrong record) counts as an error of its operation. Then:
 
 - the generator could not keep its schedule (arrivals dropped or held back by the in-flight cap, setup failed,
-  locust failed or wrote nothing) -> `error`, never a pass or a supplier failure;
+  locust failed or wrote nothing), or a closed load never held the N requests in flight it asks for -> `error`,
+  never a pass or a supplier failure;
 - more than 1% of arrivals (and more than two) sent over 10 ms late -> `error` if a service level was missed
   or any was over 100 ms late; otherwise the pass stands, noted: a late arrival's wait is in its latency,
   measured from its due time, so lateness can only make the supplier look slower;
@@ -35,7 +40,7 @@ from conformance.errors import EngineFailure
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 
-__all__ = ["LoadRunner", "summarise"]
+__all__ = ["LoadRunner", "closed_users", "concurrency_reached", "summarise"]
 
 LATE_SHARE_LIMIT = 0.01
 REMOTE_WAIT_S = 300  # how long the master waits for workers started on other machines
@@ -129,7 +134,28 @@ def summarise(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
         "operations": operations, "tasks": tasks,
         "generator": results.get("generator", []), "workers": results.get("workers", 1),
         "availability": availability(results.get("timeline") or {}),
+        "concurrency": concurrency_reached(results.get("concurrency") or {}),
     }
+
+
+def closed_users(options: dict[str, Any], sizing: dict[str, Any]) -> int:
+    """How many simultaneous users a requirement's closed load runs (pure): 0 for an open load (a requirement
+    without `concurrency`, whatever the tender says), else the tender's (or --load-concurrency's) level, or the
+    profile's quick-tier one."""
+    if not options.get("concurrency"):
+        return 0
+    return int(sizing.get("concurrency") or options["concurrency"])
+
+
+def concurrency_reached(merged: dict[str, Any]) -> dict[str, Any]:
+    """The concurrency the generator actually held (pure): `peak_in_flight`, requests sent and not yet answered
+    at one moment (with several workers, the sum of each worker's peak: an upper bound, the peaks need not
+    coincide; `worker_peaks` lists them), and `mean_in_flight`, Little's law over the load (the summed time
+    requests were outstanding / the load's duration)."""
+    window = float(merged.get("window_s") or 0.0)
+    return {"users": int(merged.get("users") or 0), "peak_in_flight": int(merged.get("peak_in_flight") or 0),
+            "worker_peaks": list(merged.get("worker_peaks") or []),
+            "mean_in_flight": round(float(merged.get("busy_s") or 0.0) / window, 2) if window else 0.0}
 
 
 class LoadRunner:
@@ -138,6 +164,7 @@ class LoadRunner:
     def run(self, requirement: Requirement, ctx: RunContext) -> Result:
         opts = requirement.check.options
         sizing = dict(ctx.load or {})
+        users = closed_users(opts, sizing)
         rate = float(sizing.get("arrival_rate") or opts.get("rate", 10))
         duration = float(sizing.get("duration_s") or opts.get("duration_s", 10))
         if ctx.tier == "full" and not sizing.get("duration_s"):
@@ -149,7 +176,8 @@ class LoadRunner:
         folder.mkdir(parents=True, exist_ok=True)
         out = folder / "results.json"
         out.unlink(missing_ok=True)
-        config = {"rate": rate, "duration_s": duration, "max_in_flight": int(opts.get("max_in_flight", 500)),
+        config = {"rate": rate, "duration_s": duration, "concurrency": users,
+                  "max_in_flight": max(users, int(opts.get("max_in_flight", 500))),
                   "timeout_s": float(opts.get("timeout_s", 10)), "seed": ctx.seed, "mix": opts.get("mix", {}),
                   "arrivals": opts.get("arrivals", "poisson"), "out": str(out.absolute()),  # read in the child's folder
                   "workers": max(1, workers)}
@@ -164,7 +192,8 @@ class LoadRunner:
                                     "them, so later requests would be refused (401) through no fault of the "
                                     "supplier's: ask for a longer token lifetime for the test, or shorten the load")
             headers = {**ctx.headers, **token_header}
-        ctx.progress(f"load: {rate:g} arrivals/s for {duration:g} s" + (f" on {workers} workers" if workers else ""))
+        ctx.progress((f"load: {users} simultaneous users" if users else f"load: {rate:g} arrivals/s")
+                     + f" for {duration:g} s" + (f" on {workers} workers" if workers else ""))
         locust_stats = self._run_locust(requirement, ctx, folder, config, headers, local, remote,
                                         sizing.get("master_bind"))
         if not out.exists():
@@ -172,8 +201,10 @@ class LoadRunner:
         results = json.loads(out.read_text(encoding="utf-8"))
         summary = summarise(results, duration)
         summary["plain_locust"] = locust_stats
-        summary["sizing"] = {"rate_per_s": rate, "duration_s": duration, "workers": workers, "remote_workers": remote,
-                             "source": "tender" if sizing else ctx.tier}
+        summary["sizing"] = {"rate_per_s": None if users else rate, "concurrency": users or None,
+                             "duration_s": duration, "workers": workers, "remote_workers": remote,
+                             "source": "tender" if sizing.get("concurrency" if users else "arrival_rate")
+                             or sizing.get("duration_s") else ctx.tier}
         slo = dict(opts.get("slo") or {})
         if slo.get("no_data_lost"):
             summary["writes"] = self._check_writes(results["writes"], ctx, headers)
@@ -272,7 +303,13 @@ class LoadRunner:
             return (f"the generator could not keep its schedule: {sched['late']} of {sched['scheduled']} arrivals "
                     f"sent more than 10 ms late (max {sched['max_lateness_ms']:.0f} ms; CPU saturated? add --workers)")
         if sched["scheduled"] == 0:
-            return "no arrivals were scheduled (rate x duration < 1)"
+            return ("no task was started" if summary["sizing"].get("concurrency")
+                    else "no arrivals were scheduled (rate x duration < 1)")
+        wanted, reached = summary["sizing"].get("concurrency"), summary["concurrency"]
+        if wanted and (reached["users"] < wanted or reached["peak_in_flight"] < wanted):
+            return (f"the generator did not reach the concurrency asked for: {reached['peak_in_flight']} requests "
+                    f"in flight at most, from {reached['users']} users, where the requirement asks for {wanted} "
+                    "(generator CPU saturated? add --workers)")
         return None
 
     @staticmethod

@@ -4,6 +4,7 @@ locust workers; a generator that cannot keep its schedule is an error; service l
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -251,3 +252,62 @@ def test_a_worker_started_elsewhere_joins_the_master_and_its_share_is_merged(tmp
     assert m["workers"] == 2 and m["sizing"]["remote_workers"] == 1
     assert sorted(g["worker"] for g in m["generator"]) == [0, 1]
     assert m["schedule"]["scheduled"] == 80  # 20/s for 4 s, split between the local and the remote worker
+
+
+def _row(tmp_path: Path, url: str, rid: str, *extra: str) -> dict[str, Any]:
+    runs = tmp_path / "runs"
+    proc = conformance("run", "pole-records", "--target", url, "--only", rid, "--seed", "7", "--runs-dir", str(runs),
+                       *extra, timeout=300)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return next(r for r in read_scorecard(only_run_dir(runs))["requirements"] if r["id"] == rid)
+
+
+def test_a_wrong_answer_under_load_is_an_error_of_its_operation(tmp_path: Path) -> None:
+    """`broken-link` answers every create with an id the record is not stored under: the searches for the people
+    the load seeded answer 200, but never list the id the supplier gave. That answer is wrong, so it is an error
+    of the search (it used to be a sample only, with `errors: 0`)."""
+    with reference("broken-link") as url:
+        row = _row(tmp_path, url, "POLE-PERF-001", "--load-rate", "20", "--load-duration", "3")
+    search = row["measurements"]["operations"]["GET /persons (search)"]
+    assert search["count"] > 0 and search["errors"] == search["count"], search
+    assert search["statuses"] == {"wrong-answer": search["count"]}
+    assert "did not list" in search["error_samples"][0]
+    assert row["outcome"] == "fail" or "late" in row["reason"], row["reason"]
+
+
+def test_a_closed_load_on_two_workers_holds_its_users_in_flight(tmp_path: Path) -> None:
+    with reference() as url:
+        row = _row(tmp_path, url, "POLE-PERF-006", "--load-concurrency", "8", "--load-duration", "2",
+                   "--workers", "2")
+    reached = row["measurements"]["concurrency"]
+    assert row["outcome"] == "pass", row["reason"]
+    assert (reached["users"], sorted(reached["worker_peaks"]), reached["peak_in_flight"]) == (8, [4, 4], 8)
+    assert 4 <= reached["mean_in_flight"] <= 8  # Little's law over the load: the users were busy most of it
+    assert row["measurements"]["sizing"]["concurrency"] == 8
+
+
+HISTOGRAM_CHECK = """
+import random
+from hdrh.histogram import HdrHistogram
+from loadtests.openmodel import HIGHEST_US, Histogram, histogram
+rng = random.Random(5)
+for _ in range(5):
+    fast, ref = Histogram(), histogram()
+    for _ in range(5000):
+        value = max(1, min(int(rng.lognormvariate(8, 3)), HIGHEST_US))
+        fast.record_value(value)
+        ref.record_value(value)
+    assert fast.encode() == ref.encode()
+    assert HdrHistogram.decode(fast.encode()).get_value_at_percentile(99) == ref.get_value_at_percentile(99)
+print("same")
+"""
+
+
+def test_the_generators_histogram_encodes_exactly_what_hdrhistogram_would() -> None:
+    """loadtests/openmodel.py counts latencies by bucket in a dict (cheaper per request); encoded, it must be the
+    very HdrHistogram that recording each value would give. In a subprocess: the module imports locust."""
+    from conformance.engine.processes import run_command
+
+    proc = run_command([sys.executable, "-c", HISTOGRAM_CHECK], timeout=60, cwd=Path(__file__).resolve().parents[2],
+                       env={"CONFORMANCE_LOAD_CONFIG": ""})
+    assert proc.returncode == 0 and proc.stdout.strip() == "same", proc.stderr

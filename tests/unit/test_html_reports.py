@@ -60,6 +60,7 @@ def load_measurements() -> dict[str, Any]:
         "plain_locust": {"GET /persons (search)": {"p50_ms": 47.0, "p95_ms": 940.0, "p99_ms": 1000.0, "count": 243}},
         "sizing": {"rate_per_s": 40.0, "duration_s": 6.0, "workers": 0, "source": "quick"},
         "writes": {"acknowledged": 80, "checked": 80, "missing": 0, "missing_examples": [], "unreadable": 0},
+        "concurrency": {"users": 0, "peak_in_flight": 3, "worker_peaks": [3], "mean_in_flight": 0.21},
     }
 
 
@@ -548,6 +549,7 @@ def test_load_facts_in_words_and_the_breach_marked(report: str) -> None:
     assert ("240 arrivals scheduled, 240 sent, 0 late, 0 dropped (at most 3.1 ms behind schedule); "
             "load 40/s for 6 s, 1 process (quick tier sizing)") in load
     assert "1 of 780 requests failed (error rate 0.13%)" in load
+    assert "<dt>Concurrency reached</dt><dd>3 requests in flight at most (mean 0.21)</dd>" in load
     assert "239 tasks completed, 39.83 per second" in load
     assert "80 acknowledged by the supplier, 80 read back afterwards: 0 missing" in load
     assert f'<a href="#findings-{LOAD_ID}">see findings</a>' in load

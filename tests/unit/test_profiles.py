@@ -68,14 +68,14 @@ def only_problem(folder: Path) -> ProfileError:
 
 def test_shipped_pole_records_profile_loads() -> None:
     profile = load_profile("pole-records")
-    assert profile.ref == "pole-records@1.1.0"  # the latest active version; the 2.0.0 draft only by @2.0.0
+    assert profile.ref == "pole-records@1.2.0"  # the latest active version; the 2.0.0 draft only by @2.0.0
     assert len(profile.requirements) >= 15
     assert len({r.category for r in profile.requirements}) >= 4
     assert all(r.rationale for r in profile.requirements)
     active = [r for r in profile.requirements if not r.planned]
     assert {r.check.kind for r in active} == {CheckKind.SCHEMA, CheckKind.CONTRACT, CheckKind.LOAD}
     assert profile.digest.startswith("sha256:")
-    assert resolve_profile("pole-records@1.1.0") == resolve_profile("pole-records")
+    assert resolve_profile("pole-records@1.2.0") == resolve_profile("pole-records")
     assert load_profile("pole-records@2.0.0").governance.status.value == "draft"
 
 

@@ -56,10 +56,11 @@ def test_the_control_room_example_tender_loads_and_lets_the_harness_restart_its_
 
 
 @pytest.mark.parametrize(("versions", "chosen"), [
-    (">=1.0.0", "pole-records@1.1.0"),  # the latest active: never the 2.0.0 draft
+    (">=1.0.0", "pole-records@1.2.0"),  # the latest active: never the 2.0.0 draft
     (">=1.0.0 <1.1.0", "pole-records@1.0.0"),
     ("1.0.0", "pole-records@1.0.0"),
-    (">=1.1.0, <2.0.0", "pole-records@1.1.0"),
+    (">=1.1.0, <2.0.0", "pole-records@1.2.0"),
+    (">=1.1.0, <1.2.0", "pole-records@1.1.0"),
 ])
 def test_a_tender_may_ask_for_a_minimum_version_or_a_range(tmp_path: Path, versions: str, chosen: str) -> None:
     text = MINIMAL.replace("pole-records@1.0.0", f"pole-records\n    versions: '{versions}'")
@@ -208,3 +209,11 @@ def test_a_candidate_command_is_filled_with_its_systems_port_and_folder(tmp_path
     assert shlex.split(filled)[4] == f"{tmp_path}/a b/x.sqlite"  # the folder survives the launcher's split
     assert fill_command("serve --port {port}", {}) == "serve --port {port}"  # nothing given: left as written
 
+
+
+def test_a_tender_sizes_the_officers_acting_at_once(tmp_path: Path) -> None:
+    """`load.concurrency` reaches the load runner through the tender's load (conformance/runners/load.py)."""
+    text = MINIMAL.replace("candidates:", "load:\n  concurrency: 400\ncandidates:")
+    assert load_tender(write(tmp_path, text)).load == {"concurrency": 400}
+    with pytest.raises(TenderError, match="concurrency"):
+        load_tender(write(tmp_path, MINIMAL.replace("candidates:", "load:\n  concurrency: 0\ncandidates:")))
