@@ -18,12 +18,12 @@ from typing import Any
 
 import httpx
 
-from conformance.errors import EngineFailure, SupplierFailure
+from conformance.errors import DeadlineExceeded, EngineFailure, SupplierFailure
 from conformance.inputs.scenarios import VARIABLE, Scenario, Step, load_scenario
 from conformance.model import Outcome, Requirement, Result
 from conformance.runners import RunContext
 from conformance.runners.assertions import MISSING, assert_response, json_body, pointer
-from conformance.runners.http import Exchanges, exchanges, held, measurements, not_met, send
+from conformance.runners.http import Exchanges, exchanges, held, measurements, not_met, over_cost_at_deadline, send
 
 __all__ = ["run_scenario"]
 
@@ -41,6 +41,12 @@ def run_scenario(requirement: Requirement, ctx: RunContext) -> Result:
             try:
                 response = _attempt(step, ex, variables, Path(scenario.path))
                 _capture(step, response, variables)
+            except DeadlineExceeded as cut:  # a task already over its cost has failed; otherwise the error stands
+                failed = over_cost_at_deadline(requirement, ex, _measurements(requirement, ex, scenario),
+                                               name=scenario.name, task=scenario.task, cut=cut)
+                if failed is None:
+                    raise
+                return failed
             except SupplierFailure as unmet:
                 measured = _measurements(requirement, ex, scenario)
                 if step.setup:  # a precondition, not the rule: nothing about the rule was measured
@@ -76,7 +82,7 @@ def _attempt(step: Step, ex: Exchanges, variables: dict[str, Any], scenario_file
         except SupplierFailure as unmet:
             if time.monotonic() + interval_s > deadline:
                 raise SupplierFailure(f"still not met after {within_s:g} s ({tries} tries): {unmet}") from None
-        if ex.ctx.stop.wait(interval_s):
+        if ex.ctx.stop.wait(max(0.0, ex.ctx.remaining_s(interval_s))):
             raise KeyboardInterrupt
 
 
