@@ -66,7 +66,7 @@ def _budget(ctx: RunContext) -> int | None:
     if budget is None or ctx.deadline is None:
         return budget
     share = ctx.deadline.share_s
-    return max(1, min(budget, int(share - min(BUDGET_GRACE_S, share / 4))))
+    return max(1, min(budget, int(share - min(BUDGET_GRACE_S, share / 2))))
 
 
 def seeds_for(seed: int, tier: str) -> list[int]:
@@ -76,6 +76,9 @@ _registered = False
 
 
 _BOUNDS = Bounds()
+# Every answer the engine read, counted as it is read (the tally counts a scenario's requests only once it ends,
+# so an engine stopped mid-scenario under-counts): [answers, seconds], for the run's time planning.
+_ANSWERED = [0, 0.0]
 # How long a stopped engine may take to wind down before the requirement is concluded without it (its worker
 # thread, blocked on a request, is left behind: it sends nothing more and ends with its request).
 ENGINE_WIND_DOWN_S = 2.0
@@ -109,6 +112,8 @@ def _bound_the_engine() -> None:
                 raise requests.exceptions.ConnectionError(f"bound exceeded ({exc.bound}): {exc}",
                                                           request=request) from None
             response._content_consumed = True
+            _ANSWERED[0] += 1
+            _ANSWERED[1] += time.monotonic() - started
             return response
 
     def make_session(*args: Any, **kwargs: Any) -> Any:
@@ -363,6 +368,7 @@ class SchemaRunner:
         hypothesis.configuration.set_hypothesis_home_dir(str(engine_home))
         seeds = seeds_for(ctx.seed, ctx.tier)
         started = time.monotonic()
+        answered = tuple(_ANSWERED)
         budget = _budget(ctx)
         limit = QUICK_TIME_LIMIT_S if budget is None else budget + BUDGET_GRACE_S
         deadline = started + limit
@@ -399,7 +405,10 @@ class SchemaRunner:
                 tally.new_findings_by_seed[seed] = len(tally.findings) - before
                 if tally.stop_reason == "server_unavailable" or tally.timed_out:
                     break
-        return _conclude(tally, operations, time.monotonic() - started, config_data)
+        result = _conclude(tally, operations, time.monotonic() - started, config_data)
+        count, seconds = _ANSWERED[0] - answered[0], _ANSWERED[1] - answered[1]
+        return replace(result, measurements={**result.measurements, "answers": {"count": count,
+                                                                                "seconds": round(seconds, 3)}})
 
     @classmethod
     def _consume_within(cls, stream: Any, tally: _Tally, ctx: RunContext, seeds: list[int], seed: int,

@@ -11,10 +11,11 @@ and what every requirement still to run is expected to need:
   (and at least twice its `max_seconds`, so a slow task is seen to be slow); a load requirement its duration
   and the generator's start and stop;
 - when everything still to run fits, the time left is shared in proportion to the needs (each gets more than it
-  needs); when it does not, the time is shared max-min fair ("water-filling"): every requirement needing less
-  than an equal level gets all it needs, and the expensive ones share the rest equally. So the cheap
-  requirements that expose slowness (a task's cost, latency under load) are never starved by the expensive
-  property-based ones before them, and time one requirement does not use passes to the ones after it;
+  needs). When it does not, the requirements that expose slowness (loads, and contract requirements bounding a
+  task's cost with `max_seconds`/`max_requests`) are reserved what they need first, and the others share the rest
+  max-min fair ("water-filling"): every requirement needing less than an equal level gets all it needs, and the
+  expensive ones share what is left equally. So the property-based schema requirements before them never starve
+  the ones that would show a slow supplier, and time one requirement does not use passes to the ones after it;
 - a schema requirement whose share cannot pay for its examples at the measured answer time is planned with
   fewer (`max_examples`), recorded in its result.
 
@@ -30,12 +31,14 @@ from typing import Any
 
 from conformance.model import CheckKind, Outcome, Requirement, Result
 
-__all__ = ["QUICK_BUDGET_S", "AnswerTime", "Planner", "default_budget_s", "water_fill"]
+__all__ = ["QUICK_BUDGET_S", "AnswerTime", "Planner", "default_budget_s", "exposes_slowness", "water_fill"]
 
 QUICK_BUDGET_S = 480  # the quick tier's whole run: fits a CI job; a slow supplier's verdict comes within 10 minutes
 FULL_SCHEMA_S = 630  # the full tier: a schema requirement's generation time (600 s, runners.schema) and its wind-down
 FULL_OTHER_S = 120  # the full tier: a contract requirement
 LOAD_OVERHEAD_S = 12.0  # a load's start, stop and reading of its results, beyond its duration
+LOAD_TAIL_REQUESTS = 10  # after its duration a load waits for the tasks in flight: about one task's requests
+LOAD_TAIL_MAX_S = 30.0  # and at most 3 request timeouts (runners.load)
 FULL_LOAD_FACTOR = 6  # the full tier's loads run this many times their duration (runners.load)
 SCHEMA_OVERHEAD_S = 2.0  # loading the interface, starting the engine
 REQUESTS_PER_EXAMPLE_PER_OPERATION = 4.0  # a first guess (pole-records: 3 to 4); learned from finished runs
@@ -43,6 +46,9 @@ DEFAULT_EXAMPLES = 20  # runners.schema's default max_examples
 SCENARIO_REQUESTS = 15
 PYTHON_CHECK_REQUESTS = 60
 MIN_ANSWER_S = 0.005
+# What the harness itself spends on a request beyond the target's answer (generating, checking, recording): the
+# probe sees only the answer. pole-records' clean quick run: 1,154 schema requests in 9.4 s on a busy 2-core machine.
+HARNESS_PER_REQUEST_S = 0.008
 
 
 @dataclass(frozen=True)
@@ -96,11 +102,20 @@ def water_fill(needs: Sequence[float], available: float) -> list[float]:
     return [min(need, level) for need in needs]
 
 
-def _load_need(req: Requirement, tier: str, load: dict[str, Any]) -> float:
+def _load_need(req: Requirement, tier: str, load: dict[str, Any], request_s: float = 0.0) -> float:
+    """A load's duration, the generator's start and stop, and the tasks still in flight when it ends."""
     duration = float(load.get("duration_s") or req.check.options.get("duration_s", 10))
     if tier == "full" and not load.get("duration_s"):
         duration *= FULL_LOAD_FACTOR
-    return duration + LOAD_OVERHEAD_S
+    return duration + LOAD_OVERHEAD_S + min(LOAD_TAIL_MAX_S, LOAD_TAIL_REQUESTS * request_s)
+
+
+def exposes_slowness(req: Requirement) -> bool:
+    """A load, or a contract requirement bounding a task's cost: reserved its need before the others share."""
+    options = req.check.options
+    return req.check.kind is CheckKind.LOAD or (
+        req.check.kind is CheckKind.CONTRACT
+        and (options.get("max_seconds") is not None or options.get("max_requests") is not None))
 
 
 @dataclass
@@ -119,11 +134,11 @@ class Planner:
 
     @property
     def answer_s(self) -> float:
-        """The target's answer time: what the finished requirements measured once they sent enough, else the
-        probe's."""
+        """What a request costs the run: what the finished requirements measured (the harness's time included)
+        once they sent enough, else the probe's answer time and HARNESS_PER_REQUEST_S."""
         if self.requests >= 20:
             return max(MIN_ANSWER_S, self.seconds / self.requests)
-        return max(MIN_ANSWER_S, self.probe.median_s)
+        return max(MIN_ANSWER_S, self.probe.median_s) + HARNESS_PER_REQUEST_S
 
     def _requests_per_example(self) -> float:
         if self.per_example:
@@ -138,7 +153,7 @@ class Planner:
         """The time `req` is expected to need against this target."""
         kind, options = req.check.kind, req.check.options
         if kind is CheckKind.LOAD:
-            return _load_need(req, self.tier, self.load)
+            return _load_need(req, self.tier, self.load, self.answer_s)
         if kind is CheckKind.SCHEMA:
             if self.tier == "full":
                 return float(FULL_SCHEMA_S)
@@ -150,8 +165,18 @@ class Planner:
         return need
 
     def share_s(self, todo: Sequence[Requirement], left_s: float) -> float:
-        """The share of `left_s` for `todo[0]`, the requirement starting now, given the ones after it."""
-        return water_fill([self.need_s(req) for req in todo], left_s)[0]
+        """The share of `left_s` for `todo[0]`, the requirement starting now, given the ones after it: in
+        proportion to the needs when all fit; otherwise the requirements that expose slowness are reserved their
+        needs (shared fairly among themselves if even those do not fit) and the others share the rest fairly."""
+        needs = [self.need_s(req) for req in todo]
+        if sum(needs) <= left_s:
+            return water_fill(needs, left_s)[0]
+        first = exposes_slowness(todo[0])
+        reserved = [need for req, need in zip(todo, needs, strict=True) if exposes_slowness(req)]
+        if first:  # what it needs; only if even the reserved needs do not fit, a fair share of them
+            return needs[0] if sum(reserved) <= left_s else water_fill(reserved, left_s)[0]
+        others = [need for req, need in zip(todo, needs, strict=True) if not exposes_slowness(req)]
+        return water_fill(others, max(0.0, left_s - sum(reserved)))[0]
 
     def max_examples(self, req: Requirement, share_s: float) -> int | None:
         """Fewer examples than the profile's when the share cannot pay for them at the measured answer time
@@ -163,19 +188,22 @@ class Planner:
         return max(1, affordable) if affordable < wanted else None
 
     def learn(self, req: Requirement, result: Result) -> None:
-        """Take in what a requirement measured: its requests and their time, and for a schema run the requests an
-        example cost. A contract requirement counts every request it sent, even when cut short; a schema run only
-        when the engine ended by itself (a stopped engine's last scenario is not counted in its requests)."""
+        """Take in what a requirement measured: its requests and their time (a schema run: the answers its engine
+        read, even when it was stopped), and from a schema run that ended by itself the requests an example cost
+        (a stopped engine's last scenario is not in its `requests`)."""
         m = result.measurements or {}
         requests, elapsed = m.get("requests"), m.get("elapsed_s")
         if req.check.kind is CheckKind.LOAD or not isinstance(requests, int) or not isinstance(elapsed, float | int):
             return
-        schema = req.check.kind is CheckKind.SCHEMA
-        if schema and (result.outcome not in (Outcome.PASS, Outcome.FAIL) or m.get("stop_reason") != "completed"):
-            return
-        if requests > 0:
+        if req.check.kind is CheckKind.SCHEMA:
+            answers = m.get("answers") or {}  # every answer the engine read, counted as read, and their time
+            if answers.get("count"):
+                self.requests += int(answers["count"])
+                self.seconds += float(answers["seconds"]) + HARNESS_PER_REQUEST_S * int(answers["count"])
+            examples = m.get("max_examples")
+            if (result.outcome in (Outcome.PASS, Outcome.FAIL) and m.get("stop_reason") == "completed"
+                    and isinstance(examples, int) and examples > 0):
+                self.per_example.append(requests / examples)
+        elif requests > 0:  # a contract requirement cut short counts its request in flight as sent: a pessimist's
             self.requests += requests
             self.seconds += float(elapsed)
-        examples = m.get("max_examples")
-        if schema and isinstance(examples, int) and examples > 0:
-            self.per_example.append(requests / examples)
