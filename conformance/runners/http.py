@@ -188,10 +188,11 @@ def held(requirement: Requirement, ex: Exchanges, measured: dict[str, Any], *, n
     return Result(requirement.id, Outcome.FAIL, (finding,), measurements=measured, reason=why[:300])
 
 
-def over_cost_at_deadline(requirement: Requirement, ex: Exchanges, measured: dict[str, Any], *, name: str,
-                          task: str | None, cut: Exception) -> Result | None:
-    """A task cut short at its deadline (`cut`) that had already cost more requests or time than the requirement
-    allows has failed, whatever the rest would have done: that failure, else None (the deadline's error stands)."""
+def at_deadline(requirement: Requirement, ex: Exchanges, measured: dict[str, Any], *, name: str,
+                task: str | None, cut: Exception) -> Result:
+    """The result of a task cut short at its deadline (`cut`): a failure if it had already cost more requests or
+    time than the requirement allows (whatever the rest would have done), else an error naming the deadline; both
+    with what was measured until then."""
     options = requirement.check.options
     over = []
     if options.get("max_requests") is not None and ex.requests > options["max_requests"]:
@@ -199,7 +200,7 @@ def over_cost_at_deadline(requirement: Requirement, ex: Exchanges, measured: dic
     if options.get("max_seconds") is not None and measured["elapsed_s"] > options["max_seconds"]:
         over.append(f"{measured['elapsed_s']:.2f} s (at most {options['max_seconds']} s)")
     if not over:
-        return None
+        return Result(requirement.id, Outcome.ERROR, (), measurements=measured, reason=ex.ctx.redactor.text(str(cut)))
     named = f"task '{task}'" if task else "the task"
     why = (f"{named} cost too much: {', '.join(over)}, and it had not even finished when the harness stopped it "
            f"({cut})")

@@ -23,7 +23,7 @@ from conformance.inputs.scenarios import VARIABLE, Scenario, Step, load_scenario
 from conformance.model import Outcome, Requirement, Result
 from conformance.runners import RunContext
 from conformance.runners.assertions import MISSING, assert_response, json_body, pointer
-from conformance.runners.http import Exchanges, exchanges, held, measurements, not_met, over_cost_at_deadline, send
+from conformance.runners.http import Exchanges, at_deadline, exchanges, held, measurements, not_met, send
 
 __all__ = ["run_scenario"]
 
@@ -41,12 +41,9 @@ def run_scenario(requirement: Requirement, ctx: RunContext) -> Result:
             try:
                 response = _attempt(step, ex, variables, Path(scenario.path))
                 _capture(step, response, variables)
-            except DeadlineExceeded as cut:  # a task already over its cost has failed; otherwise the error stands
-                failed = over_cost_at_deadline(requirement, ex, _measurements(requirement, ex, scenario),
-                                               name=scenario.name, task=scenario.task, cut=cut)
-                if failed is None:
-                    raise
-                return failed
+            except DeadlineExceeded as cut:  # a task already over its cost has failed; otherwise an error
+                return at_deadline(requirement, ex, _measurements(requirement, ex, scenario), name=scenario.name,
+                                   task=scenario.task, cut=cut)
             except SupplierFailure as unmet:
                 measured = _measurements(requirement, ex, scenario)
                 if step.setup:  # a precondition, not the rule: nothing about the rule was measured
