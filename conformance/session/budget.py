@@ -10,11 +10,12 @@ and what every requirement still to run is expected to need:
   examples times the requests an example costs on this interface; a contract requirement a few dozen requests
   (and at least twice its `max_seconds`, so a slow task is seen to be slow); a load requirement its duration
   and the generator's start and stop;
-- when everything still to run fits, the time left is shared in proportion to the needs (each gets more than it
-  needs). When it does not, the requirements that expose slowness (loads, and contract requirements bounding a
-  task's cost with `max_seconds`/`max_requests`) are reserved what they need first, and the others share the rest
-  max-min fair ("water-filling"): every requirement needing less than an equal level gets all it needs, and the
-  expensive ones share what is left equally. So the property-based schema requirements before them never starve
+- when everything still to run fits, a requirement gets its proportion of the time left, or up to SLACK times its
+  need when that leaves the ones after it what they need (estimates are rough; time not used passes on). When
+  not, the requirements that expose slowness (loads, and contract requirements bounding a task's cost with
+  `max_seconds`/`max_requests`) are reserved what they need first, and the others share the rest max-min fair
+  ("water-filling"): every requirement needing less than an equal level gets all it needs, and the expensive
+  ones share what is left equally. So the property-based schema requirements before them never starve
   the ones that would show a slow supplier, and time one requirement does not use passes to the ones after it;
 - a schema requirement whose share cannot pay for its examples at the measured answer time is planned with
   fewer (`max_examples`), recorded in its result.
@@ -48,6 +49,13 @@ DEFAULT_EXAMPLES = 20  # runners.schema's default max_examples
 SCENARIO_REQUESTS = 15
 PYTHON_CHECK_REQUESTS = 60
 MIN_ANSWER_S = 0.005
+# When everything fits, a requirement may take up to this many times its estimated need (if the needs of the ones
+# after it still fit): estimates are rough, and a busy machine is slower (pole-records' IF-001: 9 s on a quiet
+# 2-core machine, 34 s on a busy one). Time it does not use passes on.
+SLACK = 3.0
+# How long stopping a requirement at its deadline may take: a schema engine stops between cases (runners.schema
+# waits up to 2 s), an abandoned Python check gets 1 s (runners.checks), a load's processes are stopped.
+OVERSHOOT_S = {CheckKind.SCHEMA: 1.5, CheckKind.CONTRACT: 1.0, CheckKind.LOAD: 1.0}
 # What the harness itself spends on a request beyond the target's answer (generating, checking, recording): the
 # probe sees only the answer. pole-records' clean quick run: 1,154 schema requests in 9.4 s on a busy 2-core machine.
 HARNESS_PER_REQUEST_S = 0.008
@@ -171,14 +179,21 @@ class Planner:
         proportion to the needs when all fit; otherwise the requirements that expose slowness are reserved their
         needs (shared fairly among themselves if even those do not fit) and the others share the rest fairly."""
         needs = [self.need_s(req) for req in todo]
-        if sum(needs) <= left_s:
-            return water_fill(needs, left_s)[0]
+        if sum(needs) <= left_s:  # all fit: its proportion, at least SLACK times its need if the others' needs allow
+            proportional = water_fill(needs, left_s)[0]
+            return min(left_s - sum(needs[1:]), max(proportional, SLACK * needs[0]))
         first = exposes_slowness(todo[0])
         reserved = [need for req, need in zip(todo, needs, strict=True) if exposes_slowness(req)]
         if first:  # what it needs; only if even the reserved needs do not fit, a fair share of them
             return needs[0] if sum(reserved) <= left_s else water_fill(reserved, left_s)[0]
         others = [need for req, need in zip(todo, needs, strict=True) if not exposes_slowness(req)]
         return water_fill(others, max(0.0, left_s - sum(reserved)))[0]
+
+    @staticmethod
+    def deadline_s(req: Requirement, share_s: float) -> float:
+        """When to stop `req` within its share: earlier by what stopping it may take (a schema engine winds down
+        between cases, an abandoned Python check gets a grace), so the next requirement's time is not eaten."""
+        return share_s - min(share_s / 4, OVERSHOOT_S[req.check.kind])
 
     def max_examples(self, req: Requirement, share_s: float) -> int | None:
         """Fewer examples than the profile's when the share cannot pay for them at the measured answer time
@@ -198,13 +213,16 @@ class Planner:
         if req.check.kind is CheckKind.LOAD or not isinstance(requests, int) or not isinstance(elapsed, float | int):
             return
         if req.check.kind is CheckKind.SCHEMA:
+            completed = result.outcome in (Outcome.PASS, Outcome.FAIL) and m.get("stop_reason") == "completed"
             answers = m.get("answers") or {}  # every answer the engine read, counted as read, and their time
-            if answers.get("count"):
+            if completed and requests > 0:  # the whole cost: the engine's own time included
+                self.requests += requests
+                self.seconds += float(elapsed)
+            elif answers.get("count"):  # stopped: what it read, and the harness's usual time on top
                 self.requests += int(answers["count"])
                 self.seconds += float(answers["seconds"]) + HARNESS_PER_REQUEST_S * int(answers["count"])
             examples = m.get("max_examples")
-            if (result.outcome in (Outcome.PASS, Outcome.FAIL) and m.get("stop_reason") == "completed"
-                    and isinstance(examples, int) and examples > 0):
+            if completed and isinstance(examples, int) and examples > 0:
                 self.per_example.append(requests / examples)
         elif requests > 0:  # a contract requirement cut short counts its request in flight as sent: a pessimist's
             self.requests += requests

@@ -505,7 +505,9 @@ def _run_planned(req: Requirement, planner: Planner, share: float, budget_s: int
     examples = planner.max_examples(req, share)
     if examples is not None:
         plan["max_examples_planned"] = examples
-    result = _run_one(req, context(req, Deadline(time.monotonic() + share, share, budget_s), examples), run_dir)
+    stop_after = planner.deadline_s(req, share)  # the share, less what stopping may take
+    result = _run_one(req, context(req, Deadline(time.monotonic() + stop_after, stop_after, budget_s), examples),
+                      run_dir)
     planner.learn(req, result)
     reason = result.reason
     if examples is not None:

@@ -51,7 +51,7 @@ def profile_with_endless_checks(tmp_path: Path) -> Path:
 def test_python_checks_that_never_end_are_stopped_at_their_deadline_and_the_run_goes_on(tmp_path: Path) -> None:
     folder = profile_with_endless_checks(tmp_path)
     listener = Recorder()
-    budget_s = 8
+    budget_s = 12
     with serving() as url:
         started = time.monotonic()
         outcome = start_run(str(folder), url, runs_dir=tmp_path / "runs", listener=listener, seed=1,

@@ -11,6 +11,7 @@ from conformance.model import CheckKind, Outcome, Result
 from conformance.session.budget import (
     HARNESS_PER_REQUEST_S,
     QUICK_BUDGET_S,
+    SLACK,
     AnswerTime,
     Planner,
     default_budget_s,
@@ -60,10 +61,13 @@ def test_the_requirements_that_expose_slowness_are_not_starved_by_the_schema_one
 
 
 def test_when_everything_fits_every_requirement_gets_more_than_it_needs() -> None:
+    """Even when every requirement uses all of its share (the worst case for the later ones), each gets what it
+    needs; the first gets SLACK times its need (a busy machine is slower than the estimate)."""
     plan = planner(0.01)
     shares = planned_shares(plan, QUICK_BUDGET_S)
-    assert all(shares[r.id] > plan.need_s(r) for r in ACTIVE)
-    assert sum(shares.values()) == pytest.approx(QUICK_BUDGET_S)
+    assert all(shares[r.id] >= plan.need_s(r) - 1e-6 for r in ACTIVE)
+    assert shares[ACTIVE[0].id] == pytest.approx(SLACK * plan.need_s(ACTIVE[0]))
+    assert sum(shares.values()) <= QUICK_BUDGET_S + 1e-6
 
 
 def test_a_schema_requirement_gets_fewer_examples_when_its_share_cannot_pay_for_them() -> None:
