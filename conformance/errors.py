@@ -12,6 +12,7 @@
     ├── EngineFailure(RuntimeError)     the harness could not measure: the requirement is `error`
     │   ├── LaunchError                 a process (candidate, reference, other system) did not start or announce its URL
     │   ├── TokenError                  the OAuth2 token endpoint issued no token
+    │   ├── DeadlineExceeded            the requirement's share of the run's time budget ran out before it ended
     │   └── SystemUnavailable           another system a requirement needs (a peer, a receiver) is missing or failed
     └── SupplierFailure(AssertionError) the target broke the rule: the requirement is `fail`
 
@@ -28,6 +29,7 @@ __all__ = [
     "BaselineError",
     "BundleError",
     "ConformanceError",
+    "DeadlineExceeded",
     "DiffError",
     "EngineFailure",
     "LaunchError",
@@ -103,6 +105,11 @@ class BaselineError(_LocatedError):
 
 class EngineFailure(ConformanceError, RuntimeError):
     """A check engine could not produce a measurement (the requirement becomes `error`)."""
+
+
+class DeadlineExceeded(EngineFailure):
+    """The requirement's deadline (its share of the run's time budget) passed before it ended: nothing is
+    concluded about the rule. The message names the deadline and what was done by then."""
 
 
 class LaunchError(EngineFailure):

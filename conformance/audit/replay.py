@@ -87,7 +87,8 @@ def replay_run(contents: BundleContents, target_spec: str, *, runs_dir: Path, li
         raise BundleError("the bundled profile is not the one the run recorded", file=str(folder),
                           fix="run `conformance verify` on the bundle first")
     outcome = start_run(str(folder), target_spec, runs_dir=runs_dir, listener=listener, seed=meta.seed,
-                        tier=meta.tier, budget_s=meta.budget_s, only=tuple(meta.only), skip=tuple(meta.skip),
+                        tier=meta.tier, budget_s=meta.budget_s or meta.timing.get("budget_s"),  # the budget it had
+                        only=tuple(meta.only), skip=tuple(meta.skip),
                         scoring=dict(meta.scoring), load=dict(meta.load),
                         params=dict(meta.target.get("params") or {}))  # the same records as the recorded run
     recorded, _ = recorded_run.results()

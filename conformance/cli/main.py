@@ -97,11 +97,13 @@ cli.add_command(profiles)  # conformance/cli/governance.py: profiles list | show
               help="The supplier system: a base URL, or targets.yaml#name (credentials from env vars).")
 @click.option("--seed", type=int, help="Seed for generated cases (default: random, recorded in run.json).")
 @click.option("--tier", type=click.Choice(["quick", "full"]),
-              help="quick for CI (one seed, a fixed number of cases; the default); full for procurement and "
-                   "certification (3 seeds, 5x the cases, and keeps generating until the time budget is spent).")
+              help="quick for CI (one seed, a fixed number of cases, 8 minutes at most; the default); full for "
+                   "procurement and certification (3 seeds, 5x the cases, each schema requirement generating for "
+                   "up to 600 s).")
 @click.option("--budget", type=click.IntRange(min=1), metavar="SECONDS",
-              help="Time budget per requirement, shared by its seeds; the engine keeps generating until it is "
-                   "spent. Default: none for quick, 600 for full.")
+              help="Wall-clock budget for the whole run, shared among its requirements: each gets a deadline from "
+                   "its share and ends by it (a verdict, or an error naming the deadline). Default: 480 for quick; "
+                   "for full, 630 per schema requirement plus the others' allowance.")
 @click.option("--only", multiple=True, metavar="REQ-ID", help="Run only these requirements (repeatable).")
 @click.option("--skip", multiple=True, metavar="REQ-ID", help="Do not run these requirements (repeatable).")
 @click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,

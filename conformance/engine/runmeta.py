@@ -42,6 +42,9 @@ class RunMeta:
     systems_started: dict[str, Any] | None = None  # other systems the harness started for this run
     run_id: str = ""
     certification: bool = False  # a certification run (--certify): full tier, no selection, waiver or baseline
+    # The run's time budget as applied: {"budget_s", "budget_from", "probe": the target's answer time measured
+    # before the first requirement} (each requirement's share is in its result's measurements, `budget`)
+    timing: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -53,7 +56,7 @@ class RunMeta:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name == "extra" or (f.name == "systems_started" and value is None) \
-                    or (f.name == "certification" and not value):
+                    or (f.name in ("certification", "timing") and not value):
                 continue
             out[f.name] = str(value) if f.name == "status" else value
         return {**out, **self.extra}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -12,10 +13,11 @@ from typing import Any, Protocol
 from conformance.engine.oauth import TokenSource
 from conformance.engine.redact import Redactor
 from conformance.engine.rundir import RunDir
+from conformance.errors import DeadlineExceeded
 from conformance.inputs.targets import Target
 from conformance.model import CheckKind, Profile, Requirement, Result
 
-__all__ = ["RunContext", "Runner", "get_runner", "landed_kinds"]
+__all__ = ["Deadline", "RunContext", "Runner", "get_runner", "landed_kinds"]
 
 # kind -> "module:attribute" of a zero-argument factory returning a Runner
 _REGISTRY: dict[CheckKind, str] = {
@@ -23,6 +25,31 @@ _REGISTRY: dict[CheckKind, str] = {
     CheckKind.CONTRACT: "conformance.runners.contract:ContractRunner",
     CheckKind.LOAD: "conformance.runners.load:LoadRunner",
 }
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When the requirement must have ended: `at` (a `time.monotonic()` value), its share of the run's budget.
+    Every runner honours it (the schema engine is stopped, the sender refuses to start a request after it and caps
+    the one in flight, a Python check is abandoned, a load is refused when its duration cannot fit); a requirement
+    cut short is `error` with `exceeded(...)`, naming the deadline and what was done."""
+
+    at: float
+    share_s: float
+    budget_s: float
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def passed(self) -> bool:
+        return self.remaining() <= 0
+
+    def describe(self) -> str:
+        return f"its deadline ({self.share_s:.0f} s, its share of the run's {self.budget_s:.0f} s --budget)"
+
+    def exceeded(self, done: str) -> DeadlineExceeded:
+        return DeadlineExceeded(f"deadline: stopped at {self.describe()}; {done}. A larger --budget gives it "
+                                "more time")
 
 
 @dataclass(frozen=True)
@@ -54,6 +81,15 @@ class RunContext:
     # Restarts the target's process through its `restart` hook and returns once it answers again (EngineFailure
     # if it cannot); None when the target declares no hook (a requirement that needs one is not run).
     restart: Callable[[], None] | None = None
+    # By when the requirement must end (its share of the run's time budget); None: no deadline.
+    deadline: Deadline | None = None
+    # The planned number of generated examples (schema: max-examples per phase), when the requirement's share and
+    # the target's measured answer time do not allow the profile's; None: the profile's.
+    max_examples: int | None = None
+
+    def remaining_s(self, default: float) -> float:
+        """Seconds an exchange may take: `default`, or less when the deadline is nearer."""
+        return default if self.deadline is None else min(default, self.deadline.remaining())
 
 
 class Runner(Protocol):

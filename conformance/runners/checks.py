@@ -6,20 +6,29 @@ redaction and request counting as for a scenario step. `SupplierFailure` (`c.fai
 `EngineFailure` is an error; sending to a system the check did not declare is an error too. A check declared
 with `restarts=True` may restart the supplier's process (`c.restart()`, the session's restart hook); each
 restart is counted in the measurements.
+
+A check is the profile's code, so it may loop forever or wait on a slow supplier: it runs on a worker thread, and
+at the requirement's deadline (`RunContext.deadline`) the requirement ends as an `error` naming the deadline
+whatever the check is doing. The request in flight is cut at the deadline, the sender refuses every later one and
+writes nothing more, and a check still computing is abandoned (a daemon thread: it cannot send, and dies with the
+process).
 """
 
 from __future__ import annotations
 
+import ctypes
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from conformance.errors import EngineFailure, SupplierFailure
+from conformance.errors import DeadlineExceeded, EngineFailure, SupplierFailure
 from conformance.inputs.profiles import profile_checks
 from conformance.kit import ContractContext
 from conformance.model import Requirement, Result
 from conformance.runners import RunContext
-from conformance.runners.http import Exchanges, exchanges, held, measurements, not_met, send
+from conformance.runners.http import Exchanges, at_deadline, exchanges, held, measurements, not_met, send
 
 __all__ = ["run_check"]
 
@@ -66,9 +75,11 @@ def run_check(requirement: Requirement, ctx: RunContext) -> Result:
             ex.restarts += 1
             ctx.restart()
 
+        c = ContractContext(send_one, ctx.profile.openapi_path, ctx.seed, examples, frozenset(ctx.systems), restart)
         try:
-            check.function(ContractContext(send_one, ctx.profile.openapi_path, ctx.seed, examples,
-                                           frozenset(ctx.systems), restart))
+            _within_deadline(lambda: check.function(c), ex, name)
+        except DeadlineExceeded as cut:  # a task already over its cost has failed; otherwise an error
+            return at_deadline(requirement, ex, _measurements(requirement, ex, name), name=name, task=None, cut=cut)
         except SupplierFailure as unmet:
             return not_met(requirement, ex, _measurements(requirement, ex, name), name=name,
                            step=f"property {name}", operation=None, why=str(unmet))
@@ -80,3 +91,56 @@ def run_check(requirement: Requirement, ctx: RunContext) -> Result:
 
 def _measurements(requirement: Requirement, ex: Exchanges, name: str) -> dict[str, Any]:
     return measurements(requirement, ex, scenario=None, python=name, steps=0, task=None)
+
+
+# After the deadline, how long the requirement waits for a check to notice (its request in flight is cut at the
+# deadline, and its next request refused) before abandoning it.
+ABANDON_AFTER_S = 1.0
+_POLL_S = 0.2
+
+
+def _within_deadline(call: Callable[[], None], ex: Exchanges, name: str) -> None:
+    """Run `call` (the check) on a worker thread and return or raise what it did, within the requirement's
+    deadline and obeying a stop; past the deadline (and ABANDON_AFTER_S of grace) the check is abandoned:
+    the sender is closed and DeadlineExceeded raised."""
+    ctx = ex.ctx
+    outcome: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            call()
+        except _Abandoned:
+            pass
+        except BaseException as exc:  # handed to the requirement's thread below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=work, name=f"check-{name}", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(_POLL_S)
+        if ctx.stop.is_set() and worker.is_alive():
+            worker.join(ABANDON_AFTER_S)  # its request in flight ends at once; give it the moment to see that
+            if worker.is_alive():
+                _close(ex, worker)
+                raise KeyboardInterrupt
+        deadline = ctx.deadline
+        if deadline is not None and worker.is_alive() and deadline.remaining() < -ABANDON_AFTER_S:
+            _close(ex, worker)
+            raise deadline.exceeded(f"the Python check '{name}' was still running and was abandoned after "
+                                    f"{ex.requests} request(s)")
+    if outcome:
+        raise outcome[0]
+
+
+def _close(ex: Exchanges, worker: threading.Thread) -> None:
+    """The sender refuses from now on, and the abandoned check is asked to end: an exception is raised in its
+    thread at its next Python instruction (CPython's PyThreadState_SetAsyncExc), so a check looping forever stops
+    spending the CPU the rest of the run needs; one blocked in C ends when that call returns."""
+    with ex.lock:
+        ex.closed = True
+    if worker.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Abandoned))
+
+
+class _Abandoned(BaseException):
+    """Raised inside an abandoned check's thread to end it."""

@@ -56,6 +56,9 @@ class Exchanges:
     requests: int = 0
     last_curl: str = ""
     restarts: int = 0  # times a Python check restarted the target's process (c.restart())
+    # Set when the requirement has been concluded without its check (a Python check abandoned at its deadline):
+    # from then on nothing is sent and nothing more is written.
+    closed: bool = False
 
 
 @contextlib.contextmanager
@@ -86,6 +89,10 @@ def send(ex: Exchanges, step: str, spec: dict[str, Any], *, system: str | None =
     or the named other system; record it as evidence under `step`. A 401/403 not among the `expected` statuses
     is an EngineFailure: the credentials were refused, so nothing about the rule was measured."""
     ctx = ex.ctx
+    if ex.closed:
+        raise EngineFailure(f"step '{step}': not sent, the requirement had already ended at its deadline")
+    if ctx.deadline is not None and ctx.deadline.passed():
+        raise ctx.deadline.exceeded(f"{ex.requests} request(s) sent; step '{step}' not started")
     client = ex.clients[system]
     _check_origin(step, str(spec["path"]), client.base_url, ctx.redactor.text, system)
     if system is None:
@@ -108,7 +115,8 @@ def send(ex: Exchanges, step: str, spec: dict[str, Any], *, system: str | None =
                     "headers": redact.headers(dict(request.headers)), "body": body_text(body or b"", redact.text)},
         "response": None,
     }
-    deadline_s = (ctx.systems[system] if system else ctx.target).timeout_s
+    timeout_s = (ctx.systems[system] if system else ctx.target).timeout_s
+    deadline_s = max(0.001, ctx.remaining_s(timeout_s))  # the requirement's deadline caps the exchange's
     where = f" on {system}" if system else ""
     try:
         response = bounded_send(client, request, Bounds(deadline_s=deadline_s), stop=ctx.stop)
@@ -117,6 +125,9 @@ def send(ex: Exchanges, step: str, spec: dict[str, Any], *, system: str | None =
         raise KeyboardInterrupt from None
     except BoundExceeded as exc:
         _record(ex, {**record, "error": f"bound exceeded ({exc.bound}): {exc}"})
+        if exc.bound == "deadline" and ctx.deadline is not None and deadline_s < timeout_s:
+            raise ctx.deadline.exceeded(f"step '{step}' ({spec['method']} {spec['path']}{where}) was still "
+                                        f"waiting for an answer; {ex.requests} request(s) sent") from None
         raise EngineFailure(f"step '{step}': {spec['method']} {spec['path']}{where}: {exc}") from None
     except EngineFailure as exc:
         _record(ex, {**record, "error": str(exc)})
@@ -161,7 +172,8 @@ def _check_origin(step: str, path: str, base: httpx.URL, redact: Any, system: st
 
 def _record(ex: Exchanges, record: dict[str, Any]) -> None:
     with ex.lock:
-        ex.evidence.write(jsonl(record))
+        if not ex.closed:
+            ex.evidence.write(jsonl(record))
 
 
 # --- the result of a task's exchanges ----------------------------------------------------------------------------
@@ -201,6 +213,28 @@ def held(requirement: Requirement, ex: Exchanges, measured: dict[str, Any], *, n
            f"({ex.requests} requests, {elapsed:.2f} s in all)")
     finding = Finding(requirement_id=requirement.id, check="workflow cost", code=None,
                       title=f"{name}: {named} cost too much", message=why, operation=None, curl=None,
+                      status_code=None, seed=ex.ctx.seed)
+    return Result(requirement.id, Outcome.FAIL, (finding,), measurements=measured, reason=why[:300])
+
+
+def at_deadline(requirement: Requirement, ex: Exchanges, measured: dict[str, Any], *, name: str,
+                task: str | None, cut: Exception) -> Result:
+    """The result of a task cut short at its deadline (`cut`): a failure if it had already cost more requests or
+    time than the requirement allows (whatever the rest would have done), else an error naming the deadline; both
+    with what was measured until then."""
+    options = requirement.check.options
+    over = []
+    if options.get("max_requests") is not None and ex.requests > options["max_requests"]:
+        over.append(f"{ex.requests} requests (at most {options['max_requests']})")
+    if options.get("max_seconds") is not None and measured["elapsed_s"] > options["max_seconds"]:
+        over.append(f"{measured['elapsed_s']:.2f} s (at most {options['max_seconds']} s)")
+    if not over:
+        return Result(requirement.id, Outcome.ERROR, (), measurements=measured, reason=ex.ctx.redactor.text(str(cut)))
+    named = f"task '{task}'" if task else "the task"
+    why = (f"{named} cost too much: {', '.join(over)}, and it had not even finished when the harness stopped it "
+           f"({cut})")
+    finding = Finding(requirement_id=requirement.id, check="workflow cost", code=None,
+                      title=f"{name}: {named} cost too much", message=why, operation=None, curl=ex.last_curl or None,
                       status_code=None, seed=ex.ctx.seed)
     return Result(requirement.id, Outcome.FAIL, (finding,), measurements=measured, reason=why[:300])
 

@@ -51,6 +51,9 @@ LATE_COUNT_ALLOWED = 2
 LATE_PASS_LIMIT_MS = 100.0
 FULL_TIER_DURATION_FACTOR = 6
 STARTUP_GRACE_S = 60.0
+# What a load needs beyond its duration at the least (locust's start, the stop, reading its results): a deadline
+# nearer than duration + this refuses the load before it starts.
+MIN_LOAD_OVERHEAD_S = 8.0
 WRITE_CHECK_LIMIT = 20_000
 
 
@@ -192,6 +195,10 @@ class LoadRunner:
                                     "them, so later requests would be refused (401) through no fault of the "
                                     "supplier's: ask for a longer token lifetime for the test, or shorten the load")
             headers = {**ctx.headers, **token_header}
+        if ctx.deadline is not None and ctx.deadline.remaining() < duration + MIN_LOAD_OVERHEAD_S:
+            raise ctx.deadline.exceeded(
+                f"not started: {duration:g} s of load and the generator's start and stop (about "
+                f"{MIN_LOAD_OVERHEAD_S:g} s) do not fit in the {max(0.0, ctx.deadline.remaining()):.0f} s left")
         ctx.progress((f"load: {users} simultaneous users" if users else f"load: {rate:g} arrivals/s")
                      + f" for {duration:g} s" + (f" on {workers} workers" if workers else ""))
         locust_stats = self._run_locust(requirement, ctx, folder, config, headers, local, remote,
@@ -278,6 +285,9 @@ class LoadRunner:
                     raise KeyboardInterrupt
                 if time.monotonic() > deadline:
                     raise EngineFailure(f"the load generator did not finish within {run_time + STARTUP_GRACE_S:.0f} s")
+                if ctx.deadline is not None and ctx.deadline.passed():
+                    raise ctx.deadline.exceeded(f"the load generator had not finished {config['duration_s']:g} s "
+                                                "of load and was stopped")
                 time.sleep(0.2)
         stats_file = folder / "locust.json"
         try:
@@ -323,6 +333,8 @@ class LoadRunner:
             for index, path in enumerate(checked):
                 if ctx.stop.is_set():
                     raise KeyboardInterrupt
+                if ctx.deadline is not None and ctx.deadline.passed():
+                    raise ctx.deadline.exceeded(f"{index} of {len(checked)} acknowledged writes read back")
                 if index % 200 == 0:
                     ctx.progress(f"reading back acknowledged writes: {index}/{len(checked)}")
                 try:

@@ -25,12 +25,12 @@ from typing import Any
 
 import httpx
 
-from conformance.errors import EngineFailure, SupplierFailure
+from conformance.errors import DeadlineExceeded, EngineFailure, SupplierFailure
 from conformance.inputs.scenarios import VARIABLE, Scenario, Step, jmespath_expression, load_scenario
 from conformance.model import Outcome, Requirement, Result
 from conformance.runners import RunContext
 from conformance.runners.assertions import MISSING, assert_response, json_body, pointer, show
-from conformance.runners.http import Exchanges, exchanges, held, measurements, not_met, send
+from conformance.runners.http import Exchanges, at_deadline, exchanges, held, measurements, not_met, send
 
 __all__ = ["DEFAULT_MAX_REPEATS", "MAX_COLLECTED", "run_scenario"]
 
@@ -60,6 +60,9 @@ def run_scenario(requirement: Requirement, ctx: RunContext) -> Result:
                 return Result(requirement.id, Outcome.NOT_APPLICABLE, (),
                               measurements=_measurements(requirement, ex, scenario),
                               reason=ctx.redactor.text(f"not applicable: step '{step.name}': {why}")[:400])
+            except DeadlineExceeded as cut:  # a task already over its cost has failed; otherwise an error
+                return at_deadline(requirement, ex, _measurements(requirement, ex, scenario), name=scenario.name,
+                                   task=scenario.task, cut=cut)
             except SupplierFailure as unmet:
                 measured = _measurements(requirement, ex, scenario)
                 if step.setup:  # a precondition, not the rule: nothing about the rule was measured
@@ -150,7 +153,7 @@ class _Steps:
                 raise SupplierFailure(f"repeated {limit} times (repeat.max) and {more}")
             if rounds:
                 self._next_round(step, rounds)
-                if interval and self.ex.ctx.stop.wait(interval):
+                if interval and self.ex.ctx.stop.wait(max(0.0, self.ex.ctx.remaining_s(interval))):
                     raise KeyboardInterrupt
             response = self._once(step)
             rounds += 1
@@ -182,7 +185,7 @@ def _attempt(step: Step, ex: Exchanges, variables: dict[str, Any], scenario_file
         except SupplierFailure as unmet:
             if time.monotonic() + interval_s > deadline:
                 raise SupplierFailure(f"still not met after {within_s:g} s ({tries} tries): {unmet}") from None
-        if ex.ctx.stop.wait(interval_s):
+        if ex.ctx.stop.wait(max(0.0, ex.ctx.remaining_s(interval_s))):
             raise KeyboardInterrupt
 
 

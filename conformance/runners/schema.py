@@ -60,8 +60,13 @@ SEED_STRIDE = 7919  # the full tier's further seeds: seed + k * SEED_STRIDE, rec
 
 
 def _budget(ctx: RunContext) -> int | None:
-    """The time budget per requirement: --budget, else the tier's (None: no budget)."""
-    return ctx.budget_s if ctx.budget_s is not None else TIERS[ctx.tier].budget_s
+    """The engine's generation time per requirement (None: none, it stops when the cases are exhausted): the
+    tier's, within the requirement's share of the run's budget (its deadline), leaving a grace to wind down."""
+    budget = TIERS[ctx.tier].budget_s
+    if budget is None or ctx.deadline is None:
+        return budget
+    share = ctx.deadline.share_s
+    return max(1, min(budget, int(share - min(BUDGET_GRACE_S, share / 2))))
 
 
 def seeds_for(seed: int, tier: str) -> list[int]:
@@ -71,6 +76,9 @@ _registered = False
 
 
 _BOUNDS = Bounds()
+# Every answer the engine read, counted as it is read (the tally counts a scenario's requests only once it ends,
+# so an engine stopped mid-scenario under-counts): [answers, seconds], for the run's time planning.
+_ANSWERED = [0, 0.0]
 # How long a stopped engine may take to wind down before the requirement is concluded without it (its worker
 # thread, blocked on a request, is left behind: it sends nothing more and ends with its request).
 ENGINE_WIND_DOWN_S = 2.0
@@ -104,6 +112,8 @@ def _bound_the_engine() -> None:
                 raise requests.exceptions.ConnectionError(f"bound exceeded ({exc.bound}): {exc}",
                                                           request=request) from None
             response._content_consumed = True
+            _ANSWERED[0] += 1
+            _ANSWERED[1] += time.monotonic() - started
             return response
 
     def make_session(*args: Any, **kwargs: Any) -> Any:
@@ -193,7 +203,8 @@ def _engine_config(requirement: Requirement, ctx: RunContext, seed: int) -> dict
         "headers": dict(ctx.headers),
         "workers": 1,
         "generation": {
-            "max-examples": int(options.get("max_examples", DEFAULT_MAX_EXAMPLES)) * tier.examples_factor,
+            "max-examples": ctx.max_examples  # planned from the target's answer time, else the profile's
+            or int(options.get("max_examples", DEFAULT_MAX_EXAMPLES)) * tier.examples_factor,
             "mode": options.get("mode", "all"),
             "database": "none",
         },
@@ -242,6 +253,7 @@ class _Tally:
     seed: int = 0
     new_findings_by_seed: dict[int, int] = field(default_factory=dict)
     timed_out: int | None = None  # the time limit (s) that stopped the engine, if one did
+    deadline: str | None = None  # the requirement's deadline, when it is nearer than the engine's own limit
     stop_reason: str | None = None
 
     def scenario(self, phase: str, recorder: Any) -> None:
@@ -365,11 +377,17 @@ class SchemaRunner:
         hypothesis.configuration.set_hypothesis_home_dir(str(engine_home))
         seeds = seeds_for(ctx.seed, ctx.tier)
         started = time.monotonic()
+        answered = tuple(_ANSWERED)
         budget = _budget(ctx)
         limit = QUICK_TIME_LIMIT_S if budget is None else budget + BUDGET_GRACE_S
         deadline = started + limit
+        if ctx.deadline is not None and ctx.deadline.at < deadline:  # the requirement's share of the run's budget
+            deadline, limit = ctx.deadline.at, max(1, round(ctx.deadline.remaining()))
+            tally_deadline: str | None = ctx.deadline.describe()
+        else:
+            tally_deadline = None
         with ctx.run_dir.open_exchanges(requirement.id) as evidence:
-            tally = _Tally(requirement, ctx, evidence)
+            tally = _Tally(requirement, ctx, evidence, deadline=tally_deadline)
             for seed in seeds:  # the full tier looks with several seeds; each finding names its seed
                 config_data = _engine_config(requirement, ctx, seed)
                 try:
@@ -396,7 +414,10 @@ class SchemaRunner:
                 tally.new_findings_by_seed[seed] = len(tally.findings) - before
                 if tally.stop_reason == "server_unavailable" or tally.timed_out:
                     break
-        return _conclude(tally, operations, time.monotonic() - started, config_data)
+        result = _conclude(tally, operations, time.monotonic() - started, config_data)
+        count, seconds = _ANSWERED[0] - answered[0], _ANSWERED[1] - answered[1]
+        return replace(result, measurements={**result.measurements, "answers": {"count": count,
+                                                                                "seconds": round(seconds, 3)}})
 
     @classmethod
     def _consume_within(cls, stream: Any, tally: _Tally, ctx: RunContext, seeds: list[int], seed: int,
@@ -528,6 +549,9 @@ def _conclude(tally: _Tally, operations: list[str], elapsed: float, config: dict
 
 def _why_not_measured(tally: _Tally, operations: list[str], checks: list[str]) -> str | None:
     """A pass must be earned: every check ran, every operation answered, the engine finished."""
+    if tally.timed_out is not None and tally.deadline:
+        return (f"deadline: the engine was stopped at {tally.deadline} ({tally.requests} requests checked, none "
+                "failed); a larger --budget gives it more time")
     if tally.timed_out:
         return (f"the engine had not finished after {tally.timed_out} s and was stopped "
                 f"({tally.requests} requests checked, none failed); rerun with a larger --budget")

@@ -9,6 +9,7 @@ import random
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -25,10 +26,12 @@ from conformance.errors import BaselineError, EngineFailure, LaunchError, RunDir
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, ProfileStatus, Requirement, Result
-from conformance.runners import RunContext, get_runner
+from conformance.runners import Deadline, RunContext, get_runner
+from conformance.runners.schema_coverage import documented_interface
 from conformance.scoring.scorecard import score_run
 from conformance.scoring.shapes import Scorecard
-from conformance.session.hooks import preflight, reset
+from conformance.session.budget import AnswerTime, Planner, default_budget_s
+from conformance.session.hooks import preflight, probe, reset
 from conformance.session.hooks import restart as restart_with_hook
 
 __all__ = ["RunListener", "RunOutcome", "rescore", "restart_needed", "resume_run", "scorecard_of", "start_run",
@@ -298,14 +301,20 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
 
     needs = {req.id: systems_needed(profile, req) for req, why in todo if why is None}
     systems = dict(target.systems)
+    runnable = [req for req, why in todo if why is None]
+    budget_s = meta.budget_s or default_budget_s(meta.tier, runnable, meta.load)
+    budget_end = time.monotonic() + budget_s  # resumed: the budget applies afresh to what is left
+    planner = Planner(float(budget_s), meta.tier, len(documented_interface(profile.openapi_path)[0]),
+                      AnswerTime(()), dict(meta.load))
 
-    def context(req: Requirement) -> RunContext:
+    def context(req: Requirement, deadline: Deadline, max_examples: int | None) -> RunContext:
         return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
-                          seed=meta.seed, tier=meta.tier, budget_s=meta.budget_s,
+                          seed=meta.seed, tier=meta.tier, budget_s=budget_s,
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
                           progress=_progress(listener, req), stop=stop, load=dict(meta.load),
                           systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens,
-                          restart=restart_target if can_restart else None)
+                          restart=restart_target if can_restart else None, deadline=deadline,
+                          max_examples=max_examples)
 
     def restart_target() -> None:
         if restart is not None:  # the harness started the target: it kills and starts it again
@@ -324,8 +333,13 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     stop = threading.Event()
     with _graceful_stop(stop, listener), contextlib.ExitStack() as started_systems:
         try:
-            if any(why is None for _, why in todo):
+            if runnable:
                 unreachable = preflight(target, headers, stop)
+                if not unreachable:
+                    planner.probe = probe(target, headers, stop)
+                run_dir.update_meta(timing={"budget_s": budget_s,
+                                            "budget_from": "--budget" if meta.budget_s else f"the {meta.tier} tier",
+                                            "probe": planner.probe.to_dict()})
             if tokens is not None and not unreachable:
                 try:
                     tokens.token()  # fail before the first requirement, with the endpoint's answer
@@ -356,8 +370,9 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                         or _reset_systems(systems, needs.get(req.id, frozenset()), stop)):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
+                    share = planner.share_s(runnable[runnable.index(req):], budget_end - time.monotonic())
                     try:
-                        result = _run_one(req, context(req), run_dir)
+                        result = _run_planned(req, planner, share, budget_s, context, run_dir)
                     except KeyboardInterrupt:  # recorded, so the report says what was cut short; --resume reruns it
                         _record(run_dir, listener, req, Result(req.id, Outcome.ERROR, reason=INTERRUPTED), started)
                         raise
@@ -444,6 +459,34 @@ def scorecard_of(run_dir: RunDir, profile: Profile | None = None, *, interrupted
 
 def _progress(listener: RunListener, req: Requirement) -> Callable[[str], None]:
     return lambda text: listener.requirement_progress(req, text)
+
+
+MIN_SHARE_S = 1.0  # a share smaller than this is not started: the budget is spent
+
+
+def _run_planned(req: Requirement, planner: Planner, share: float, budget_s: int,
+                 context: Callable[[Requirement, Deadline, int | None], RunContext], run_dir: RunDir) -> Result:
+    """Run `req` within its `share` of the run's budget (its deadline), with the examples the plan affords;
+    record the plan in its measurements (`budget`) and learn from what it measured."""
+    answer_s = planner.answer_s
+    plan = {"share_s": round(share, 1), "run_budget_s": budget_s, "answer_s": round(answer_s, 4)}
+    if share < MIN_SHARE_S:
+        return Result(req.id, Outcome.ERROR, measurements={"budget": plan},
+                      reason=f"deadline: the run's {budget_s} s --budget was spent before this requirement started; "
+                             "a larger --budget gives it time")
+    examples = planner.max_examples(req, share)
+    if examples is not None:
+        plan["max_examples_planned"] = examples
+    stop_after = planner.deadline_s(req, share)  # the share, less what stopping may take
+    result = _run_one(req, context(req, Deadline(time.monotonic() + stop_after, stop_after, budget_s), examples),
+                      run_dir)
+    planner.learn(req, result)
+    reason = result.reason
+    if examples is not None:
+        reason = (f"{reason}; " if reason else "") + (
+            f"planned with {examples} example(s) per phase, not the profile's: its {share:.0f} s share of the "
+            f"budget at the target's {answer_s:.2f} s per answer afforded no more")
+    return replace(result, reason=reason, measurements={**(result.measurements or {}), "budget": plan})
 
 
 def _run_one(req: Requirement, ctx: RunContext, run_dir: RunDir) -> Result:

@@ -1,7 +1,7 @@
 """The harness's own requests to a target, outside any requirement: the preflight (does it answer HTTP at all?),
-and the targets file's `reset` and `restart` hooks (a request under base_url, or a command). Each answers None
-when it worked, or why not (a requirement then is an error, never a supplier failure); `restart` raises
-EngineFailure instead, from inside the check that asked for it."""
+the probe of its answer time (for the time budget's plan), and the targets file's `reset` and `restart` hooks (a
+request under base_url, or a command). Each answers None when it worked, or why not (a requirement then is an
+error, never a supplier failure); `restart` raises EngineFailure instead, from inside the check that asked for it."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from conformance.engine.processes import run_command
 from conformance.engine.redact import Redactor
 from conformance.errors import EngineFailure
 from conformance.inputs.targets import ResetSpec, Target
+from conformance.session.budget import AnswerTime
 
-__all__ = ["PREFLIGHT_DEADLINE_S", "RESET_TIMEOUT_S", "RESTART_WAIT_S", "preflight", "reset", "restart"]
+__all__ = ["PREFLIGHT_DEADLINE_S", "PROBE_DEADLINE_S", "RESET_TIMEOUT_S", "RESTART_WAIT_S", "preflight", "probe",
+           "reset", "restart"]
 
 PREFLIGHT_DEADLINE_S = 10.0
 
@@ -31,6 +33,27 @@ def preflight(target: Target, headers: dict[str, str], stop: threading.Event | N
                                   refused=f"target did not answer the preflight GET {target.base_url}/",
                                   unreachable=f"target unreachable at {target.base_url}")
     return problem
+
+
+PROBE_REQUESTS = (("GET", "/"), ("GET", "/"), ("POST", "/"), ("POST", "/"))
+PROBE_DEADLINE_S = 2.0  # an answer slower than this is slow enough to plan with: the probe stops there
+
+
+def probe(target: Target, headers: dict[str, str], stop: threading.Event | None = None) -> AnswerTime:
+    """How long the target takes to answer: a few timed requests of the preflight kind (a GET and a POST of the
+    base URL, whatever they answer; the body is not read). A request that gets no answer within PROBE_DEADLINE_S
+    counts as that long, and ends the probe."""
+    samples = []
+    deadline_s = min(PROBE_DEADLINE_S, target.timeout_s)
+    for method, path in PROBE_REQUESTS:
+        started = time.monotonic()
+        response, _ = _harness_request(target, method, path, headers, deadline_s, stop, read_body=False,
+                                       refused="probe", unreachable="probe")
+        if response is None:
+            samples.append(time.monotonic() - started)
+            break
+        samples.append(response.elapsed.total_seconds())
+    return AnswerTime(tuple(samples))
 
 
 def _harness_request(target: Target, method: str, path: str, headers: dict[str, str], deadline_s: float,
