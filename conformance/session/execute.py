@@ -31,7 +31,7 @@ from conformance.errors import BaselineError, EngineFailure, RunDirError, TokenE
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, ProfileStatus, Requirement, Result
-from conformance.runners import RunContext, get_runner
+from conformance.runners import RunContext, SharedRun, get_runner
 from conformance.scoring.scorecard import score_run
 from conformance.scoring.shapes import Scorecard
 
@@ -330,13 +330,15 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
 
     needs = {req.id: systems_needed(profile, req) for req, why in todo if why is None}
     systems = dict(target.systems)
+    shared = SharedRun(planned=tuple(req for req, why in todo if why is None))
 
     def context(req: Requirement) -> RunContext:
         return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
                           seed=meta.seed, tier=meta.tier, budget_s=meta.budget_s,
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
                           progress=_progress(listener, req), stop=stop, load=dict(meta.load),
-                          systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens)
+                          systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens,
+                          shared=shared)
 
     interrupted = False
     stop = threading.Event()
@@ -364,7 +366,7 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.ERROR, reason=unreachable)
                 elif missing:
                     result = Result(req.id, Outcome.ERROR, reason=_missing_systems(profile, missing))
-                elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
+                elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and not shared.measured(req.id) and (
                         failed := _reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
                         or _reset_systems(systems, needs.get(req.id, frozenset()), stop)):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
