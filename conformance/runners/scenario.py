@@ -10,6 +10,7 @@ The task's request count and elapsed time are always measured, and bounded when 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid
@@ -48,9 +49,17 @@ def run_scenario(requirement: Requirement, ctx: RunContext) -> Result:
                                   reason=ctx.redactor.text(f"could not be tested: setup step '{step.name}' not met: "
                                                            f"{unmet}")[:400])
                 return not_met(requirement, ex, measured, name=scenario.name, step=step.name,
-                               operation=f"{step.request['method']} {step.request['path']}".strip(), why=str(unmet))
+                               operation=ctx.redactor.text(_operation(step, variables)), why=str(unmet))
     return held(requirement, ex, _measurements(requirement, ex, scenario), name=scenario.name, task=scenario.task,
                 what=f"{len(scenario.steps)} step(s) met")
+
+
+def _operation(step: Step, variables: dict[str, Any]) -> str:
+    """The step's method and path as sent: its variables expanded (as written where one was never captured)."""
+    path = str(step.request.get("path", ""))
+    with contextlib.suppress(EngineFailure):
+        path = _fill_text(path, variables)
+    return f"{step.request['method']} {path}".strip()
 
 
 def _measurements(requirement: Requirement, ex: Exchanges, scenario: Scenario) -> dict[str, Any]:
