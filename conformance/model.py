@@ -291,8 +291,11 @@ class Finding:
     occurrences: int = 1
     code: str | None = None
     seed: int | None = None
+    # Other requirements the same request breaks: one finding per cause, held by the first requirement it breaks.
+    also_breaks: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
+        also = {"also_breaks": list(self.also_breaks)} if self.also_breaks else {}  # absent: scorecards as before
         return {
             "requirement_id": self.requirement_id,
             "check": self.check,
@@ -304,13 +307,15 @@ class Finding:
             "occurrences": self.occurrences,
             "curl": self.curl,
             "seed": self.seed,
+            **also,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
         fields: dict[str, Any] = {k: data.get(k) for k in (
             "requirement_id", "check", "title", "message", "operation", "curl", "status_code", "code", "seed")}
-        return cls(**fields, occurrences=int(data.get("occurrences", 1)))
+        return cls(**fields, occurrences=int(data.get("occurrences", 1)),
+                   also_breaks=tuple(data.get("also_breaks") or ()))
 
 
 @dataclass(frozen=True)

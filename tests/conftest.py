@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +102,8 @@ class Run:
     run_dir: Path
     scorecard: dict[str, Any]
     url: str
+    # What `run_against(after=...)` found while the supplier was still up (a replay of the findings).
+    after: Any = None
 
 
 def skip_load(profile: str) -> list[str]:
@@ -121,16 +123,21 @@ def run_profile(url: str, runs_dir: Path, *extra: str, profile: str = "pole-reco
     return Run(proc.returncode, proc.stdout, proc.stderr, run_dir, read_scorecard(run_dir), url)
 
 
-def run_against(faults: Sequence[str], runs_dir: Path, *extra: str, profile: str = "pole-records") -> Run:
+def run_against(faults: Sequence[str], runs_dir: Path, *extra: str, profile: str = "pole-records",
+                after: Callable[[Run], Any] | None = None) -> Run:
     """A run of `profile` against its reference supplier with `faults`, started (with any systems it talks to)
-    for this run alone; logs beside `runs_dir`."""
+    for this run alone; logs beside `runs_dir`. `after(run)`, called while the supplier is still up, is kept as
+    `run.after`."""
     logs = runs_dir.parent / f"{runs_dir.name}-logs"
     logs.mkdir(parents=True, exist_ok=True)
     with reference_stack(profile, faults, log_dir=logs) as (url, systems):
         system_args = [arg for name, system_url in systems.items() for arg in ("--system", f"{name}={system_url}")]
         # a profile whose requirements restart the target gets the reference's restart hook, in a targets file
         target = restartable_target(url, logs) if _restarts_target(profile) else None
-        return run_profile(url, runs_dir, *system_args, *extra, profile=profile, target=target)
+        run = run_profile(url, runs_dir, *system_args, *extra, profile=profile, target=target)
+        if after is not None:
+            run.after = after(run)
+        return run
 
 
 def _restarts_target(profile: str) -> bool:

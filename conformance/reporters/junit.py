@@ -72,6 +72,8 @@ def _finding_text(index: int, total: int, finding: dict[str, Any]) -> str:
                        ("code", "code"), ("seed", "seed")):
         if finding.get(key) is not None:
             lines.append(f"  {label}: {finding[key]}")
+    if finding.get("also_breaks"):
+        lines.append(f"  also breaks: {', '.join(finding['also_breaks'])}")
     if finding.get("message"):
         lines.append("  message:")
         lines.extend(f"    {line}" for line in str(finding["message"]).splitlines())

@@ -212,6 +212,8 @@ def _finding(index: int, finding: dict[str, Any]) -> str:
         facts.append(f"check {_code_span(finding.get('code') or finding.get('check'))}")
     if finding.get("seed") is not None:
         facts.append(f"seed {finding['seed']}")
+    if finding.get("also_breaks"):
+        facts.append(f"also breaks {', '.join(_inline(rid) for rid in finding['also_breaks'])}")
     parts = [f"**{index}. {_inline(finding.get('title') or '')}** ({', '.join(facts)})"]
     if finding.get("message"):
         parts.append(_fenced(_cut(str(finding["message"])), "text"))

@@ -105,7 +105,9 @@ def render_scorecard(console: Console, scorecard: Mapping[str, Any], *, run_dir:
     for row in scorecard["requirements"]:
         for finding in row["findings"][:show_findings]:
             console.print(f"[bold red]{row['id']}[/] {literal(finding['operation'] or '')}: "
-                          f"{literal(finding['title'])} (x{finding['occurrences']})")
+                          f"{literal(finding['title'])} (x{finding['occurrences']})"
+                          + (f" also breaks {literal(', '.join(finding['also_breaks']))}"
+                             if finding.get("also_breaks") else ""))
             first = finding["message"].splitlines()[0] if finding["message"] else ""
             console.print(f"  {printable(first)}", markup=False, highlight=False)
             if finding.get("curl"):

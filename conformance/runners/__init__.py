@@ -17,7 +17,7 @@ from conformance.errors import DeadlineExceeded
 from conformance.inputs.targets import Target
 from conformance.model import CheckKind, Profile, Requirement, Result
 
-__all__ = ["Deadline", "RunContext", "Runner", "get_runner", "landed_kinds"]
+__all__ = ["Deadline", "RunContext", "Runner", "SharedRun", "get_runner", "landed_kinds"]
 
 # kind -> "module:attribute" of a zero-argument factory returning a Runner
 _REGISTRY: dict[CheckKind, str] = {
@@ -25,6 +25,20 @@ _REGISTRY: dict[CheckKind, str] = {
     CheckKind.CONTRACT: "conformance.runners.contract:ContractRunner",
     CheckKind.LOAD: "conformance.runners.load:LoadRunner",
 }
+
+
+@dataclass
+class SharedRun:
+    """What the runners of one run share. `planned`: the requirements this run will run, in order (a schema pass
+    measures the schema requirements it can judge together when the first of them runs). `results`: requirement
+    id -> the Result measured ahead of its turn (or the exception its pass ended with), taken when its turn comes."""
+
+    planned: tuple[Requirement, ...] = ()
+    results: dict[str, Result | Exception] = field(default_factory=dict)
+
+    def measured(self, requirement_id: str) -> bool:
+        """Measured already: its turn needs no reset of the target, its result is waiting."""
+        return requirement_id in self.results
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,8 @@ class RunContext:
     # The planned number of generated examples (schema: max-examples per phase), when the requirement's share and
     # the target's measured answer time do not allow the profile's; None: the profile's.
     max_examples: int | None = None
+    # The same object for every requirement of a run (see SharedRun); a fresh one measures each alone.
+    shared: SharedRun = field(default_factory=SharedRun)
 
     def remaining_s(self, default: float) -> float:
         """Seconds an exchange may take: `default`, or less when the deadline is nearer."""

@@ -16,6 +16,7 @@ requirement sets `max_requests` / `max_seconds` (the workflow cost).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -70,10 +71,18 @@ def run_scenario(requirement: Requirement, ctx: RunContext) -> Result:
                                   reason=ctx.redactor.text(f"could not be tested: setup step '{step.name}' not met: "
                                                            f"{unmet}")[:400])
                 return not_met(requirement, ex, measured, name=scenario.name, step=step.name,
-                               operation=f"{step.request['method']} {step.request['path']}".strip(), why=str(unmet))
+                               operation=ctx.redactor.text(_operation(step, variables)), why=str(unmet))
     what = f"{len(scenario.steps)} step(s) met" + (f" ({'; '.join(notes)})" if notes else "")
     return held(requirement, ex, _measurements(requirement, ex, scenario), name=scenario.name, task=scenario.task,
                 what=what)
+
+
+def _operation(step: Step, variables: dict[str, Any]) -> str:
+    """The step's method and path as sent: its variables expanded (as written where one was never captured)."""
+    path = str(step.request.get("path", ""))
+    with contextlib.suppress(EngineFailure):
+        path = _fill_text(path, variables)
+    return f"{step.request['method']} {path}".strip()
 
 
 def _measurements(requirement: Requirement, ex: Exchanges, scenario: Scenario) -> dict[str, Any]:

@@ -48,6 +48,7 @@ class FindingRow(TypedDict):
     status_code: NotRequired[int | None]
     curl: NotRequired[str | None]
     seed: NotRequired[int | None]
+    also_breaks: NotRequired[list[str]]
 
 
 class RequirementRow(TypedDict):

@@ -174,11 +174,16 @@ class Planner:
             need = max(need, 2 * float(options["max_seconds"]) + 1)
         return need
 
-    def share_s(self, todo: Sequence[Requirement], left_s: float) -> float:
+    def share_s(self, todo: Sequence[Requirement], left_s: float,
+                together: Sequence[Requirement] = ()) -> float:
         """The share of `left_s` for `todo[0]`, the requirement starting now, given the ones after it: in
         proportion to the needs when all fit; otherwise the requirements that expose slowness are reserved their
-        needs (shared fairly among themselves if even those do not fit) and the others share the rest fairly."""
+        needs (shared fairly among themselves if even those do not fit) and the others share the rest fairly.
+        `together`: requirements after it measured in the same run (one schema engine pass): their needs are its."""
+        joined = {req.id for req in together}
+        todo = [todo[0], *(req for req in todo[1:] if req.id not in joined)]
         needs = [self.need_s(req) for req in todo]
+        needs[0] += sum(self.need_s(req) for req in together)
         if sum(needs) <= left_s:  # all fit: its proportion, at least SLACK times its need if the others' needs allow
             proportional = water_fill(needs, left_s)[0]
             return min(left_s - sum(needs[1:]), max(proportional, SLACK * needs[0]))
@@ -213,8 +218,12 @@ class Planner:
         if req.check.kind is CheckKind.LOAD or not isinstance(requests, int) or not isinstance(elapsed, float | int):
             return
         if req.check.kind is CheckKind.SCHEMA:
+            engine_run = m.get("pass") or {}  # the engine pass that measured it (and others): its whole cost
+            requests, elapsed = engine_run.get("requests", requests), engine_run.get("elapsed_s", elapsed)
+            if not isinstance(requests, int) or not isinstance(elapsed, float | int):
+                return
             completed = result.outcome in (Outcome.PASS, Outcome.FAIL) and m.get("stop_reason") == "completed"
-            answers = m.get("answers") or {}  # every answer the engine read, counted as read, and their time
+            answers = engine_run.get("answers") or m.get("answers") or {}  # every answer the engine read
             if completed and requests > 0:  # the whole cost: the engine's own time included
                 self.requests += requests
                 self.seconds += float(elapsed)

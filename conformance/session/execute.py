@@ -26,7 +26,8 @@ from conformance.errors import BaselineError, EngineFailure, LaunchError, RunDir
 from conformance.inputs.profiles import load_profile, profile_checks
 from conformance.inputs.targets import ResetSpec, Target, parse_target
 from conformance.model import CheckKind, Outcome, Profile, ProfileStatus, Requirement, Result
-from conformance.runners import Deadline, RunContext, get_runner
+from conformance.runners import Deadline, RunContext, SharedRun, get_runner
+from conformance.runners.schema import pass_members
 from conformance.runners.schema_coverage import documented_interface
 from conformance.scoring.scorecard import score_run
 from conformance.scoring.shapes import Scorecard
@@ -302,19 +303,20 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
     needs = {req.id: systems_needed(profile, req) for req, why in todo if why is None}
     systems = dict(target.systems)
     runnable = [req for req, why in todo if why is None]
+    shared = SharedRun(planned=tuple(runnable))
     budget_s = meta.budget_s or default_budget_s(meta.tier, runnable, meta.load)
     budget_end = time.monotonic() + budget_s  # resumed: the budget applies afresh to what is left
     planner = Planner(float(budget_s), meta.tier, len(documented_interface(profile.openapi_path)[0]),
                       AnswerTime(()), dict(meta.load))
 
-    def context(req: Requirement, deadline: Deadline, max_examples: int | None) -> RunContext:
+    def context(req: Requirement, deadline: Deadline | None, max_examples: int | None) -> RunContext:
         return RunContext(profile=profile, target=target, headers=headers, redactor=redactor,
                           seed=meta.seed, tier=meta.tier, budget_s=budget_s,
                           run_dir=run_dir, auth=tokens.headers if tokens is not None else None,
                           progress=_progress(listener, req), stop=stop, load=dict(meta.load),
                           systems={name: systems[name] for name in needs.get(req.id, ())}, oauth=tokens,
                           restart=restart_target if can_restart else None, deadline=deadline,
-                          max_examples=max_examples)
+                          max_examples=max_examples, shared=shared)
 
     def restart_target() -> None:
         if restart is not None:  # the harness started the target: it kills and starts it again
@@ -365,14 +367,19 @@ def _execute(run_dir: RunDir, profile: Profile, target: Target, listener: RunLis
                     result = Result(req.id, Outcome.ERROR, reason=_missing_systems(profile, missing))
                 elif not can_restart and restart_needed(profile, req):
                     result = Result(req.id, Outcome.ERROR, reason=NO_RESTART)
-                elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and (
+                elif req.check.kind in (CheckKind.SCHEMA, CheckKind.CONTRACT) and not shared.measured(req.id) and (
                         failed := reset(target, {**headers, **(tokens.headers() if tokens else {})}, stop)
                         or _reset_systems(systems, needs.get(req.id, frozenset()), stop)):
                     result = Result(req.id, Outcome.ERROR, reason=redactor.text(failed))
                 else:
-                    share = planner.share_s(runnable[runnable.index(req):], budget_end - time.monotonic())
                     try:
-                        result = _run_planned(req, planner, share, budget_s, context, run_dir)
+                        if shared.measured(req.id):  # measured in an earlier requirement's engine pass
+                            result = _run_one(req, context(req, None, None), run_dir)
+                        else:
+                            together = pass_members(req, shared)[1:] if req.check.kind is CheckKind.SCHEMA else []
+                            share = planner.share_s(runnable[runnable.index(req):], budget_end - time.monotonic(),
+                                                    together=together)
+                            result = _run_planned(req, planner, share, budget_s, context, run_dir)
                     except KeyboardInterrupt:  # recorded, so the report says what was cut short; --resume reruns it
                         _record(run_dir, listener, req, Result(req.id, Outcome.ERROR, reason=INTERRUPTED), started)
                         raise
@@ -465,7 +472,7 @@ MIN_SHARE_S = 1.0  # a share smaller than this is not started: the budget is spe
 
 
 def _run_planned(req: Requirement, planner: Planner, share: float, budget_s: int,
-                 context: Callable[[Requirement, Deadline, int | None], RunContext], run_dir: RunDir) -> Result:
+                 context: Callable[[Requirement, Deadline | None, int | None], RunContext], run_dir: RunDir) -> Result:
     """Run `req` within its `share` of the run's budget (its deadline), with the examples the plan affords;
     record the plan in its measurements (`budget`) and learn from what it measured."""
     answer_s = planner.answer_s

@@ -61,6 +61,9 @@ def test_failed_step_shows_expected_and_actual_with_a_reproduction(tmp_path: Pat
     assert "officer B's save" in finding["title"]
     assert finding["message"].startswith("status: expected 412, got 200")
     assert finding["curl"].startswith("curl -X PUT") and "If-Match" in finding["curl"]
+    # the operation as sent: the id the create answered, not the scenario's variable
+    assert re.fullmatch(r"PUT /persons/[0-9a-f-]{36}", finding["operation"]), finding["operation"]
+    assert finding["operation"].split()[1] in finding["curl"]
     assert "POLE-REC-005" in proc.stdout
     exchanges = (only_run_dir(runs) / "exchanges" / "POLE-REC-005.jsonl").read_text().split("\n")[:-1]
     assert [json.loads(e)["response"]["status"] for e in exchanges] == [201, 200, 200]

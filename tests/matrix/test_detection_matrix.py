@@ -14,12 +14,16 @@ its schedule; the other rows run beside other tests, each profile's block on one
 
 from __future__ import annotations
 
+import json
+import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
+from conformance.engine.processes import run_command
 from conformance.inputs.profiles import load_profile
 from conformance.model import CheckKind
 from fixtures.kit.registry import REFERENCES, faults_of
@@ -89,7 +93,8 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
             futures = {
                 name: pool.submit(run_against, [name] if name else [],
                                   tmp_path_factory.mktemp(f"{profile}-{name or 'clean'}") / "runs",
-                                  *extra(name), profile=profile)
+                                  *extra(name), profile=profile,
+                                  after=replay_schema_findings if name in _schema_faults(profile) else None)
                 for name in names}
             return {(profile, name): future.result() for name, future in futures.items()}
 
@@ -135,6 +140,53 @@ def test_each_fault_fails_its_requirement_and_no_unrelated_must(profile: str, fa
         assert (run.returncode, run.scorecard["verdict"]) == (3, "incomplete")
     elif not unmeasured:  # only SHOULD/MAY requirements caught it: conformant, with a lower score
         assert (run.returncode, run.scorecard["verdict"]) == (0, "conformant")
+
+
+def _schema_faults(profile: str) -> set[str]:
+    schema_ids = {r.id for r in load_profile(profile).requirements if r.check.kind is CheckKind.SCHEMA}
+    return {name for name, fault in faults_of(profile).items() if schema_ids & set(fault.catches)}
+
+
+SCHEMA_ROWS = [_row(profile, fault) for profile in PROFILES for fault in sorted(_schema_faults(profile))]
+
+
+def replay_schema_findings(run: Run) -> list[tuple[str, int | None, int, bool]]:
+    """Each schema finding's curl sent again, with the real curl, to the supplier that produced it (still up):
+    (the finding's operation, the status it recorded, the status the replay's last request got, whether the run
+    itself deleted what that request reads: a later part of the run disposed of the record, see the test)."""
+    card = run.scorecard["profile"]
+    schema_ids = {r.id for r in load_profile(f"{card['id']}@{card['version']}").requirements
+                  if r.check.kind is CheckKind.SCHEMA}
+    deleted = {urlsplit(line["request"]["url"]).path for path in (run.run_dir / "exchanges").glob("*.jsonl")
+               for line in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+               if line["request"]["method"] == "DELETE" and 200 <= ((line["response"] or {}).get("status") or 0) < 300}
+    replayed = []
+    for row in run.scorecard["requirements"]:
+        for finding in row["findings"] if row["id"] in schema_ids else []:
+            status, url = 0, ""
+            for line in finding["curl"].splitlines():
+                argv = shlex.split(line)
+                proc = run_command([*argv, "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"],
+                                   timeout=20)
+                status, url = int(proc.stdout.strip() or 0), argv[-1]
+            replayed.append((f"{row['id']} {finding['operation']}", finding["status_code"], status,
+                             status == 404 and urlsplit(url).path in deleted))
+    return replayed
+
+
+@pytest.mark.parametrize(("profile", "fault"), SCHEMA_ROWS)
+def test_each_schema_finding_reproduces_with_its_own_curl(profile: str, fault: str,
+                                                         matrix: Callable[[str, str], Run]) -> None:
+    """The curl of a finding is the request it describes: sent again to the same supplier, it gets the status the
+    finding recorded (a schema fault's findings are replayed while its supplier is up; the drift run's supplier is
+    up for the session). The one allowed difference: a record the same run deleted afterwards (a workflow or a
+    disposal scenario) now answers 404, as the run's own evidence shows."""
+    run = matrix(profile, fault)
+    replayed = run.after if run.after is not None else replay_schema_findings(run)
+    assert replayed, f"{fault}: no schema finding to replay"
+    assert all(recorded is not None for _, recorded, _, _ in replayed), replayed
+    assert [r for r in replayed if r[1] != r[2] and not r[3]] == [], replayed
+    assert any(recorded == status for _, recorded, status, _ in replayed), replayed
 
 
 # Requirements no catalogued fault fails yet, each with why; anything else uncaught fails the test below.
