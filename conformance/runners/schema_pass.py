@@ -20,7 +20,7 @@ from conformance.runners.schema_adapter import Answered, BoundTrips, bound_in
 from conformance.runners.schema_coverage import below_minimum, coverage_line, documented_interface
 from conformance.runners.schema_coverage import coverage as measure_coverage
 from conformance.runners.schema_plan import Member
-from conformance.runners.schema_tally import Judged, PassTally
+from conformance.runners.schema_tally import JUDGED_ANSWERS, Judged, PassTally
 
 __all__ = ["run_pass"]
 
@@ -170,6 +170,8 @@ def _conclude(tally: PassTally, judged: Judged, operations: list[str], elapsed: 
         "requests": judged.requests,
         "request_sequence_sha256": tally.sequence.hexdigest(),
         "checks_evaluated": {name: judged.evaluated.get(name, 0) for name in checks},
+        # of those, the answers in the class each check judges (a pass needs at least one: `_why_not_measured`)
+        "answers_judged": {name: judged.answers_judged.get(name, 0) for name in checks},
         "coverage": coverage,
         "stop_reason": tally.stop_reason,
         "pass": shared,
@@ -224,4 +226,13 @@ def _why_not_measured(tally: PassTally, judged: Judged, operations: list[str], c
     never = [name for name in checks if not judged.evaluated.get(name)]
     if never:
         return f"check(s) never evaluated, nothing they apply to was generated: {', '.join(never)}"
+    blind = [name for name in checks if not judged.answers_judged.get(name)]
+    if blind:  # evaluated, but only on answers it says nothing about: a pass would claim what was not seen
+        return "; ".join(f"{name} saw no {JUDGED_ANSWERS.get(name, 'answer it judges')} in {judged.requests} "
+                         "requests, so what it checks was never observed" for name in blind)
+    if "operation_implemented" in checks:
+        unshown = sorted(set(operations) - judged.shown_implemented)
+        if unshown:
+            return (f"{len(unshown)} operation(s) never answered a valid request with a status the interface "
+                    f"documents, so their implementation was not observed: {', '.join(unshown[:5])}")
     return None

@@ -15,7 +15,7 @@ from typing import Any
 from conformance.inputs.targets import Target
 from conformance.model import Requirement
 
-__all__ = ["ALL_PHASES", "DEFAULT_MAX_EXAMPLES", "Member", "engine_config", "plan_passes"]
+__all__ = ["ALL_PHASES", "DEFAULT_MAX_EXAMPLES", "Member", "engine_config", "path_parameters", "plan_passes"]
 
 ALL_PHASES = ("examples", "coverage", "fuzzing", "stateful")
 DEFAULT_MAX_EXAMPLES = 20
@@ -136,4 +136,13 @@ def engine_config(members: list[Member], target: Target, headers: dict[str, str]
             config["request-cert-key"] = tls.client_key
     if max_time_s is not None:
         config["max-time"] = max_time_s
+    if target.params:
+        config["parameters"] = path_parameters(target.params)
     return config
+
+
+def path_parameters(params: dict[str, str]) -> dict[str, str]:
+    """The target's parameters as the engine's path-parameter overrides: a path parameter named like one (e.g.
+    `{collectionId}`) takes its value instead of generated data, so operations reach the target's real records.
+    A value holding `${` is left out: the engine would read it as an environment variable."""
+    return {f"path.{name}": value for name, value in params.items() if "${" not in value}

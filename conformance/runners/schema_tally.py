@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 from conformance.engine.evidence import BODY_EVIDENCE_LIMIT, body_text, jsonl
 from conformance.model import Finding
 from conformance.runners import RunContext
+from conformance.runners.schema_coverage import documented_interface
 from conformance.runners.schema_plan import Member
 
-__all__ = ["Judged", "PassTally", "curl_of", "sent_of"]
+__all__ = ["JUDGED_ANSWERS", "Judged", "PassTally", "curl_of", "judges_answer", "sent_of"]
 
 MAX_LEARNED_VALUES = 100_000
 _TOKEN = re.compile(r"[A-Za-z0-9_\-:.+]{8,}")
@@ -46,6 +47,34 @@ class Judged:
     requests: int = 0
     cases: int = 0
     new_findings_by_seed: dict[int, int] = field(default_factory=dict)
+    # Per check, the answers of the class it judges (`judges_answer`): a check evaluated only on answers it says
+    # nothing about observed nothing. And the operations a valid request showed implemented.
+    answers_judged: dict[str, int] = field(default_factory=dict)
+    shown_implemented: set[str] = field(default_factory=set)
+
+
+# What each check needs to have seen for its pass to mean something; a check not named judges every answer.
+JUDGED_ANSWERS = {
+    "positive_data_acceptance": "a valid request answered below 500 (a 5xx is the server-error requirement's)",
+    "negative_data_rejection": "an invalid request answered",
+    "operation_implemented": "a valid request answered with a status the interface documents for it",
+    "response_schema_conformance": "an answer with a status the interface documents",
+}
+
+
+def judges_answer(check: str, *, mode: str | None, status: int, documented: set[int]) -> bool:
+    """Whether an answer is one `check` says something about (JUDGED_ANSWERS): a server answering 500 to every
+    request never shows a valid request accepted; one answering 302 to everything never shows an operation
+    implemented, though neither check fails on those answers."""
+    if check == "positive_data_acceptance":
+        return mode == "positive" and status < 500
+    if check == "negative_data_rejection":
+        return mode == "negative"
+    if check == "operation_implemented":
+        return mode == "positive" and status in documented
+    if check == "response_schema_conformance":
+        return status in documented
+    return True
 
 
 @dataclass
@@ -86,13 +115,25 @@ class PassTally:
             operation = getattr(getattr(node, "value", None), "operation", None)
             label = operation.label if operation is not None else recorder.label  # stateful: per step
             self._exchange(phase, label, case_id, interaction, modes.get(case_id))
+        documented = documented_interface(self.ctx.profile.openapi_path)[0]
         for case_id, nodes in recorder.checks.items():
             holder: _Holder | None = None  # the finding this case's failures are
+            interaction = recorder.interactions.get(case_id)
+            answer = interaction.response if interaction is not None else None
+            case_node = recorder.cases.get(case_id)
+            operation = getattr(getattr(case_node, "value", None), "operation", None)
+            label = operation.label if operation is not None else recorder.label
+            statuses = documented.get(label, set())
             for judged in self._judging(phase, modes.get(case_id)):  # in the pass's order: the first holds it
                 for node in nodes:
                     if node.name not in judged.member.checks:
                         continue
                     judged.evaluated[node.name] = judged.evaluated.get(node.name, 0) + 1
+                    if answer is not None and judges_answer(node.name, mode=modes.get(case_id),
+                                                            status=answer.status_code, documented=statuses):
+                        judged.answers_judged[node.name] = judged.answers_judged.get(node.name, 0) + 1
+                        if node.name == "operation_implemented":
+                            judged.shown_implemented.add(label)
                     if node.failure_info is not None:
                         holder = self._finding(judged, node.name, case_id, node.failure_info, recorder, holder)
 

@@ -11,7 +11,7 @@ import pytest
 from conformance.errors import TargetError, UsageError
 from conformance.inputs.profiles import lint_profile, load_profile
 from conformance.inputs.targets import parse_param_options, parse_target
-from conformance.runners.schema import path_parameters
+from conformance.runners.schema_plan import path_parameters
 from tests.unit.test_profiles import make_profile
 
 PROFILE = """\
