@@ -8,11 +8,13 @@ from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from conformance.inputs.profiles import load_profile
 from conformance.inputs.targets import parse_target
 from conformance.model import CheckKind, CheckSpec, Level, Requirement
 from conformance.runners.schema_plan import Member, engine_config, plan_passes
-from conformance.runners.schema_tally import curl_of, sent_of
+from conformance.runners.schema_tally import curl_of, judges_answer, sent_of
 
 
 def schema_requirements() -> list[Requirement]:
@@ -86,3 +88,20 @@ def test_a_finding_names_the_method_and_path_sent_and_its_curl_is_that_request()
     assert "Content-Length: 11" not in argv
     assert argv[argv.index("--data-binary") + 1] == '{"a": "é"}'
     assert curl_of(request("POST", "http://h/x", {}, b"\xff\xfe")) is None  # not text: the engine's sample instead
+
+
+@pytest.mark.parametrize(("check", "mode", "status", "judged"), [
+    ("positive_data_acceptance", "positive", 201, True),
+    ("positive_data_acceptance", "positive", 500, False),  # a server error is another requirement's
+    ("positive_data_acceptance", "negative", 201, False),
+    ("negative_data_rejection", "negative", 500, True),
+    ("negative_data_rejection", "positive", 422, False),
+    ("operation_implemented", "positive", 201, True),
+    ("operation_implemented", "positive", 302, False),  # undocumented: says nothing about implementation
+    ("operation_implemented", "negative", 201, False),
+    ("response_schema_conformance", "negative", 422, True),
+    ("response_schema_conformance", "positive", 302, False),
+    ("not_a_server_error", "positive", 302, True),
+])
+def test_a_check_passes_only_on_answers_it_judges(check: str, mode: str, status: int, judged: bool) -> None:
+    assert judges_answer(check, mode=mode, status=status, documented={201, 422}) is judged
