@@ -233,6 +233,6 @@ def _why_not_measured(tally: PassTally, judged: Judged, operations: list[str], c
     if "operation_implemented" in checks:
         unshown = sorted(set(operations) - judged.shown_implemented)
         if unshown:
-            return (f"{len(unshown)} operation(s) never answered a valid request with a status the interface "
-                    f"documents, so their implementation was not observed: {', '.join(unshown[:5])}")
+            return (f"{len(unshown)} operation(s) never answered a valid request below 500 with a status the "
+                    f"interface documents, so their implementation was not observed: {', '.join(unshown[:5])}")
     return None
