@@ -62,11 +62,7 @@ class CustodyUser(OpenModelUser):
                        "conditions": [{"name": "Synthetic condition"}],
                        "schedules": [{"drug": d, "dose": {"amount": a, "unit": u}, "route": r, "due_at": due}
                                      for d, a, u, r in drugs]}
-            response = self.client.post("/detainees", json=booking, headers=self.base_headers,
-                                        name="setup: POST /detainees")
-            if response.status_code != 201:
-                raise RuntimeError(f"setup: POST /detainees answered {response.status_code}: {response.text[:200]}")
-            held = response.json()
+            held = self.setup_request("POST", "/detainees", booking, expect=201)
             doses = [(s["id"], when, s["dose"]["amount"], s["dose"]["unit"])
                      for s in held["schedules"] for when in s["due_at"]]
             self.detainees.append((held["id"], doses))

@@ -180,22 +180,24 @@ class Step:
         ok, status, body, answer_headers = False, "exception", None, NO_HEADERS
         sent = recorder.sending()
         try:
-            try:
-                response = user.client.request(method, path, name=name, json=json_body, headers=all_headers)
+            try:  # streamed: the body is read here, within the harness's bounds, and timed with the answer
+                response = user.client.request(method, path, name=name, json=json_body, headers=all_headers,
+                                               stream=True)
+                content = read_bounded(response, user.network_timeout)
             finally:
                 now = recorder.answered(sent)
             status = response.status_code or "no-response"
             ok = response.status_code in expect
             if ok:
                 answer_headers = response.headers  # case-insensitive already: not copied for every answer
-                content = response.content
                 body = json.loads(content) if content else None  # bytes: decoded once, not twice through .text
                 problem = check(body, answer_headers) if check is not None else None
                 if problem:
                     ok, status = False, "wrong-answer"
                     recorder.error_sample(name, f"{method} {path} -> {response.status_code} but {problem}")
             else:
-                recorder.error_sample(name, f"{method} {path} -> {status}: {(response.text or '')[:200]}")
+                recorder.error_sample(name, f"{method} {path} -> {status}: "
+                                            f"{content[:200].decode('utf-8', errors='replace')}")
         except Exception as exc:  # timeouts, resets, garbage: an error of this request, never a crash
             ok = False
             recorder.error_sample(name, f"{method} {path} -> {type(exc).__name__}: {exc}")
@@ -209,6 +211,55 @@ class Step:
 
 class StepFailed(Exception):
     pass
+
+
+# The harness's bounds on an answer (conformance/engine/bounded.py), held here too: locust reads a whole body into
+# memory and inflates gzip without a limit, so a hostile target could swell the generator. A bound that trips is an
+# error of the request, like a refusal.
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_INFLATE_RATIO = 100
+_CHUNK = 64 * 1024
+
+
+class BoundExceeded(Exception):
+    pass
+
+
+def read_bounded(response: Any, timeout_s: float) -> bytes:
+    """The body of a streamed answer: at most MAX_BODY_BYTES on the wire and again after gzip/deflate inflation,
+    all of it within `timeout_s` (a trickle cannot hold a greenlet past it). Raises BoundExceeded, closing the
+    connection, when a bound trips."""
+    raw = getattr(response, "_response", None)
+    if raw is None:
+        return b""
+    ends = time.monotonic() + timeout_s
+    wire = bytearray()
+    try:
+        while chunk := raw.read(_CHUNK):
+            wire += chunk
+            if len(wire) > MAX_BODY_BYTES:
+                raise BoundExceeded(f"the answer's body is over {MAX_BODY_BYTES} bytes")
+            if time.monotonic() > ends:
+                raise BoundExceeded(f"the answer's body did not end within {timeout_s:g} s")
+    except BoundExceeded:
+        sock = getattr(raw, "_sock", None)
+        if sock is not None:
+            sock.close()  # never returned to the pool half-read
+        raw._sock = None
+        raise
+    encoding = str(response.headers.get("content-encoding") or "").lower() if response.headers else ""
+    if encoding not in ("gzip", "deflate"):
+        return bytes(wire)
+    import zlib
+
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(bytes(wire), MAX_BODY_BYTES + 1)
+    except zlib.error as exc:
+        raise BoundExceeded(f"the answer's {encoding} body does not inflate: {exc}") from None
+    if len(body) > MAX_BODY_BYTES or len(body) > MAX_INFLATE_RATIO * max(len(wire), 1024):
+        raise BoundExceeded(f"the answer's body inflates past {MAX_BODY_BYTES} bytes or {MAX_INFLATE_RATIO}x")
+    return body
 
 
 TaskFn = Callable[["OpenModelUser", Step, random.Random], None]
@@ -251,10 +302,24 @@ class OpenModelUser(FastHttpUser):
     mix_tasks: ClassVar[dict[str, TaskFn]] = {}
 
     def setup_data(self, rng: random.Random) -> None:
-        """Create what the tasks read (not measured). Override per profile."""
+        """Create what the tasks read (not measured). Override per profile, sending with `setup_request`."""
+
+    def setup_request(self, method: str, path: str, json_body: Any, *, expect: int) -> Any:
+        """One request of the load's setup (not measured): its JSON answer, read within the harness's bounds like
+        every answer (`read_bounded`); an unexpected status is a RuntimeError saying what came back."""
+        name = f"setup: {method} {path}"
+        response = self.client.request(method, path, name=name, json=json_body, headers=self.base_headers,
+                                       stream=True)
+        content = read_bounded(response, self.network_timeout)
+        if response.status_code != expect:
+            raise RuntimeError(f"{name} answered {response.status_code}: "
+                               f"{content[:200].decode('utf-8', errors='replace')}")
+        return json.loads(content)
 
     def on_start(self) -> None:
         self.base_headers = json.loads(os.environ.get("CONFORMANCE_LOAD_HEADERS") or "{}")
+        if not any(name.lower() == "accept-encoding" for name in self.base_headers):
+            self.base_headers["Accept-Encoding"] = "gzip, deflate"  # what read_bounded inflates (locust adds br)
         self.recorder = Recorder()
 
     @task

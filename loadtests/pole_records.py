@@ -105,8 +105,6 @@ class PoleRecordsUser(OpenModelUser):
         self.people: list[tuple[str, str, str]] = []
         for i in range(20):
             family, dob = f"{rng.choice(FAMILY)}-load{i}", _dob(rng)
-            response = self.client.post("/persons", json={"family_name": family, "date_of_birth": dob},
-                                        headers=self.base_headers, name="setup: POST /persons")
-            if response.status_code != 201:
-                raise RuntimeError(f"setup: POST /persons answered {response.status_code}: {response.text[:200]}")
-            self.people.append((family, dob, response.json()["id"]))
+            created = self.setup_request("POST", "/persons", {"family_name": family, "date_of_birth": dob},
+                                         expect=201)
+            self.people.append((family, dob, created["id"]))

@@ -117,3 +117,30 @@ def test_sigterm_during_a_request_that_never_ends_stops_within_5_s_with_a_scorec
     rerun = [r for r in again[len(recorded):] if r["requirement_id"] == cut_short]
     assert rerun and "interrupted" not in (rerun[-1]["reason"] or ""), again
     assert read_scorecard(run_dir)["run"]["interrupted"] is False
+
+
+RSS_OF_CHILDREN = ("import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+                   "print('maxrss', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
+
+
+@pytest.mark.parametrize("mode", ["huge", "gzip"])
+def test_a_hostile_supplier_cannot_swell_or_hold_the_load_generator(tmp_path: Path, mode: str) -> None:
+    """The load generator (locust, in its own processes) reads answers within the harness's bounds too: a 200 MB
+    body or a gzip bomb is an error of its request, and neither the generator nor the harness grows. (A trickle is
+    ended by the load's own time limit: an error after about a minute, too long for the suite.)"""
+    runs = tmp_path / "runs"
+    with hostile_server(mode, spare_preflight=True) as url:
+        started = time.monotonic()
+        proc = subprocess.run([sys.executable, "-c", RSS_OF_CHILDREN, sys.executable, "-m", "conformance", "run",
+                               "pole-records", "--target", f"{targets_file(tmp_path, url)}#hostile", "--runs-dir",
+                               str(runs), "--only", "POLE-PERF-001", "--load-rate", "4", "--load-duration", "2",
+                               "--seed", "1"], cwd=ROOT, capture_output=True, text=True, timeout=180)
+        took = time.monotonic() - started
+    out = proc.stdout + proc.stderr
+    assert proc.returncode in (1, 3), out
+    assert "Traceback" not in out
+    peak_kb = int(out.split("maxrss ")[1].split()[0])
+    assert peak_kb < MAX_RSS_KB, f"a process of the run peaked at {peak_kb // 1024} MB"
+    row = next(r for r in read_scorecard(only_run_dir(runs))["requirements"] if r["id"] == "POLE-PERF-001")
+    assert row["outcome"] in ("error", "fail"), row
+    print(f"load {mode}: exit {proc.returncode}, {took:.1f} s, peak {peak_kb // 1024} MB: {row['reason'][:160]}")

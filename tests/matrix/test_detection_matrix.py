@@ -152,8 +152,8 @@ SCHEMA_ROWS = [_row(profile, fault) for profile in PROFILES for fault in sorted(
 
 def replay_schema_findings(run: Run) -> list[tuple[str, int | None, int, bool]]:
     """Each schema finding's curl sent again, with the real curl, to the supplier that produced it (still up):
-    (the finding's operation, the status it recorded, the status the replay's last request got, whether the run
-    itself deleted what that request reads: a later part of the run disposed of the record, see the test)."""
+    (the finding's operation, the status it recorded, the status the replay's last request got, whether the
+    record's own history explains a difference: the run deleted it, or it is a create made again; see the test)."""
     card = run.scorecard["profile"]
     schema_ids = {r.id for r in load_profile(f"{card['id']}@{card['version']}").requirements
                   if r.check.kind is CheckKind.SCHEMA}
@@ -169,8 +169,10 @@ def replay_schema_findings(run: Run) -> list[tuple[str, int | None, int, bool]]:
                 proc = run_command([*argv, "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"],
                                    timeout=20)
                 status, url = int(proc.stdout.strip() or 0), argv[-1]
+            method = argv[argv.index("-X") + 1] if "-X" in argv else "GET"
             replayed.append((f"{row['id']} {finding['operation']}", finding["status_code"], status,
-                             status == 404 and urlsplit(url).path in deleted))
+                             (status == 404 and urlsplit(url).path in deleted)
+                             or (method == "POST" and finding["status_code"] == 201 and status in (200, 409))))
     return replayed
 
 
@@ -179,8 +181,10 @@ def test_each_schema_finding_reproduces_with_its_own_curl(profile: str, fault: s
                                                          matrix: Callable[[str, str], Run]) -> None:
     """The curl of a finding is the request it describes: sent again to the same supplier, it gets the status the
     finding recorded (a schema fault's findings are replayed while its supplier is up; the drift run's supplier is
-    up for the session). The one allowed difference: a record the same run deleted afterwards (a workflow or a
-    disposal scenario) now answers 404, as the run's own evidence shows."""
+    up for the session). The allowed differences are the record's own history: a record the same run deleted
+    afterwards (a workflow or a disposal scenario) now answers 404, as the run's own evidence shows; a create that
+    made a record (201) answers the same create again as the record it already has (200, an idempotent submission)
+    or a conflict (409, a duplicate key), which shows the replay is the same request."""
     run = matrix(profile, fault)
     replayed = run.after if run.after is not None else replay_schema_findings(run)
     assert replayed, f"{fault}: no schema finding to replay"
