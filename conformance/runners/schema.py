@@ -4,7 +4,7 @@ The only code that touches schemathesis is this module and its helpers: `schema_
 an engine run, and its configuration), `schema_pass.py` (the run), `schema_tally.py` (what each requirement is
 judged on, findings), `schema_adapter.py` (answers read within the harness's bounds), `schema_coverage.py`.
 Its in-process engine (`schemathesis.engine`) is internal API, hence the exact pin in pyproject.toml. The
-schema requirements a run plans are grouped into passes (`schema_pass.plan_passes`); a pass runs when its first
+schema requirements a run plans are grouped into passes (`schema_plan.plan_passes`); a pass runs when its first
 member's turn comes, with a fixed seed and no example database, so the same seed sends the same cases, and the
 other members take their results when their turn comes.
 """
@@ -85,13 +85,17 @@ def _deadline_limit(ctx: RunContext) -> float:
 
 
 def pass_members(requirement: Requirement, shared: SharedRun) -> list[Requirement]:
-    """The schema requirements measured in the same engine pass as `requirement`, itself first: the planned
-    schema requirements from it on that are not measured yet, grouped by `plan_passes`."""
+    """The schema requirements measured in the same engine pass as `requirement`, itself first."""
+    return [m.requirement for m in _pass_of(requirement, shared)]
+
+
+def _pass_of(requirement: Requirement, shared: SharedRun) -> list[Member]:
+    """The pass `requirement` belongs to: the planned schema requirements from it on that are not measured yet,
+    grouped by `plan_passes`, its group."""
     planned = [r for r in shared.planned if r.check.kind is CheckKind.SCHEMA]
     later = planned[planned.index(requirement):] if requirement in planned else [requirement]
     candidates = [r for r in later if not shared.measured(r.id)]
-    group = next(group for group in plan_passes(candidates) if group[0].requirement == requirement)
-    return [m.requirement for m in group]
+    return next(group for group in plan_passes(candidates) if group[0].requirement == requirement)
 
 
 _registered = False
@@ -136,8 +140,7 @@ class SchemaRunner:
     def _run_pass_of(self, requirement: Requirement, ctx: RunContext) -> None:
         """Run the pass `requirement` belongs to: it and the schema requirements planned after it that are not
         measured yet, grouped by `plan_passes`; every member's result (or the pass's error) goes to ctx.shared."""
-        together = pass_members(requirement, ctx.shared)
-        members = next(group for group in plan_passes(together) if group[0].requirement == requirement)
+        members = _pass_of(requirement, ctx.shared)
         try:
             results: dict[str, Result | Exception] = dict(self._run_pass(members, ctx))
         except (KeyboardInterrupt, SystemExit):
