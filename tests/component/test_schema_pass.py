@@ -95,7 +95,7 @@ def test_the_pass_keeps_each_requirement_to_its_own_mode(tmp_path: Path) -> None
 def test_a_bound_that_trips_in_the_engine_is_named_in_the_error(tmp_path: Path) -> None:
     listener = Listener()
     with hostile_server("headers", spare_preflight=True) as url:
-        start_run("pole-records", url, runs_dir=tmp_path, listener=listener, seed=SEED, budget_s=5,
+        start_run("pole-records", url, runs_dir=tmp_path, listener=listener, seed=SEED, budget_s=20,
                   only=("POLE-IF-006",))
     result = listener.finished["POLE-IF-006"]
     assert result.outcome is Outcome.ERROR
