@@ -71,7 +71,7 @@ def seeds_for(seed: int, tier: str) -> list[int]:
 def time_limit(ctx: RunContext, members: int) -> float:
     """How long a pass of `members` requirements may take before its engine is stopped: the sum of its members'
     time (each QUICK_TIME_LIMIT_S, or the tier's budget plus BUDGET_GRACE_S), and never past the pass's deadline
-    (the run plans a pass's share as its members' together: session/execute.py)."""
+    (the run plans a pass's share as its costliest member's: session/budget.py)."""
     return min(_own_limit(ctx, members), _deadline_limit(ctx))
 
 

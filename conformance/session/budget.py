@@ -179,11 +179,14 @@ class Planner:
         """The share of `left_s` for `todo[0]`, the requirement starting now, given the ones after it: in
         proportion to the needs when all fit; otherwise the requirements that expose slowness are reserved their
         needs (shared fairly among themselves if even those do not fit) and the others share the rest fairly.
-        `together`: requirements after it measured in the same run (one schema engine pass): their needs are its."""
+        `together`: requirements after it measured in the same run (one schema engine pass): the pass needs what
+        its costliest member would alone (it runs the union of their phases, each at the largest example budget
+        any of them asks), not their sum: summed, seven members planned a pass 7 times its cost, and the slack
+        on that let it spend 360 s of a 480 s budget behind a supplier whose writes take 1.5 s."""
         joined = {req.id for req in together}
         todo = [todo[0], *(req for req in todo[1:] if req.id not in joined)]
         needs = [self.need_s(req) for req in todo]
-        needs[0] += sum(self.need_s(req) for req in together)
+        needs[0] = max([needs[0], *(self.need_s(req) for req in together)])
         if sum(needs) <= left_s:  # all fit: its proportion, at least SLACK times its need if the others' needs allow
             proportional = water_fill(needs, left_s)[0]
             return min(left_s - sum(needs[1:]), max(proportional, SLACK * needs[0]))

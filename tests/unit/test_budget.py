@@ -70,6 +70,24 @@ def test_when_everything_fits_every_requirement_gets_more_than_it_needs() -> Non
     assert sum(shares.values()) <= QUICK_BUDGET_S + 1e-6
 
 
+def test_a_schema_pass_is_planned_as_its_costliest_member_not_the_sum_of_its_members() -> None:
+    """One engine pass runs the union of its members' phases at the largest example budget any asks: it costs
+    about what its costliest member would alone. Planned as the sum (seven members), its share behind a slow
+    supplier left the contract requirements no time."""
+    plan = planner(0.005)
+    schema = [r for r in ACTIVE if r.check.kind is CheckKind.SCHEMA]
+    assert len(schema) > 2
+    costliest = max(plan.need_s(r) for r in schema)
+    alone = plan.share_s([schema[0], *(r for r in ACTIVE if r not in schema)], QUICK_BUDGET_S)
+    with_costliest = replace(schema[0], check=replace(schema[0].check, options={
+        **schema[0].check.options, "max_examples": max(int(r.check.options.get("max_examples", 20)) for r in schema)}))
+    as_costliest = plan.share_s([with_costliest, *(r for r in ACTIVE if r not in schema)], QUICK_BUDGET_S)
+    together = plan.share_s(ACTIVE, QUICK_BUDGET_S, together=schema[1:])
+    assert plan.need_s(with_costliest) == pytest.approx(costliest)
+    assert together == pytest.approx(as_costliest)  # the pass is planned as its costliest member
+    assert alone <= together < 2 * as_costliest  # not seven members' needs (and SLACK on them)
+
+
 def test_a_schema_requirement_gets_fewer_examples_when_its_share_cannot_pay_for_them() -> None:
     schema = BY_ID["POLE-IF-001"]
     assert planner(0.01).max_examples(schema, 60) is None  # a quick target: the profile's 20
