@@ -286,12 +286,27 @@ def _absolute(arg: Arg) -> str:
 
 def _popen(command: Sequence[Arg], *, cwd: Arg | None, env: Mapping[str, Arg] | None, stdout: int | IO[Any] | None,
            stderr: int | IO[Any] | None, bufsize: int = -1) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [_absolute(arg) for arg in command], cwd=_absolute(cwd) if cwd is not None else None,
         env={**os.environ, **{name: _absolute(value) for name, value in (env or {}).items()}},
         stdout=stdout, stderr=stderr, text=True, bufsize=bufsize,
         start_new_session=True, preexec_fn=_die_with_harness(),
     )
+    _keep_priority(proc.pid)
+    return proc
+
+
+def _keep_priority(pid: int) -> None:
+    """Give a child in its own session the harness's nice value as its scheduling group's. Linux's autogroup
+    scheduling (on by default on most distributions) puts each new session in a new group at nice 0, whatever
+    the parent's nice: `nice conformance evaluate ...` would not reach the suppliers and load generators it
+    starts, and `make test`'s background tier (niced so the load-bearing tests have the machine first) would
+    compete with them as an equal. A kernel without autogroup has no such file: nothing to do."""
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice <= 0:
+        return
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/autogroup", "w", encoding="ascii") as fh:
+        fh.write(str(nice))
 
 
 _PR_SET_PDEATHSIG = 1

@@ -160,3 +160,22 @@ def test_a_command_that_closes_its_output_then_exits_is_reported_with_its_exit_s
     with pytest.raises(LaunchError) as refused, launched(command, timeout=10):
         pass
     assert "exited (4) before serving" in str(refused.value) and refused.value.summary == "it exited (4) before serving"
+
+
+AUTOGROUP = Path("/proc/self/autogroup")
+NICED_PARENT = ("import os, sys; os.nice(7); from conformance.engine.processes import run_command; "
+                "print(run_command([sys.executable, '-c', 'print(open(\"/proc/self/autogroup\").read())'], "
+                "timeout=30).stdout)")
+
+
+@pytest.mark.skipif(not AUTOGROUP.exists(), reason="this kernel has no autogroup scheduling (nothing to carry)")
+def test_a_child_in_its_own_session_keeps_the_harness_priority() -> None:
+    """A niced harness's children (each in a new session, so a new autogroup) keep its nice value: `make test`
+    nices the tiers that must not disturb the load-bearing ones, and without this their suppliers would not be."""
+    out = subprocess.run([sys.executable, "-c", NICED_PARENT], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.returncode == 0, out.stderr
+    own = AUTOGROUP.read_text().split()[0]
+    group, _, nice = out.stdout.split()[:3]
+    assert group != own  # a group of its own (a new session)
+    assert int(nice) >= 7
