@@ -4,10 +4,10 @@ The expensive runs (a whole profile against the clean reference, and against `sc
 per session and are shared by the end-to-end tests and the detection matrix.
 
 Every test is marked with its tier, the name of its folder (tests/README.md says where a new test goes), and
-`serial` when it must not run beside other work: it measures load (a busy machine makes a load generator miss
-its schedule), as tests/load, the matrix's load-bearing rows and the users of the whole clean run do. `make test`
-runs the rest two at a time (pytest-xdist, tests sharing a session run grouped on one worker), then the serial
-part alone.
+`serial` when it must not run beside other work at equal priority: it measures load (a busy machine makes a load
+generator miss its schedule), as tests/load, the matrix's load-bearing rows and the users of the whole clean run
+do. `make test` runs the serial tests in their own session at normal priority and, at the same time, the rest two
+at a time (pytest-xdist, tests sharing a session run grouped on one worker) at nice 19.
 """
 
 from __future__ import annotations

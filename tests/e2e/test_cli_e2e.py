@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conformance.engine.processes import spawned
 from conformance.inputs.profiles import load_profile
 from tests.conftest import (
@@ -96,6 +98,7 @@ def test_schema_drift_is_caught_with_a_curl_that_reproduces_it(drift_run: Run) -
     assert isinstance(body["version"], str) and "legacy_ref" in body
 
 
+@pytest.mark.serial  # the resumed run must come out conformant, load requirements included
 def test_interrupted_run_keeps_its_results_and_resumes(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     with reference() as url:

@@ -54,6 +54,7 @@ def runs_of(folder: Path, name: str) -> list[Path]:
     return sorted(p for p in base.iterdir() if p.is_dir()) if base.exists() else []
 
 
+@pytest.mark.serial  # its candidates' whole runs measure load: judged on a machine the other tiers do not crowd
 def test_evaluate_ranks_candidates_keeps_going_past_a_broken_one_and_resumes(tmp_path: Path) -> None:
     tender = tmp_path / "tender.yaml"
     tender.write_text(TENDER, encoding="utf-8")

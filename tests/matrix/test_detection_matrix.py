@@ -9,8 +9,8 @@ two cores) so the matrix grows without the suite's time doubling. A load fault i
 (the clean run has them all). A fault of business behaviour (its catches are contract requirements only) also
 leaves the property-based schema requirements out: they are the slow part of a run, and the clean run and the
 schema faults' runs exercise them. The rows whose runs measure load (the load faults, and pole-records' clean run)
-are marked serial: `make test` runs them after the rest, alone, so no other test's CPU makes a load generator miss
-its schedule; the other rows run beside other tests, each profile's block on one xdist worker."""
+are marked serial: `make test` runs them in their own session ahead of the niced rest, so no other test's CPU makes a
+load generator miss its schedule; the other rows run beside other tests, each profile's block on one xdist worker."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ CLEAN = ""
 
 def _load_bearing(profile: str, fault: str) -> bool:
     """Rows whose runs measure load (a load fault's run; pole-records' clean run has every requirement): they run
-    in the serial part of `make test`, alone on the machine. Every other row runs beside other tests."""
+    in the serial session of `make test`, ahead of the niced rest. Every other row runs beside other tests."""
     return (fault == CLEAN and any(r.check.kind is CheckKind.LOAD for r in load_profile(profile).requirements)) or \
         bool(fault and faults_of(profile)[fault].load)
 
