@@ -125,6 +125,7 @@ def run_pass(members: list[Member], ctx: RunContext, *, seeds: list[int], config
         tally.error(f"{tripped[-1].bound} bound exceeded: {tripped[-1]}")
     elapsed = time.monotonic() - started
     count, seconds = Answered.since(answered)
+    tally.answers = (count, seconds)
     shared = {"members": [m.id for m in members], "requests": tally.requests, "cases": tally.cases,
               "elapsed_s": round(elapsed, 2),
               # every answer the engine read, counted as read (a stopped engine's last scenario is not in
@@ -201,14 +202,25 @@ def _conclude(tally: PassTally, judged: Judged, operations: list[str], elapsed: 
                   measurements=measurements)
 
 
+def _unreported(tally: PassTally, judged: Judged) -> str:
+    """What a stopped engine read beyond what it reported: it reports an operation's cases only when that
+    operation's test ends, so the answers of the test it was in are read (and timed) but never judged."""
+    count, seconds = tally.answers
+    if count <= judged.requests:
+        return ""
+    return (f"; it had read {count} answers, {seconds / count:.2f} s each on average, but reports an operation's "
+            "cases only when that operation's test ends")
+
+
 def _why_not_measured(tally: PassTally, judged: Judged, operations: list[str], checks: list[str]) -> str | None:
     """A pass must be earned: every check ran, every operation answered, the engine finished."""
     if tally.timed_out and tally.deadline:
         return (f"deadline: the engine was stopped at {tally.deadline} ({judged.requests} requests checked, none "
-                "failed); a larger --budget gives it more time")
+                f"failed{_unreported(tally, judged)}); a larger --budget gives it more time")
     if tally.timed_out:
         return (f"the engine had not finished after {tally.timed_out:g} s and was stopped "
-                f"({judged.requests} requests checked, none failed); rerun with a larger --budget")
+                f"({judged.requests} requests checked, none failed{_unreported(tally, judged)}); rerun with a "
+                "larger --budget")
     if tally.errors:
         return "the engine could not test everything: " + "; ".join(tally.errors[:5])
     if tally.stop_reason == "server_unavailable":

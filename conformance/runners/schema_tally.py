@@ -95,6 +95,7 @@ class PassTally:
     timed_out: float | None = None  # the time limit (s) that stopped the engine, if one did
     deadline: str | None = None  # the run's deadline, when the time limit is it (session/budget.py)
     stop_reason: str | None = None
+    answers: tuple[int, float] = (0, 0.0)  # every answer the engine read, and their summed time (s)
 
     def __post_init__(self) -> None:
         self.judged = {m.id: Judged(m) for m in self.members}

@@ -28,6 +28,10 @@ def test_a_slow_supplier_gets_its_verdict_within_the_budget_with_the_slowness_as
     assert schema["outcome"] == "error"
     assert schema["reason"].startswith("deadline: the engine was stopped at its deadline"), schema["reason"]
     assert f"of the run's {BUDGET_S} s --budget" in schema["reason"]
+    # the engine reports an operation's cases when its test ends: what it read of the one it was in is said
+    read = schema["measurements"]["pass"]["answers"]["count"]
+    assert read > schema["measurements"]["requests"]
+    assert f"it had read {read} answers" in schema["reason"], schema["reason"]
     task = result_of(run_dir, "POLE-PERF-005")
     assert task["outcome"] == "fail", task["reason"]
     assert "cost too much" in task["reason"] and "(at most 1.5 s)" in task["reason"], task["reason"]

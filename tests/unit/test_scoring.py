@@ -26,6 +26,8 @@ from conformance.scoring.scorecard import score_run
 
 SCORECARD_SCHEMA = json.loads(
     resources.files("conformance.schemas").joinpath("scorecard.schema.json").read_text("utf-8"))
+# Built once: jsonschema.validate() checks the schema and builds a validator on every call (300 examples a test).
+SCORECARD = jsonschema.validators.validator_for(SCORECARD_SCHEMA)(SCORECARD_SCHEMA)
 
 
 def req(rid: str, level: Level = Level.MUST, category: str = "interface", weight: float = 1.0,
@@ -49,7 +51,7 @@ def test_all_must_pass_is_conformant_100() -> None:
     card = score_run(p, [res("A-1", Outcome.PASS), res("A-2", Outcome.PASS)])
     assert card["verdict"] == "conformant"
     assert card["score"] == 100.0
-    jsonschema.validate(card, SCORECARD_SCHEMA)
+    SCORECARD.validate(card)
 
 
 def test_failed_must_is_non_conformant_and_weighted() -> None:
@@ -157,7 +159,7 @@ def test_verdict_rules_hold(run: Scored) -> None:
     if card["verdict"] == "conformant":
         assert all(by_id.get(r.id) is Outcome.PASS for r in counted if r.level is Level.MUST)
     assert 0.0 <= card["score"] <= 100.0
-    jsonschema.validate(card, SCORECARD_SCHEMA)
+    SCORECARD.validate(card)
 
 
 @settings(max_examples=300, database=None)
@@ -203,4 +205,4 @@ def test_claims_compare_claimed_with_demonstrated() -> None:
     assert card["claims"] == {"profile": True, "demonstrated": "conformant",
                               "requirements": [{"id": "A-2", "title": "A-2", "outcome": "fail", "met": False}]}
     assert score_run(p, [])["claims"] is None
-    jsonschema.validate(card, SCORECARD_SCHEMA)
+    SCORECARD.validate(card)
