@@ -27,6 +27,7 @@ test: $(STAMP)
 	@mkdir -p test-output
 	@echo "serial tier (load-bearing tests) running beside the rest: test-output/serial.log"
 	@$(PY) -m pytest -m serial -p no:cacheprovider > test-output/serial.log 2>&1 & serial=$$!; \
+	trap 'kill -INT $$serial 2>/dev/null; wait $$serial; exit 130' INT TERM; \
 	nice -n 19 $(PY) -m pytest -n 2 --dist loadgroup -m "not serial"; parallel=$$?; \
 	wait $$serial; serial=$$?; \
 	echo "--- serial tier (test-output/serial.log) ---"; cat test-output/serial.log; \

@@ -13,6 +13,7 @@ at a time (pytest-xdist, tests sharing a session run grouped on one worker) at n
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,11 @@ from fixtures.kit.launch import reference_command, reference_stack, restartable_
 # two-core machine a busy neighbour made one fail (test_scoring's verdict rules). Speed is measured in benchmarks/.
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
+
+# `make test` starts the serial session in the background of a shell without job control, which starts it with
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler: Ctrl-C would leave it running for minutes.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "20261124"
