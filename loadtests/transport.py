@@ -13,10 +13,10 @@ of its request: a load measures the endpoint the scenario names, and a redirect 
 carry its credentials elsewhere), no cookie jar (the harness sends the target's headers, nothing a supplier set),
 and a request to an absolute URL is refused unsent (the target's own origin only).
 
-Every answer is read within the harness's bounds (conformance/engine/bounded.py), held here too: at most
-MAX_BODY_BYTES on the wire and again after gzip/deflate inflation (and at most MAX_INFLATE_RATIO times the wire
-size), the body within the request time-out. A bound that trips is `BoundExceeded`, an error of its request; the
-connection is closed, never returned to the pool half-read.
+Every exchange is held to the harness's bounds (conformance/engine/bounded.py) here too: the whole exchange
+(connect, send, headers, body) within the request time-out, at most MAX_BODY_BYTES on the wire and again after
+gzip/deflate inflation (and at most MAX_INFLATE_RATIO times the wire size). A bound that trips is `BoundExceeded`,
+an error of its request; the connection is closed, never returned to the pool half-read.
 """
 
 from __future__ import annotations
@@ -44,20 +44,18 @@ class BoundExceeded(Exception):
     pass
 
 
-def read_bounded(response: Any, timeout_s: float) -> bytes | bytearray:
+def read_bounded(response: Any) -> bytes | bytearray:
     """The body of an answer (a geventhttpclient response whose headers were read): at most MAX_BODY_BYTES on the
-    wire and again after gzip/deflate inflation, all of it within `timeout_s`. Raises BoundExceeded, closing the
-    connection, when a bound trips.
+    wire and again after gzip/deflate inflation. Raises BoundExceeded, closing the connection, when a bound trips.
+    (The time it may take is bounded by the exchange's timer, `Transport.send`.)
 
-    A small answer is usually complete once its headers are read: its body is then taken in one copy, with no
-    timer. A longer one is read chunk by chunk under a gevent timer, so a trickle cannot hold the request (and its
-    connection) past `timeout_s` even inside one chunk's read."""
+    A small answer is usually complete once its headers are read: its body is then taken in one copy."""
     if response.message_complete:
         wire: bytes | bytearray = response.read()
         if len(wire) > MAX_BODY_BYTES:
             raise BoundExceeded(f"the answer's body is over {MAX_BODY_BYTES} bytes")
     else:
-        wire = _read_slowly(response, timeout_s)
+        wire = _read_in_chunks(response)
     encoding = response.get("content-encoding")
     if not encoding:
         return wire
@@ -74,15 +72,13 @@ def read_bounded(response: Any, timeout_s: float) -> bytes | bytearray:
     return body
 
 
-def _read_slowly(response: Any, timeout_s: float) -> bytearray:
-    late = BoundExceeded(f"the answer's body did not end within {timeout_s:g} s")
+def _read_in_chunks(response: Any) -> bytearray:
     wire = bytearray()
     try:
-        with gevent.Timeout(timeout_s, late):  # fires inside a read: the response closes its connection
-            while chunk := response.read(_CHUNK):
-                wire += chunk
-                if len(wire) > MAX_BODY_BYTES:
-                    raise BoundExceeded(f"the answer's body is over {MAX_BODY_BYTES} bytes")
+        while chunk := response.read(_CHUNK):
+            wire += chunk
+            if len(wire) > MAX_BODY_BYTES:
+                raise BoundExceeded(f"the answer's body is over {MAX_BODY_BYTES} bytes")
     finally:
         response.release()  # the message is incomplete after a bound tripped: the connection is closed
     return wire
@@ -120,11 +116,21 @@ class Transport:
         if headers:
             sending = {**sending, **headers}
         body = b"" if json_body is None else json.dumps(json_body).encode("utf-8")
-        response = self.client.request(method, self.prefix + path, body=body, headers=sending)
+        # One timer for the whole exchange (connect, send, status line and headers, body): the socket's own
+        # time-out bounds each read only, so a trickle of a byte a second would never trip it. When it fires
+        # inside a read the response closes its connection (its message is incomplete) and frees its pool slot.
+        # (geventhttpclient frees nothing if it fires inside a send, which blocks only when the target stops
+        # reading a request larger than the socket's buffers: the scenarios' requests are a few hundred bytes.)
+        timer = gevent.Timeout(self.timeout_s, BoundExceeded(f"the exchange did not end within {self.timeout_s:g} s"))
+        timer.start()
         try:
-            content = read_bounded(response, self.timeout_s)
+            response = self.client.request(method, self.prefix + path, body=body, headers=sending)
+            try:
+                content = read_bounded(response)
+            finally:
+                response.release()
         finally:
-            response.release()
+            timer.close()
         return response.status_code, response.info(), content
 
     def close(self) -> None:

@@ -330,7 +330,11 @@ def serve(sock, _):
         data += chunk
     path = data.split(b" ")[1].decode()
     seen.append(path)
-    if path.endswith("/trickle"):  # headers at once, then the body a byte every 0.2 s
+    if path.endswith("/slow-head"):  # the status line a byte every 0.2 s
+        for byte in b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n":
+            sock.sendall(bytes([byte]))
+            gevent.sleep(0.2)
+    elif path.endswith("/trickle"):  # headers at once, then the body a byte every 0.2 s
         sock.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 100\\r\\n\\r\\n")
         for _ in range(100):
             sock.sendall(b"x")
@@ -344,15 +348,16 @@ def serve(sock, _):
 server = StreamServer(("127.0.0.1", 0), serve)
 server.start()
 transport = Transport(f"http://127.0.0.1:{server.server_port}/api/", concurrency=1, timeout_s=1.0, headers={})
-started = time.monotonic()
-try:
-    transport.send("GET", "/trickle")
-    raise SystemExit("a trickled body was read past the timeout")
-except BoundExceeded as exc:
-    took = time.monotonic() - started
-    assert 0.9 < took < 2.0 and "within 1 s" in str(exc), (took, exc)
-status, headers, body = transport.send("GET", "/ok")  # the pool's only slot was freed, its connection not reused
-assert (status, bytes(body)) == (200, b'{"a": 1}'), (status, body)
+for slow in ("/trickle", "/slow-head"):
+    started = time.monotonic()
+    try:
+        transport.send("GET", slow)
+        raise SystemExit(f"{slow} was read past the timeout")
+    except BoundExceeded as exc:
+        took = time.monotonic() - started
+        assert 0.9 < took < 2.0 and "within 1 s" in str(exc), (slow, took, exc)
+    status, headers, body = transport.send("GET", "/ok")  # the pool's only slot was freed, its connection not reused
+    assert (status, bytes(body)) == (200, b'{"a": 1}'), (status, body)
 status, headers, body = transport.send("GET", "/moved")
 assert status == 302 and headers.get("location") == "http://elsewhere.invalid/", status  # not followed
 try:
@@ -360,16 +365,16 @@ try:
     raise SystemExit("an absolute URL was sent")
 except ValueError:
     pass
-assert seen == ["/api/trickle", "/api/ok", "/api/moved"], seen
+assert seen == ["/api/trickle", "/api/ok", "/api/slow-head", "/api/ok", "/api/moved"], seen
 print("bounded")
 """
 
 
-def test_the_generators_transport_bounds_a_trickled_body_and_follows_no_redirect() -> None:
+def test_the_generators_transport_bounds_a_trickle_and_follows_no_redirect() -> None:
     """loadtests/transport.py sends the generator's requests (geventhttpclient, not locust's FastHttpSession): a
-    body trickled after its headers is cut at the timeout and its connection freed (a pool of one still answers
-    the next request), a redirect is an answer of its own, requests stay under the base URL's path and an
-    absolute URL is refused unsent. In a subprocess: gevent."""
+    body trickled after its headers, or a status line trickled a byte at a time, is cut at the timeout and its
+    connection freed (a pool of one still answers the next request), a redirect is an answer of its own, requests
+    stay under the base URL's path and an absolute URL is refused unsent. In a subprocess: gevent."""
     from conformance.engine.processes import run_command
 
     proc = run_command([sys.executable, "-c", TRANSPORT_CHECK], timeout=60, cwd=Path(__file__).resolve().parents[2],
