@@ -17,7 +17,7 @@ What is measured
     (conformance/runners/load.py): at most 1% sent late and nothing dropped or capped. One generator process
     uses at most one core, so the highest rate it keeps is also its requests per second per core.
 
-    One worker's limit is searched for, not assumed: after the --rates given, the rate goes up x1.5 a step
+    One worker's limit is searched for, not assumed: after the --rates given, the rate goes up x2 a step
     from the highest kept until one is missed, then bisects between the highest kept and the lowest missed
     above it until they are within --precision (5%) of each other (at most 12 more runs; --no-search: the
     --rates only). Both ends of that bracket are printed: on a busy machine lateness is noisy, and a single
@@ -354,7 +354,7 @@ def _round_rate(rate: float) -> float:
 
 
 def find_limit(attempt: Callable[[float, int], RateRun], runs: list[RateRun], precision: float) -> None:
-    """One worker's highest on-schedule rate: up from the highest rate kept (x1.5 a step) until one is missed,
+    """One worker's highest on-schedule rate: up from the highest rate kept (x2 a step) until one is missed,
     then bisection between the highest kept and the lowest missed above it, until they are within `precision`
     of each other (at most MAX_SEARCH_RUNS runs). On a busy machine lateness is noisy, so the bracket is what is
     reported, not a single figure."""
@@ -367,7 +367,7 @@ def find_limit(attempt: Callable[[float, int], RateRun], runs: list[RateRun], pr
             if rate >= high or any(r.rate == rate for r in runs if r.workers == 1):
                 return
         elif high is None:
-            rate = _round_rate(low * 1.5)
+            rate = _round_rate(low * 2)
         elif (high - low) / low <= precision:
             return
         else:
@@ -537,6 +537,9 @@ def _report_scale_out(all_runs: list[RateRun], one: float) -> None:
             "one worker kept none"
         above = min((r.rate for r in of_k if not r.kept_schedule and r.rate > sustained_k), default=None)
         bracket = f", missed {above:g}/s" if above is not None else ", no higher rate tried (a lower bound)"
+        if not sustained_k:
+            bracket = (f": none of the rates tried ({min(r.rate for r in of_k):g}/s to {max(r.rate for r in of_k):g}/s)"
+                       " kept the schedule")
         print(f"scale-out: {k} workers sustained {sustained_k:g} req/s on schedule{bracket} = {ratio}; "
               f"{os.cpu_count()} cores, shared with the server, the master and whatever else runs")
 
