@@ -6,17 +6,22 @@ What is measured
     server, started here in a subprocess, that answers every request `200 "ok"` (a JSON string, so the
     generator's JSON parsing succeeds) without looking at it. A small locustfile in a temporary directory
     defines an OpenModelUser subclass whose single task is one `GET /`; the config JSON
-    ($CONFORMANCE_LOAD_CONFIG) is the harness's, one run per rate (default 500, 1000, 1500, 2000, 3000,
-    4000 arrivals/s, 5 s each).
+    ($CONFORMANCE_LOAD_CONFIG) is the harness's, one run per rate: the --rates given (default 500, 1000,
+    1500, 2000, 3000, 4000 arrivals/s, 5 s each), then the rates of the search below.
 
     For each rate: arrivals scheduled, sent, the share sent more than 10 ms late, dropped (more than 1 s
     late), held back by the in-flight cap, errors, the generator's CPU seconds / wall seconds (its own
     getrusage over its whole run, 0.5 s lead-in and the final wait for answers included, so it understates
     how busy it was during the schedule), requests sent per generator CPU second, and the server's CPU
-    seconds / wall seconds (from /proc, over the locust process's life). "Sustained" is the highest rate at
-    which the generator kept its schedule by the harness's own test (conformance/runners/load.py): at most
-    1% sent late and nothing dropped or capped. One generator process uses at most one core, so that rate is
-    also its requests per second per core.
+    seconds / wall seconds (from /proc, over the locust process's life). "Kept" is the harness's own test
+    (conformance/runners/load.py): at most 1% sent late and nothing dropped or capped. One generator process
+    uses at most one core, so the highest rate it keeps is also its requests per second per core.
+
+    One worker's limit is searched for, not assumed: after the --rates given, the rate goes up x2 a step
+    from the highest kept until one is missed, then bisects between the highest kept and the lowest missed
+    above it until they are within --precision (5%) of each other (at most 12 more runs; --no-search: the
+    --rates only). Both ends of that bracket are printed: on a busy machine lateness is noisy, and a single
+    figure would hide it.
 
     Beside it, on the same endpoint: plain locust (FastHttpUser, closed model, no wait time, 20 users, one
     process) req/s from its own JSON statistics, and `wrk -t1 -c20 -d5s` req/s when wrk is on PATH (it is
@@ -30,8 +35,11 @@ What is measured
     pays for honest latency, from each due time, with little more CPU than a closed model that hides stalls).
 
     Scale-out (--workers 1,2): for each K > 1, a locust master and K local workers share the schedule (as
-    `conformance run --workers K`), tried at K x each rate; the highest rate kept with K workers is printed
-    against one worker's (goal: at least 0.8 K x on K free cores).
+    `conformance run --workers K`), first at K x one worker's highest rate kept, then in 10% steps up while
+    they keep it (at most three) or down until they do. The highest rate K workers kept (and the lowest they
+    missed above it) is printed against one worker's (goal: at least 0.8 K x on K free cores). On a machine
+    with K cores the server, the master and anything else running share them with the workers, so the figure
+    is then a lower bound of what K free cores give.
 
 Nothing here asserts on timing: it prints figures. Every subprocess is bounded by a timeout and killed on
 exit; everything written goes to one temporary directory, removed at the end. The machine should otherwise
@@ -40,7 +48,7 @@ be idle: the generator and the server share its cores.
 Run it from the repository root:
 
     .venv/bin/python benchmarks/load_capacity.py [--rates 500,1000,1500,2000,3000,4000] [--duration 5]
-        [--workers 1,2]
+        [--workers 1,2] [--no-search] [--precision 0.05] [--no-wrk]
 """
 
 from __future__ import annotations
@@ -59,7 +67,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -332,6 +340,57 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# --- one worker's limit, and K workers around K x it ---------------------------------------------------------
+MAX_SEARCH_RUNS = 12
+SCALE_STEP = 0.1  # K workers are tried at K x one worker's limit, then 10% up or down from there
+
+
+def highest_kept(runs: list[RateRun], workers: int) -> float:
+    return max((r.rate for r in runs if r.workers == workers and r.kept_schedule), default=0.0)
+
+
+def _round_rate(rate: float) -> float:
+    return float(max(50, round(rate / 50) * 50))
+
+
+def find_limit(attempt: Callable[[float, int], RateRun], runs: list[RateRun], precision: float) -> None:
+    """One worker's highest on-schedule rate: up from the highest rate kept (x2 a step) until one is missed,
+    then bisection between the highest kept and the lowest missed above it, until they are within `precision`
+    of each other (at most MAX_SEARCH_RUNS runs). On a busy machine lateness is noisy, so the bracket is what is
+    reported, not a single figure."""
+    for _ in range(MAX_SEARCH_RUNS):
+        low = highest_kept(runs, 1)
+        missed = [r.rate for r in runs if r.workers == 1 and not r.kept_schedule and r.rate > low]
+        high = min(missed, default=None)
+        if not low and high is not None:
+            rate = _round_rate(high / 2)  # nothing kept yet: halve the lowest rate tried
+            if rate >= high or any(r.rate == rate for r in runs if r.workers == 1):
+                return
+        elif high is None:
+            rate = _round_rate(low * 2)
+        elif (high - low) / low <= precision:
+            return
+        else:
+            rate = _round_rate((low + high) / 2)
+            if rate in (low, high):
+                return
+        attempt(rate, 1)
+
+
+def scale_out(attempt: Callable[[float, int], RateRun], workers: int, one: float) -> None:
+    """K workers at K x one worker's limit; then 10% steps up while they keep the schedule (at most three), or
+    down until they do (to half of it)."""
+    rate = workers * one
+    if attempt(rate, workers).kept_schedule:
+        for step in range(1, 4):
+            if not attempt(_round_rate(workers * one * (1 + SCALE_STEP * step)), workers).kept_schedule:
+                return
+    else:
+        for step in range(1, 6):
+            if attempt(_round_rate(workers * one * (1 - SCALE_STEP * step)), workers).kept_schedule:
+                return
+
+
 # --- plain locust and wrk --------------------------------------------------------------------------------------
 def run_plain_locust(url: str, duration: float, work: Path) -> tuple[float, int, float, float]:
     """Plain locust, closed model, no wait: (req/s, requests, CPU seconds per wall second, CPU seconds)."""
@@ -397,7 +456,7 @@ def _load_average() -> str:
 
 def report(all_runs: list[RateRun], plain: tuple[float, int, float, float] | None, wrk: tuple[float, float] | None,
            wrk_note: str | None, duration: float, load_before: str) -> None:
-    runs = [r for r in all_runs if r.workers == 1]
+    runs = sorted((r for r in all_runs if r.workers == 1), key=lambda r: r.rate)
     print(f"open-model generator capacity: loadtests/openmodel.py, 1 process, Poisson arrivals, {duration:g} s per "
           f"rate, max_in_flight {MAX_IN_FLIGHT}, trivial asyncio server on 127.0.0.1 ({os.cpu_count()} cores)")
     print(f"machine load average before: {load_before}, after: {_load_average()}")
@@ -418,8 +477,11 @@ def report(all_runs: list[RateRun], plain: tuple[float, int, float, float] | Non
     print()
     if sustained:
         best = next(r for r in kept if r.rate == sustained)
+        above = min((r.rate for r in runs if not r.kept_schedule and r.rate > sustained), default=None)
+        bracket = (f"; the lowest rate missed above it: {above:g}/s" if above is not None
+                   else "; no higher rate was tried (a lower bound)")
         print(f"harness sustained: {sustained:g} req/s on schedule from one process (<= 1 core; generator CPU "
-              f"{best.cpu_share:.2f} s per wall s at that rate)")
+              f"{best.cpu_share:.2f} s per wall s at that rate){bracket}")
     else:
         print("harness sustained: none of the rates tried kept the schedule (<= 1% late, nothing dropped/capped)")
     missed = [r for r in runs if not r.kept_schedule and r.rate < sustained]
@@ -469,10 +531,17 @@ def _report_scale_out(all_runs: list[RateRun], one: float) -> None:
         print(f"{r.workers:>7} {r.rate:>7g} {r.late_share:>7.2%} {r.dropped:>7} {r.cpu_share:>12.2f} {per_cpu:>9.0f}  "
               f"{'yes' if r.kept_schedule else 'NO'}")
     for k in counts:
-        sustained_k = max((r.rate for r in all_runs if r.workers == k and r.kept_schedule), default=0.0)
-        ratio = f"{sustained_k / one:.2f}x one worker (goal >= {0.8 * k:.1f}x)" if one else "one worker kept none"
-        print(f"scale-out: {k} workers sustained {sustained_k:g} req/s on schedule = {ratio}; "
-              f"{os.cpu_count()} cores, shared with whatever else runs")
+        of_k = [r for r in all_runs if r.workers == k]
+        sustained_k = max((r.rate for r in of_k if r.kept_schedule), default=0.0)
+        ratio = f"{sustained_k / one:.2f}x one worker's {one:g}/s (goal >= {0.8 * k:.1f}x)" if one else \
+            "one worker kept none"
+        above = min((r.rate for r in of_k if not r.kept_schedule and r.rate > sustained_k), default=None)
+        bracket = f", missed {above:g}/s" if above is not None else ", no higher rate tried (a lower bound)"
+        if not sustained_k:
+            bracket = (f": none of the rates tried ({min(r.rate for r in of_k):g}/s to {max(r.rate for r in of_k):g}/s)"
+                       " kept the schedule")
+        print(f"scale-out: {k} workers sustained {sustained_k:g} req/s on schedule{bracket} = {ratio}; "
+              f"{os.cpu_count()} cores, shared with the server, the master and whatever else runs")
 
 
 def _limiter(runs: list[RateRun], wrk: tuple[float, float] | None, sustained: float) -> str:
@@ -502,8 +571,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="arrival schedule seed (default %(default)s)")
     parser.add_argument("--no-wrk", action="store_true", help="skip wrk")
     parser.add_argument("--workers", default="1",
-                        help="comma-separated local worker counts K for scale-out (K > 1 tries K x each rate with "
-                             "a master and K workers; default %(default)s: one process only)")
+                        help="comma-separated local worker counts K for scale-out (K > 1: a master and K workers "
+                             "at K x one worker's highest rate kept, then 10%% steps up or down; default "
+                             "%(default)s: one process only)")
+    parser.add_argument("--no-search", dest="search", action="store_false",
+                        help="only the --rates given for one worker: no search for its highest rate kept")
+    parser.add_argument("--precision", type=float, default=0.05,
+                        help="the search ends when the highest rate kept and the lowest missed above it are this "
+                             "close (relative; default %(default)s)")
     args = parser.parse_args(argv)
     try:
         args.rates = sorted({float(r) for r in args.rates.split(",") if r.strip()})
@@ -517,6 +592,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--workers: comma-separated counts, e.g. 1,2")
     if min(args.workers) < 1 or max(args.workers) > 16:
         parser.error("--workers: counts between 1 and 16")
+    if not 0.01 <= args.precision <= 0.5:
+        parser.error("--precision: between 0.01 and 0.5")
     if not 1 <= args.duration <= 60:
         parser.error("--duration: between 1 and 60 seconds")
     return args
@@ -532,12 +609,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-load-capacity-") as tmp:
             work = Path(tmp)
             with trivial_server(work) as (url, pid):
-                for workers in args.workers:
-                    for rate in args.rates:
-                        rate *= workers
-                        print(f"open model: {rate:g}/s for {args.duration:g} s on {workers} worker(s) ...",
-                              file=sys.stderr, flush=True)
-                        runs.append(run_open_model(url, pid, rate, args.duration, args.seed, work, workers))
+                def attempt(rate: float, workers: int) -> RateRun:
+                    print(f"open model: {rate:g}/s for {args.duration:g} s on {workers} worker(s) ...",
+                          file=sys.stderr, flush=True)
+                    run = run_open_model(url, pid, rate, args.duration, args.seed, work, workers)
+                    runs.append(run)
+                    return run
+
+                for rate in args.rates:
+                    attempt(rate, 1)
+                if args.search:
+                    find_limit(attempt, runs, args.precision)
+                one = highest_kept(runs, 1)
+                for workers in args.workers[1:]:
+                    if one:
+                        scale_out(attempt, workers, one)
                 print("plain locust ...", file=sys.stderr, flush=True)
                 plain = run_plain_locust(url, args.duration, work)
                 wrk = None if args.no_wrk else ensure_wrk()

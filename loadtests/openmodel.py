@@ -42,9 +42,12 @@ from typing import Any, ClassVar, cast
 
 import gevent
 import gevent.event
+from gevent.queue import SimpleQueue
 from hdrh.histogram import HdrHistogram
-from locust import FastHttpUser, events, task
+from locust import User, events, task
 from locust.runners import MasterRunner, WorkerRunner
+
+from loadtests.transport import Transport
 
 CONFIG_ENV = "CONFORMANCE_LOAD_CONFIG"
 LATE_S = 0.010  # an arrival sent more than 10 ms after it was due counts as late
@@ -161,6 +164,8 @@ Check = Callable[[Any, Mapping[str, Any]], str | None]
 class Step:
     """One request inside a task: `call` performs it and says whether the answer was the expected one."""
 
+    __slots__ = ("due", "task_name", "user")
+
     def __init__(self, user: OpenModelUser, task_name: str, due: float) -> None:
         self.user = user
         self.task_name = task_name
@@ -176,90 +181,41 @@ class Step:
         answer is an error of this operation like a refusal, recorded with `status` "wrong-answer"."""
         user = self.user
         recorder = user.recorder
-        all_headers = {**user.base_headers, **headers} if headers else user.base_headers
-        ok, status, body, answer_headers = False, "exception", None, NO_HEADERS
+        ok, status, body, answer_headers, size = False, "exception", None, NO_HEADERS, 0
         sent = recorder.sending()
         try:
-            try:  # streamed: the body is read here, within the harness's bounds, and timed with the answer
-                response = user.client.request(method, path, name=name, json=json_body, headers=all_headers,
-                                               stream=True)
-                content = read_bounded(response, user.network_timeout)
+            try:  # the body is read within the harness's bounds (loadtests/transport.py), timed with the answer
+                code, got_headers, content = user.transport.send(method, path, json_body, headers)
             finally:
                 now = recorder.answered(sent)
-            status = response.status_code or "no-response"
-            ok = response.status_code in expect
+            status, size = code, len(content)
+            ok = code in expect
             if ok:
-                answer_headers = response.headers  # case-insensitive already: not copied for every answer
-                body = json.loads(content) if content else None  # bytes: decoded once, not twice through .text
+                answer_headers = got_headers
+                body = json.loads(content) if content else None
                 problem = check(body, answer_headers) if check is not None else None
                 if problem:
                     ok, status = False, "wrong-answer"
-                    recorder.error_sample(name, f"{method} {path} -> {response.status_code} but {problem}")
+                    recorder.error_sample(name, f"{method} {path} -> {code} but {problem}")
             else:
                 recorder.error_sample(name, f"{method} {path} -> {status}: "
-                                            f"{content[:200].decode('utf-8', errors='replace')}")
-        except Exception as exc:  # timeouts, resets, garbage: an error of this request, never a crash
+                                            f"{bytes(content[:200]).decode('utf-8', errors='replace')}")
+        except Exception as exc:  # timeouts, resets, garbage, a bound: an error of this request, never a crash
             ok = False
             recorder.error_sample(name, f"{method} {path} -> {type(exc).__name__}: {exc}")
         recorder.record(recorder.operations, name, now - self.due, ok, status)
-        recorder.moment(self.due, 0 if ok else (2 if status in ("exception", "no-response") else 1))
+        recorder.moment(self.due, 0 if ok else (2 if status == "exception" else 1))
+        # locust's own statistics, latency from the actual send: the run's `plain_locust` comparison
+        user.locust_stats.log_request(method, name, (now - sent) * 1000, size)
         self.due = now
         if not ok:
+            user.locust_stats.log_error(method, name, str(status))
             raise StepFailed(name)
         return body, answer_headers
 
 
 class StepFailed(Exception):
     pass
-
-
-# The harness's bounds on an answer (conformance/engine/bounded.py), held here too: locust reads a whole body into
-# memory and inflates gzip without a limit, so a hostile target could swell the generator. A bound that trips is an
-# error of the request, like a refusal.
-MAX_BODY_BYTES = 10 * 1024 * 1024
-MAX_INFLATE_RATIO = 100
-_CHUNK = 64 * 1024
-
-
-class BoundExceeded(Exception):
-    pass
-
-
-def read_bounded(response: Any, timeout_s: float) -> bytes:
-    """The body of a streamed answer: at most MAX_BODY_BYTES on the wire and again after gzip/deflate inflation,
-    all of it within `timeout_s` (a trickle cannot hold a greenlet past it). Raises BoundExceeded, closing the
-    connection, when a bound trips."""
-    raw = getattr(response, "_response", None)
-    if raw is None:
-        return b""
-    ends = time.monotonic() + timeout_s
-    wire = bytearray()
-    try:
-        while chunk := raw.read(_CHUNK):
-            wire += chunk
-            if len(wire) > MAX_BODY_BYTES:
-                raise BoundExceeded(f"the answer's body is over {MAX_BODY_BYTES} bytes")
-            if time.monotonic() > ends:
-                raise BoundExceeded(f"the answer's body did not end within {timeout_s:g} s")
-    except BoundExceeded:
-        sock = getattr(raw, "_sock", None)
-        if sock is not None:
-            sock.close()  # never returned to the pool half-read
-        raw._sock = None
-        raise
-    encoding = str(response.headers.get("content-encoding") or "").lower() if response.headers else ""
-    if encoding not in ("gzip", "deflate"):
-        return bytes(wire)
-    import zlib
-
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS)
-    try:
-        body = inflater.decompress(bytes(wire), MAX_BODY_BYTES + 1)
-    except zlib.error as exc:
-        raise BoundExceeded(f"the answer's {encoding} body does not inflate: {exc}") from None
-    if len(body) > MAX_BODY_BYTES or len(body) > MAX_INFLATE_RATIO * max(len(wire), 1024):
-        raise BoundExceeded(f"the answer's body inflates past {MAX_BODY_BYTES} bytes or {MAX_INFLATE_RATIO}x")
-    return body
 
 
 TaskFn = Callable[["OpenModelUser", Step, random.Random], None]
@@ -291,14 +247,15 @@ class LazyRandom:
         return getattr(self._rng, name)
 
 
-class OpenModelUser(FastHttpUser):
-    """One per worker: it runs this worker's share of the arrival schedule. Subclasses set `mix_tasks`."""
+class OpenModelUser(User):
+    """One per worker: it runs this worker's share of the arrival schedule. Subclasses set `mix_tasks`.
+
+    A locust User (locust runs the workers and the master), whose requests go through `loadtests/transport.py`
+    rather than a FastHttpSession: the harness keeps its own histograms."""
 
     abstract = True
-    concurrency = int(CONFIG.get("max_in_flight", 100))  # connections in FastHttpSession's pool
+    concurrency = int(CONFIG.get("max_in_flight", 100))  # connections in the transport's pool
     network_timeout = float(CONFIG.get("timeout_s", 10.0))
-    connection_timeout = float(CONFIG.get("timeout_s", 10.0))
-    insecure = False
     mix_tasks: ClassVar[dict[str, TaskFn]] = {}
 
     def setup_data(self, rng: random.Random) -> None:
@@ -308,19 +265,17 @@ class OpenModelUser(FastHttpUser):
         """One request of the load's setup (not measured): its JSON answer, read within the harness's bounds like
         every answer (`read_bounded`); an unexpected status is a RuntimeError saying what came back."""
         name = f"setup: {method} {path}"
-        response = self.client.request(method, path, name=name, json=json_body, headers=self.base_headers,
-                                       stream=True)
-        content = read_bounded(response, self.network_timeout)
-        if response.status_code != expect:
-            raise RuntimeError(f"{name} answered {response.status_code}: "
-                               f"{content[:200].decode('utf-8', errors='replace')}")
+        sent = time.perf_counter()
+        status, _, content = self.transport.send(method, path, json_body)
+        self.locust_stats.log_request(method, name, (time.perf_counter() - sent) * 1000, len(content))
+        if status != expect:
+            raise RuntimeError(f"{name} answered {status}: {bytes(content[:200]).decode('utf-8', errors='replace')}")
         return json.loads(content)
 
     def on_start(self) -> None:
-        self.base_headers = json.loads(os.environ.get("CONFORMANCE_LOAD_HEADERS") or "{}")
-        if not any(name.lower() == "accept-encoding" for name in self.base_headers):
-            self.base_headers["Accept-Encoding"] = "gzip, deflate"  # what read_bounded inflates (locust adds br)
+        self.base_headers: dict[str, str] = json.loads(os.environ.get("CONFORMANCE_LOAD_HEADERS") or "{}")
         self.recorder = Recorder()
+        self.locust_stats = self.environment.stats
 
     @task
     def run_schedule(self) -> None:
@@ -329,6 +284,8 @@ class OpenModelUser(FastHttpUser):
         workers = max(1, int(CONFIG.get("workers", 1)))
         rng = random.Random(f"{CONFIG.get('seed', 1)}-{index}")
         try:
+            self.transport = Transport(self.host or "", concurrency=self.concurrency, timeout_s=self.network_timeout,
+                                       headers=self.base_headers)
             self.setup_data(rng)
             setup_error = None
         except Exception as exc:
@@ -369,24 +326,42 @@ class OpenModelUser(FastHttpUser):
         count = int(float(CONFIG["duration_s"]) * per_worker)
         stats["scheduled"] = count
         cap = int(CONFIG.get("max_in_flight", 100))
-        active = [0]  # arrivals in progress (each in its own raw greenlet: cheaper than a pool's bookkeeping)
+        active = [0]  # arrivals in progress
         waiting = [False]  # the schedule is held back by the cap, waiting for `freed`
         freed = gevent.event.Event()
+        # Arrivals run on long-lived greenlets fed from a queue: handing one over costs ~1-2 us, where a new
+        # greenlet per arrival (spawn_raw) cost ~10 us. A runner is started only when none is idle, so there are
+        # never more than the in-flight cap, and a slow rate needs few.
+        queue: SimpleQueue[tuple[str, float, float] | None] = SimpleQueue()
+        idle = [0]  # runners waiting for an arrival, less the arrivals already queued for them
+        runners = [0]
 
-        def arrival(name: str, due: float, seed: float) -> None:
-            try:
-                self._arrive(name, due, cast(random.Random, LazyRandom(seed)))
-            finally:
-                active[0] -= 1
-                if waiting[0]:
-                    freed.set()
+        def runner() -> None:
+            get, arrive = queue.get, self._arrive
+            while (item := get()) is not None:
+                name, due, seed = item
+                try:
+                    arrive(name, due, cast(random.Random, LazyRandom(seed)))
+                finally:
+                    active[0] -= 1
+                    idle[0] += 1
+                    if waiting[0]:
+                        freed.set()
+
+        def dispatch(item: tuple[str, float, float]) -> None:
+            if idle[0]:
+                idle[0] -= 1
+            else:
+                runners[0] += 1
+                gevent.spawn_raw(runner)
+            queue.put(item)
 
         poisson = CONFIG.get("arrivals", "poisson") == "poisson"
         start = time.perf_counter() + 0.5 + (0.0 if poisson else index / rate)
         drop_after = float(CONFIG.get("drop_after_s", 1.0))
         gaps = random.Random(f"{CONFIG.get('seed', 1)}-gaps-{index}")
         choose = _chooser(names, weights)
-        lateness_hist, perf_counter, spawn_raw = stats["lateness"], time.perf_counter, gevent.spawn_raw
+        lateness_hist, perf_counter = stats["lateness"], time.perf_counter
         due = start
         for i in range(count):
             # Poisson arrivals (officers act independently) or a fixed interval; either way the schedule
@@ -412,10 +387,12 @@ class OpenModelUser(FastHttpUser):
                 stats["late"] += 1
             stats["sent"] += 1
             active[0] += 1
-            spawn_raw(arrival, choose(rng), due, rng.random())
+            dispatch((choose(rng), due, rng.random()))
         deadline = perf_counter() + float(CONFIG.get("timeout_s", 10.0)) * 3
         while active[0] and perf_counter() < deadline:  # every request is bounded by timeout_s
             gevent.sleep(0.02)
+        for _ in range(runners[0]):
+            queue.put(None)  # each runner ends when it takes one (a runner still stuck is left to the process's end)
         return stats, max(0.0, time.perf_counter() - start)
 
     def _closed(self, users: int, mix: list[tuple[str, float]], rng: random.Random,

@@ -311,3 +311,72 @@ def test_the_generators_histogram_encodes_exactly_what_hdrhistogram_would() -> N
     proc = run_command([sys.executable, "-c", HISTOGRAM_CHECK], timeout=60, cwd=Path(__file__).resolve().parents[2],
                        env={"CONFORMANCE_LOAD_CONFIG": ""})
     assert proc.returncode == 0 and proc.stdout.strip() == "same", proc.stderr
+
+
+TRANSPORT_CHECK = """
+import time
+import gevent
+from gevent.server import StreamServer
+from loadtests.transport import BoundExceeded, Transport
+
+seen = []
+
+def serve(sock, _):
+    data = b""
+    while b"\\r\\n\\r\\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return
+        data += chunk
+    path = data.split(b" ")[1].decode()
+    seen.append(path)
+    if path.endswith("/slow-head"):  # the status line a byte every 0.2 s
+        for byte in b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n":
+            sock.sendall(bytes([byte]))
+            gevent.sleep(0.2)
+    elif path.endswith("/trickle"):  # headers at once, then the body a byte every 0.2 s
+        sock.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 100\\r\\n\\r\\n")
+        for _ in range(100):
+            sock.sendall(b"x")
+            gevent.sleep(0.2)
+    elif path.endswith("/moved"):
+        sock.sendall(b"HTTP/1.1 302 Found\\r\\nLocation: http://elsewhere.invalid/\\r\\nContent-Length: 0\\r\\n\\r\\n")
+    else:
+        sock.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 8\\r\\n\\r\\n{"a": 1}')
+    sock.close()
+
+server = StreamServer(("127.0.0.1", 0), serve)
+server.start()
+transport = Transport(f"http://127.0.0.1:{server.server_port}/api/", concurrency=1, timeout_s=1.0, headers={})
+for slow in ("/trickle", "/slow-head"):
+    started = time.monotonic()
+    try:
+        transport.send("GET", slow)
+        raise SystemExit(f"{slow} was read past the timeout")
+    except BoundExceeded as exc:
+        took = time.monotonic() - started
+        assert 0.9 < took < 2.0 and "within 1 s" in str(exc), (slow, took, exc)
+    status, headers, body = transport.send("GET", "/ok")  # the pool's only slot was freed, its connection not reused
+    assert (status, bytes(body)) == (200, b'{"a": 1}'), (status, body)
+status, headers, body = transport.send("GET", "/moved")
+assert status == 302 and headers.get("location") == "http://elsewhere.invalid/", status  # not followed
+try:
+    transport.send("GET", "http://elsewhere.invalid/x")
+    raise SystemExit("an absolute URL was sent")
+except ValueError:
+    pass
+assert seen == ["/api/trickle", "/api/ok", "/api/slow-head", "/api/ok", "/api/moved"], seen
+print("bounded")
+"""
+
+
+def test_the_generators_transport_bounds_a_trickle_and_follows_no_redirect() -> None:
+    """loadtests/transport.py sends the generator's requests (geventhttpclient, not locust's FastHttpSession): a
+    body trickled after its headers, or a status line trickled a byte at a time, is cut at the timeout and its
+    connection freed (a pool of one still answers the next request), a redirect is an answer of its own, requests
+    stay under the base URL's path and an absolute URL is refused unsent. In a subprocess: gevent."""
+    from conformance.engine.processes import run_command
+
+    proc = run_command([sys.executable, "-c", TRANSPORT_CHECK], timeout=60, cwd=Path(__file__).resolve().parents[2],
+                       env={})
+    assert proc.returncode == 0 and proc.stdout.strip() == "bounded", proc.stdout + proc.stderr
