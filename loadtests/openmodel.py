@@ -285,7 +285,7 @@ class OpenModelUser(User):
         rng = random.Random(f"{CONFIG.get('seed', 1)}-{index}")
         try:
             self.transport = Transport(self.host or "", concurrency=self.concurrency, timeout_s=self.network_timeout,
-                                       headers=self.base_headers)
+                                       headers=self.base_headers, tls=CONFIG.get("tls"))
             self.setup_data(rng)
             setup_error = None
         except Exception as exc:

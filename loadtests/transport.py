@@ -84,17 +84,33 @@ def _read_in_chunks(response: Any) -> bytearray:
     return wire
 
 
+def _ssl_options(tls: Mapping[str, str | None] | None) -> dict[str, str] | None:
+    """geventhttpclient's TLS options from the target's `tls` (targets file): the CA that signed the target's
+    certificate (else the default bundle) and the harness's client certificate for mutual TLS. Verification stays
+    on either way."""
+    if not tls:
+        return None
+    options = {}
+    if tls.get("ca"):
+        options["ca_certs"] = str(tls["ca"])
+    if tls.get("client_cert") and tls.get("client_key"):
+        options["certfile"], options["keyfile"] = str(tls["client_cert"]), str(tls["client_key"])
+    return options or None
+
+
 class Transport:
     """Requests to one target: its base URL's origin (its path a prefix of every request's), through one
     connection pool of `concurrency` connections."""
 
-    def __init__(self, base_url: str, *, concurrency: int, timeout_s: float, headers: Mapping[str, str]) -> None:
+    def __init__(self, base_url: str, *, concurrency: int, timeout_s: float, headers: Mapping[str, str],
+                 tls: Mapping[str, str | None] | None = None) -> None:
         split = urlsplit(base_url or "")
         if split.scheme not in ("http", "https") or not split.hostname:
             raise ValueError(f"the target's base URL {base_url!r} is not an http(s) URL (pass it with --host)")
         self.prefix = split.path.rstrip("/")
         self.timeout_s = timeout_s
         self.client = HTTPClient(split.hostname, split.port, ssl=split.scheme == "https", insecure=False,
+                                 ssl_options=_ssl_options(tls) if split.scheme == "https" else None,
                                  concurrency=concurrency, network_timeout=timeout_s, connection_timeout=timeout_s)
         self.headers = dict(headers)
         if split.username and not any(name.lower() == "authorization" for name in self.headers):

@@ -183,7 +183,10 @@ class LoadRunner:
                   "max_in_flight": max(users, int(opts.get("max_in_flight", 500))),
                   "timeout_s": float(opts.get("timeout_s", 10)), "seed": ctx.seed, "mix": opts.get("mix", {}),
                   "arrivals": opts.get("arrivals", "poisson"), "out": str(out.absolute()),  # read in the child's folder
-                  "workers": max(1, workers)}
+                  "workers": max(1, workers),
+                  # the target's CA and the harness's client certificate (paths; a key's content never leaves its
+                  # file), so a load reaches an HTTPS target the way the other checks do
+                  "tls": ctx.target.tls.to_dict() if ctx.target.tls else None}
         (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
         headers = {**ctx.headers, **(ctx.auth() if ctx.auth else {})}
         if ctx.oauth is not None:  # the generator sends one header throughout: it must outlive the whole load

@@ -68,3 +68,40 @@ def test_missing_certificate_file_is_a_located_error(tmp_path: Path) -> None:
     proc = conformance("run", "pole-records", "--target", f"{targets}#x")
     assert proc.returncode == 2
     assert "targets.yaml:4: targets.x.tls.ca: ca: no file" in proc.stderr.replace("\n", "")
+
+
+# In a subprocess: the generator's transport is gevent's (loadtests/transport.py), as it runs under locust.
+LOAD_TRANSPORT = """
+import json, sys
+from loadtests.transport import Transport
+url, ca, cert, key = sys.argv[1:5]
+seen = []
+for tls in ({"ca": ca, "client_cert": cert, "client_key": key}, {"ca": ca}, None):
+    try:
+        status = Transport(url, concurrency=1, timeout_s=5, headers={}, tls=tls).send("GET", "/code-lists")[0]
+    except Exception as exc:
+        status = type(exc).__name__
+    seen.append(status)
+print(json.dumps(seen))
+"""
+
+
+def test_the_load_generator_reaches_a_mutual_tls_target_with_the_targets_certificates(pki: Path) -> None:
+    """A load reaches an HTTPS target the way the other checks do: the target's CA and the harness's client
+    certificate from the targets file (conformance/runners/load.py hands their paths to the generator). Without
+    the client certificate the handshake is refused; without the CA the certificate is not trusted."""
+    import json
+    import sys
+
+    from conformance.engine.processes import run_command
+
+    extra = ["--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"),
+             "--tls-client-ca", str(pki / "ca.pem")]
+    with reference(extra=extra) as url:
+        proc = run_command([sys.executable, "-c", LOAD_TRANSPORT, url, str(pki / "ca.pem"), str(pki / "harness.pem"),
+                            str(pki / "harness.key")], timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr
+    with_cert, without_cert, without_ca = json.loads(proc.stdout)
+    assert with_cert == 200
+    assert without_cert != 200 and without_ca != 200, (without_cert, without_ca)
+
