@@ -20,15 +20,19 @@ demo: $(STAMP)
 
 ## test: the whole suite, then lint. Two pytest sessions at once: the serial tests (what measures load) at
 ## normal priority, their output in test-output/serial.log, shown at the end; every other tier two at a time
-## (pytest-xdist) at nice 19, so it only takes the CPU the load-bearing tests leave (the harness gives the
-## suppliers and generators it starts its own priority: conformance/engine/processes.py). Either session
-## failing, or collecting nothing (pytest's exit 5), fails the target.
+## (pytest-xdist) at nice 19, so it only takes the CPU the load-bearing tests leave. Linux's autogroup scheduling
+## weighs sessions against each other whatever their processes' nice, so the niced session gets a session (and
+## scheduling group) of its own, niced too; the harness gives the suppliers and generators it starts its own
+## priority (conformance/engine/processes.py). Ctrl-C stops both. Either session failing, or collecting nothing
+## (pytest's exit 5), fails the target.
 test: $(STAMP)
 	@mkdir -p test-output
 	@echo "serial tier (load-bearing tests) running beside the rest: test-output/serial.log"
 	@$(PY) -m pytest -m serial -p no:cacheprovider > test-output/serial.log 2>&1 & serial=$$!; \
-	trap 'kill -INT $$serial 2>/dev/null; wait $$serial; exit 130' INT TERM; \
-	nice -n 19 $(PY) -m pytest -n 2 --dist loadgroup -m "not serial"; parallel=$$?; \
+	setsid -w sh -c 'echo 19 > /proc/self/autogroup 2>/dev/null; \
+		exec nice -n 19 "$$0" -m pytest -n 2 --dist loadgroup -m "not serial"' $(PY) & parallel=$$!; \
+	trap 'kill -INT $$serial $$parallel 2>/dev/null; wait; exit 130' INT TERM; \
+	wait $$parallel; parallel=$$?; \
 	wait $$serial; serial=$$?; \
 	echo "--- serial tier (test-output/serial.log) ---"; cat test-output/serial.log; \
 	echo "parallel tiers: exit $$parallel; serial tier: exit $$serial"; \
