@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -34,6 +35,7 @@ MATRIX_WORKERS = 2
 # A load-bearing block runs one run at a time: beside another run's schema engine or closed-loop load, a load
 # generator of the same priority fell 87 ms behind its schedule (3 of 60 arrivals late: an `error`, not a verdict).
 LOADED_WORKERS = 1
+UNKEPT = "the generator could not keep its schedule"  # conformance/runners/load.py: an error, never a verdict
 PROFILES = sorted(REFERENCES)
 CLEAN = ""
 
@@ -93,16 +95,29 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
             # left out, so its run is the contract requirements; the clean run and the schema faults run them.
             return [*skip_load(profile), *(arg for rid in sorted(schema_ids) for arg in ("--skip", rid))]
 
+        def run(name: str) -> Run:
+            return run_against([name] if name else [], tmp_path_factory.mktemp(f"{profile}-{name or 'clean'}") / "runs",
+                               *extra(name), profile=profile,
+                               after=replay_schema_findings if name in _schema_faults(profile) else None)
+
         with ThreadPoolExecutor(max_workers=LOADED_WORKERS if loaded else MATRIX_WORKERS) as pool:
-            futures = {
-                name: pool.submit(run_against, [name] if name else [],
-                                  tmp_path_factory.mktemp(f"{profile}-{name or 'clean'}") / "runs",
-                                  *extra(name), profile=profile,
-                                  after=replay_schema_findings if name in _schema_faults(profile) else None)
-                for name in names}
-            return {(profile, name): future.result() for name, future in futures.items()}
+            runs = {name: run for name, run in zip(names, pool.map(run, names), strict=True)}
+        for name, made in runs.items():
+            if loaded and (unkept := unkept_schedule(made)):
+                # The harness itself declared the load unmeasured (an error, not a verdict): measure it once more,
+                # as a user would, and say so. A failure or a pass is never re-run.
+                warnings.warn(f"{profile}:{name or 'clean'} measured again: {unkept}", stacklevel=1)
+                runs[name] = run(name)
+        return {(profile, name): made for name, made in runs.items()}
 
     return run_of
+
+
+def unkept_schedule(run: Run) -> dict[str, str]:
+    """The load requirements of `run` that the harness left unmeasured because its generator fell behind its
+    schedule (on a machine the other tiers share, a stall of a few tens of milliseconds is enough)."""
+    return {r["id"]: r["reason"] for r in run.scorecard["requirements"]
+            if r["outcome"] == "error" and (r.get("reason") or "").startswith(UNKEPT)}
 
 
 @pytest.mark.parametrize(("profile", "fault"), CLEANS)
