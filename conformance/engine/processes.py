@@ -286,55 +286,65 @@ def _absolute(arg: Arg) -> str:
 
 def _popen(command: Sequence[Arg], *, cwd: Arg | None, env: Mapping[str, Arg] | None, stdout: int | IO[Any] | None,
            stderr: int | IO[Any] | None, bufsize: int = -1) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [_absolute(arg) for arg in command], cwd=_absolute(cwd) if cwd is not None else None,
         env={**os.environ, **{name: _absolute(value) for name, value in (env or {}).items()}},
         stdout=stdout, stderr=stderr, text=True, bufsize=bufsize,
-        start_new_session=True, preexec_fn=_die_with_harness(),
+        start_new_session=True, preexec_fn=_preexec(),
     )
-    _keep_priority(proc.pid)
-    return proc
-
-
-def _keep_priority(pid: int) -> None:
-    """Give a child in its own session the harness's nice value as its scheduling group's. Linux's autogroup
-    scheduling (on by default on most distributions) puts each new session in a new group at nice 0, whatever
-    the parent's nice: `nice conformance evaluate ...` would not reach the suppliers and load generators it
-    starts, and `make test`'s background tier (niced so the load-bearing tests have the machine first) would
-    compete with them as an equal. A kernel without autogroup has no such file: nothing to do."""
-    nice = os.getpriority(os.PRIO_PROCESS, 0)
-    if nice <= 0:
-        return
-    with contextlib.suppress(OSError), open(f"/proc/{pid}/autogroup", "w", encoding="ascii") as fh:
-        fh.write(str(nice))
 
 
 _PR_SET_PDEATHSIG = 1
 _prctl: Any = None
+_AUTOGROUP = b"/proc/self/autogroup"
 
 
-def _die_with_harness() -> Callable[[], None] | None:
-    """For the child, between fork and exec: ask Linux to SIGKILL it when the harness dies (PR_SET_PDEATHSIG),
-    and die at once if the harness already has. prctl is looked up here, in the parent, so the child only
-    makes the one call (preexec_fn runs in a forked copy of a possibly threaded process). None elsewhere."""
+def _lookup_prctl() -> Any:
+    """libc's prctl, looked up once in the parent (False where there is none)."""
     global _prctl
-    if not sys.platform.startswith("linux"):
-        return None
     if _prctl is None:
         try:
             _prctl = ctypes.CDLL(None, use_errno=True).prctl
         except (OSError, AttributeError):
             _prctl = False
-            return None
+            return _prctl
         _prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
         _prctl.restype = ctypes.c_int
-    if _prctl is False:
+    return _prctl
+
+
+def _preexec() -> Callable[[], None] | None:
+    """What the child does between fork and exec, once it is in its own session (Linux; None elsewhere):
+
+    - dies with the harness: asks Linux to SIGKILL it when the harness dies (PR_SET_PDEATHSIG), and dies at once
+      if the harness already has;
+    - keeps the harness's priority: Linux's autogroup scheduling (on by default on most distributions) puts each
+      new session in a new scheduling group at nice 0, whatever the parent's nice, so `nice conformance evaluate
+      ...` would not reach the suppliers and load generators it starts, and `make test`'s niced tiers would
+      compete with the load-bearing ones as equals. The child gives its new group the harness's nice value
+      itself, before it runs anything (a kernel without autogroup has no such file: nothing to do).
+
+    Everything is prepared here, in the parent, so the child only makes a few system calls (preexec_fn runs in a
+    forked copy of a possibly threaded process)."""
+    if not sys.platform.startswith("linux"):
         return None
-    prctl, harness, kill = _prctl, os.getpid(), int(signal.SIGKILL)
+    prctl, harness, kill = _lookup_prctl(), os.getpid(), int(signal.SIGKILL)
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    priority = str(nice).encode("ascii") if nice > 0 else None
 
     def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
-        if os.getppid() != harness:  # the harness died before the request took effect
-            os.kill(os.getpid(), kill)
+        if priority is not None:
+            try:
+                fd = os.open(_AUTOGROUP, os.O_WRONLY)
+                try:
+                    os.write(fd, priority)
+                finally:
+                    os.close(fd)
+            except OSError:
+                pass
+        if prctl:
+            prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+            if os.getppid() != harness:  # the harness died before the request took effect
+                os.kill(os.getpid(), kill)
 
     return preexec
