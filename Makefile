@@ -23,8 +23,8 @@ demo: $(STAMP)
 ## (pytest-xdist) at nice 19, so it only takes the CPU the load-bearing tests leave. Linux's autogroup scheduling
 ## weighs sessions against each other whatever their processes' nice, so the niced session gets a session (and
 ## scheduling group) of its own, niced too; the harness gives the suppliers and generators it starts its own
-## priority (conformance/engine/processes.py, in each child before it runs). Ctrl-C stops both. Either session failing, or collecting nothing
-## (pytest's exit 5), fails the target.
+## priority (conformance/engine/processes.py, in each child before it runs). Ctrl-C stops both. Either session
+## failing, or collecting nothing (pytest's exit 5), fails the target.
 test: $(STAMP)
 	@mkdir -p test-output
 	@echo "serial tier (load-bearing tests) running beside the rest: test-output/serial.log"
