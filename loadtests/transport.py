@@ -46,8 +46,9 @@ class BoundExceeded(Exception):
 
 def read_bounded(response: Any) -> bytes | bytearray:
     """The body of an answer (a geventhttpclient response whose headers were read): at most MAX_BODY_BYTES on the
-    wire and again after gzip/deflate inflation. Raises BoundExceeded, closing the connection, when a bound trips.
-    (The time it may take is bounded by the exchange's timer, `Transport.send`.)
+    wire and again after gzip/deflate inflation. Raises BoundExceeded when a bound trips; the caller releases the
+    response, which closes the connection of a message left incomplete (`Transport.send`, whose timer also bounds
+    the time this may take).
 
     A small answer is usually complete once its headers are read: its body is then taken in one copy."""
     if response.message_complete:
@@ -74,13 +75,10 @@ def read_bounded(response: Any) -> bytes | bytearray:
 
 def _read_in_chunks(response: Any) -> bytearray:
     wire = bytearray()
-    try:
-        while chunk := response.read(_CHUNK):
-            wire += chunk
-            if len(wire) > MAX_BODY_BYTES:
-                raise BoundExceeded(f"the answer's body is over {MAX_BODY_BYTES} bytes")
-    finally:
-        response.release()  # the message is incomplete after a bound tripped: the connection is closed
+    while chunk := response.read(_CHUNK):
+        wire += chunk
+        if len(wire) > MAX_BODY_BYTES:
+            raise BoundExceeded(f"the answer's body is over {MAX_BODY_BYTES} bytes")
     return wire
 
 

@@ -34,8 +34,8 @@ from fixtures.kit.launch import reference_command, reference_stack, restartable_
 settings.register_profile("suite", deadline=None)
 settings.load_profile("suite")
 
-# `make test` starts the serial session in the background of a shell without job control, which starts it with
-# SIGINT ignored, and Python then installs no KeyboardInterrupt handler: Ctrl-C would leave it running for minutes.
+# `make test` starts both its sessions in the background of a shell without job control, which starts them with
+# SIGINT ignored, and Python then installs no KeyboardInterrupt handler: Ctrl-C would leave them running for minutes.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 

@@ -101,7 +101,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
                                after=replay_schema_findings if name in _schema_faults(profile) else None)
 
         with ThreadPoolExecutor(max_workers=LOADED_WORKERS if loaded else MATRIX_WORKERS) as pool:
-            runs = {name: run for name, run in zip(names, pool.map(run, names), strict=True)}
+            runs = dict(zip(names, pool.map(run, names), strict=True))
         for name, made in runs.items():
             if loaded and (unkept := unkept_schedule(made)):
                 # The harness itself declared the load unmeasured (an error, not a verdict): measure it once more,
