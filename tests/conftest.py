@@ -16,6 +16,7 @@ import json
 import signal
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,10 +155,37 @@ def _restarts_target(profile: str) -> bool:
     return any(restart_needed(loaded, r) for r in loaded.requirements)
 
 
+UNKEPT = "the generator could not keep its schedule"  # conformance/runners/load.py: an error, never a verdict
+REMEASURES = 2
+
+
+def unkept_schedule(run: Run) -> dict[str, str]:
+    """The load requirements of `run` that the harness left unmeasured because its generator fell behind its
+    schedule (on a machine the other tiers share, a stall of a few tens of milliseconds is enough)."""
+    return {r["id"]: r["reason"] for r in run.scorecard["requirements"]
+            if r["outcome"] == "error" and (r.get("reason") or "").startswith(UNKEPT)}
+
+
+def measured(make: Callable[[], Run], label: str) -> Run:
+    """`make()`'s run, made again (at most REMEASURES times, each with a warning naming it) while the harness
+    itself declared one of its loads unmeasured: its own `error`, never a verdict, as a user would measure again.
+    A failure or a pass is never re-run; a run still unmeasured after that is returned as it is, and fails its
+    test."""
+    run = make()
+    for _ in range(REMEASURES):
+        unkept = unkept_schedule(run)
+        if not unkept:
+            break
+        warnings.warn(f"{label} measured again: {unkept}", stacklevel=2)
+        run = make()
+    return run
+
+
 @pytest.fixture(scope="session")
 def clean_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    """The whole profile against the clean reference supplier, once per session."""
-    return run_against([], tmp_path_factory.mktemp("clean") / "runs")
+    """The whole profile against the clean reference supplier, once per session (measured again if its load
+    generator fell behind: `measured`)."""
+    return measured(lambda: run_against([], tmp_path_factory.mktemp("clean") / "runs"), "pole-records clean run")
 
 
 @pytest.fixture(scope="session")

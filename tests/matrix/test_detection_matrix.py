@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -29,13 +28,12 @@ from conformance.engine.processes import run_command
 from conformance.inputs.profiles import load_profile
 from conformance.model import CheckKind
 from fixtures.kit.registry import REFERENCES, faults_of
-from tests.conftest import Run, outcomes, run_against, skip_load
+from tests.conftest import Run, measured, outcomes, run_against, skip_load
 
 MATRIX_WORKERS = 2
 # A load-bearing block runs one run at a time: beside another run's schema engine or closed-loop load, a load
 # generator of the same priority fell 87 ms behind its schedule (3 of 60 arrivals late: an `error`, not a verdict).
 LOADED_WORKERS = 1
-UNKEPT = "the generator could not keep its schedule"  # conformance/runners/load.py: an error, never a verdict
 PROFILES = sorted(REFERENCES)
 CLEAN = ""
 
@@ -100,24 +98,13 @@ def matrix(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequ
                                *extra(name), profile=profile,
                                after=replay_schema_findings if name in _schema_faults(profile) else None)
 
+        def made(name: str) -> Run:  # a load the harness declared unmeasured is measured again (tests/conftest.py)
+            return measured(lambda: run(name), f"{profile}:{name or 'clean'}") if loaded else run(name)
+
         with ThreadPoolExecutor(max_workers=LOADED_WORKERS if loaded else MATRIX_WORKERS) as pool:
-            runs = dict(zip(names, pool.map(run, names), strict=True))
-        for name, made in runs.items():
-            if loaded and (unkept := unkept_schedule(made)):
-                # The harness itself declared the load unmeasured (an error, not a verdict): measure it once more,
-                # as a user would, and say so. A failure or a pass is never re-run.
-                warnings.warn(f"{profile}:{name or 'clean'} measured again: {unkept}", stacklevel=1)
-                runs[name] = run(name)
-        return {(profile, name): made for name, made in runs.items()}
+            return {(profile, name): got for name, got in zip(names, pool.map(made, names), strict=True)}
 
     return run_of
-
-
-def unkept_schedule(run: Run) -> dict[str, str]:
-    """The load requirements of `run` that the harness left unmeasured because its generator fell behind its
-    schedule (on a machine the other tiers share, a stall of a few tens of milliseconds is enough)."""
-    return {r["id"]: r["reason"] for r in run.scorecard["requirements"]
-            if r["outcome"] == "error" and (r.get("reason") or "").startswith(UNKEPT)}
 
 
 @pytest.mark.parametrize(("profile", "fault"), CLEANS)
