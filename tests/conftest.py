@@ -7,7 +7,7 @@ Every test is marked with its tier, the name of its folder (tests/README.md says
 `serial` when it must not run beside other work at equal priority: it measures load (a busy machine makes a load
 generator miss its schedule), as tests/load, the matrix's load-bearing rows and the users of the whole clean run
 do. `make test` runs the serial tests in their own session at normal priority and, at the same time, the rest two
-at a time (pytest-xdist, tests sharing a session run grouped on one worker) at nice 19.
+at a time (pytest-xdist, tests sharing a session run grouped on one worker) at the idle scheduling policy.
 """
 
 from __future__ import annotations
