@@ -6,7 +6,8 @@ waits for responses: arrival i of a worker is due at start + i / rate (workers i
 arrival runs one task of the scenario's mix in its own greenlet; every request's latency is measured from when
 it was due (the first request of a task from the arrival's due time, later steps from when the previous step
 answered) and recorded in an HdrHistogram per operation and per task. The generator's own health is recorded
-too: arrivals sent late (the generator was busy), held back by the in-flight cap, or dropped, and its CPU time.
+too: arrivals sent late (the generator was busy), held back by the in-flight cap, or dropped, its CPU time, and
+how busy the whole machine's CPUs were meanwhile (so a late schedule says whose work held the generator back).
 
 A task may also check what an answer says (`check=`): a search that finds nothing, the wrong record, an id
 missing from an acknowledged create. Such an answer counts as an error of its operation (and its task), exactly as
@@ -66,6 +67,27 @@ def load_config() -> dict[str, Any]:
 
 
 CONFIG = load_config()
+
+
+def machine_cpu() -> tuple[int, int] | None:
+    """(busy, total) time of all this machine's CPUs since boot, in clock ticks (Linux's /proc/stat; None
+    elsewhere): over a load, busy / total is how busy the machine was, the generator and everything else."""
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            ticks = [int(field) for field in fh.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    if len(ticks) < 5:
+        return None
+    total = sum(ticks)  # user nice system idle iowait irq softirq steal (guests are counted in user)
+    return total - ticks[3] - ticks[4], total
+
+
+def machine_busy(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The share of all the machine's CPU time that was busy between two `machine_cpu()` readings."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 3)
 
 
 def histogram() -> HdrHistogram:
@@ -295,6 +317,7 @@ class OpenModelUser(User):
         # a closed load's users are shared out between the workers: worker i runs every K-th of them
         local_users = len(range(index, users, workers))
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        machine0 = machine_cpu()
         wall0 = time.perf_counter()
         stats: dict[str, Any] = {"scheduled": 0, "sent": 0, "late": 0, "capped": 0, "dropped": 0,
                                  "max_lateness_ms": 0.0, "lateness": Histogram()}
@@ -305,14 +328,16 @@ class OpenModelUser(User):
             else:
                 stats, window = self._open(index, workers, mix, rng, stats)
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        busy = machine_busy(machine0, machine_cpu())
         wall = time.perf_counter() - wall0
         cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         lateness_hist = stats.pop("lateness")
         concurrency = {"users": local_users, "peak_in_flight": self.recorder.peak_in_flight,
                        "busy_s": self.recorder.busy_s, "window_s": window}
+        generator = {"cpu_s": cpu, "wall_s": wall, "worker": index, "machine_busy": busy,
+                     "machine_cpus": os.cpu_count()}
         payload = {**self.recorder.export(), "schedule": {**stats, "lateness_hdr": lateness_hist.encode().decode(
-            "ascii")}, "generator": {"cpu_s": cpu, "wall_s": wall, "worker": index}, "setup_error": setup_error,
-            "concurrency": concurrency}
+            "ascii")}, "generator": generator, "setup_error": setup_error, "concurrency": concurrency}
         publish(self.environment, payload)
         while True:  # this user's work is done; the test ends when every worker has published
             gevent.sleep(3600)

@@ -40,7 +40,7 @@ from conformance.errors import EngineFailure
 from conformance.model import CheckKind, Finding, Outcome, Requirement, Result
 from conformance.runners import RunContext
 
-__all__ = ["LoadRunner", "closed_users", "concurrency_reached", "summarise"]
+__all__ = ["LoadRunner", "closed_users", "concurrency_reached", "lateness_cause", "summarise"]
 
 LATE_SHARE_LIMIT = 0.01
 REMOTE_WAIT_S = 300  # how long the master waits for workers started on other machines
@@ -49,6 +49,10 @@ LATE_COUNT_ALLOWED = 2
 # supplier look slower: a pass with arrivals at most this late stands (noted); a failure with arrivals late beyond
 # LATE_SHARE_LIMIT / LATE_COUNT_ALLOWED is an error, since the lateness may be why.
 LATE_PASS_LIMIT_MS = 100.0
+# Why a generator was late, from its own figures: a worker using this much of a CPU is saturated (add workers);
+# below it, a machine this busy means other work on it held the generator back.
+GENERATOR_SATURATED = 0.8
+MACHINE_BUSY = 0.8
 FULL_TIER_DURATION_FACTOR = 6
 STARTUP_GRACE_S = 60.0
 # What a load needs beyond its duration at the least (locust's start, the stop, reading its results): a deadline
@@ -139,6 +143,21 @@ def summarise(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
         "availability": availability(results.get("timeline") or {}),
         "concurrency": concurrency_reached(results.get("concurrency") or {}),
     }
+
+
+def lateness_cause(generators: list[dict[str, Any]]) -> str:
+    """What the generator's own figures say of why it sent arrivals late (pure): its CPU use (the busiest worker's
+    CPU seconds per wall second) and how busy the machine's CPUs were meanwhile."""
+    own = max((g["cpu_s"] / g["wall_s"] for g in generators if g.get("wall_s")), default=None)
+    busy = max((g["machine_busy"] for g in generators if g.get("machine_busy") is not None), default=None)
+    used = f"the generator used {own:.0%} of a CPU" if own is not None else "the generator's CPU use is unknown"
+    if own is not None and own >= GENERATOR_SATURATED:
+        return f"{used}, all it could: add --workers"
+    if busy is not None and busy >= MACHINE_BUSY:
+        return (f"{used} while the machine's CPUs were {busy:.0%} busy: other work on this machine held it back; "
+                "measure on a quieter machine")
+    return (f"{used}" + (f" and the machine's CPUs were {busy:.0%} busy" if busy is not None else "")
+            + ": it was held back outside its own work (the operating system, or a virtual machine's host)")
 
 
 def closed_users(options: dict[str, Any], sizing: dict[str, Any]) -> int:
@@ -314,7 +333,8 @@ class LoadRunner:
         if lateness and sched["scheduled"] and sched["late"] > max(LATE_SHARE_LIMIT * sched["scheduled"],
                                                                    LATE_COUNT_ALLOWED):
             return (f"the generator could not keep its schedule: {sched['late']} of {sched['scheduled']} arrivals "
-                    f"sent more than 10 ms late (max {sched['max_lateness_ms']:.0f} ms; CPU saturated? add --workers)")
+                    f"sent more than 10 ms late (max {sched['max_lateness_ms']:.0f} ms; "
+                    f"{lateness_cause(results.get('generator') or [])})")
         if sched["scheduled"] == 0:
             return ("no task was started" if summary["sizing"].get("concurrency")
                     else "no arrivals were scheduled (rate x duration < 1)")

@@ -127,6 +127,35 @@ def test_schedule_problems_make_an_error() -> None:
     assert json.dumps(summary)  # measurements are plain JSON
 
 
+def test_a_late_schedule_says_whose_work_held_the_generator_back() -> None:
+    from conformance.runners.load import lateness_cause
+    from loadtests.openmodel import machine_busy, machine_cpu
+
+    saturated = lateness_cause([{"cpu_s": 4.5, "wall_s": 5.0, "machine_busy": 0.99}])
+    assert "used 90% of a CPU" in saturated and "add --workers" in saturated
+    crowded = lateness_cause([{"cpu_s": 0.1, "wall_s": 5.0, "machine_busy": 0.97}])
+    assert "used 2% of a CPU" in crowded and "97% busy" in crowded and "other work on this machine" in crowded
+    assert "add --workers" not in crowded
+    quiet = lateness_cause([{"cpu_s": 0.1, "wall_s": 5.0, "machine_busy": 0.2}])
+    assert "20% busy" in quiet and "outside its own work" in quiet
+    assert "unknown" in lateness_cause([])  # an old results file, or a generator that reported nothing
+    raw = {**results([5.0] * 100), "generator": [{"cpu_s": 0.1, "wall_s": 5.0, "machine_busy": 0.97}]}
+    summary = summarise(raw, 1.0)
+    summary["sizing"] = {"workers": 0}
+    summary["schedule"] = {**summary["schedule"], "late": 5, "max_lateness_ms": 40.0}
+    assert "other work on this machine held it back" in (LoadRunner._generator_problem(raw, summary) or "")
+    # the machine reading itself: busy ticks never exceed the total, and a share is between 0 and 1
+    before = machine_cpu()
+    sum(range(200_000))
+    after = machine_cpu()
+    if before is not None and after is not None:  # Linux
+        assert 0 <= before[0] <= before[1] and after[1] >= before[1]
+        share = machine_busy(before, after)
+        assert share is None or 0.0 <= share <= 1.0
+    assert machine_busy(None, after) is None and machine_busy((5, 10), (5, 10)) is None
+    assert machine_busy((5, 10), (15, 30)) == 0.5
+
+
 def test_late_arrivals_spoil_a_failure_but_not_a_pass_they_were_counted_in() -> None:
     raw = results([5.0] * 100)
     summary = summarise(raw, 1.0)
