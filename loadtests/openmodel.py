@@ -69,9 +69,10 @@ def load_config() -> dict[str, Any]:
 CONFIG = load_config()
 
 
-def machine_cpu() -> tuple[int, int] | None:
-    """(busy, total) time of all this machine's CPUs since boot, in clock ticks (Linux's /proc/stat; None
-    elsewhere): over a load, busy / total is how busy the machine was, the generator and everything else."""
+def machine_cpu() -> tuple[int, int, int] | None:
+    """(busy, steal, total) time of all this machine's CPUs since boot, in clock ticks (Linux's /proc/stat; None
+    elsewhere). Busy is everything but idle, I/O wait and steal (the time a virtual machine's host gave its CPUs
+    to others), so over a load it is the generator's work and the rest of the machine's."""
     try:
         with open("/proc/stat", encoding="ascii") as fh:
             ticks = [int(field) for field in fh.readline().split()[1:9]]
@@ -79,15 +80,19 @@ def machine_cpu() -> tuple[int, int] | None:
         return None
     if len(ticks) < 5:
         return None
+    steal = ticks[7] if len(ticks) > 7 else 0
     total = sum(ticks)  # user nice system idle iowait irq softirq steal (guests are counted in user)
-    return total - ticks[3] - ticks[4], total
+    return total - ticks[3] - ticks[4] - steal, steal, total
 
 
-def machine_busy(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
-    """The share of all the machine's CPU time that was busy between two `machine_cpu()` readings."""
-    if before is None or after is None or after[1] <= before[1]:
+def machine_shares(before: tuple[int, int, int] | None,
+                   after: tuple[int, int, int] | None) -> tuple[float, float] | None:
+    """The shares of all the machine's CPU time that were busy and stolen between two `machine_cpu()` readings
+    (None when either is missing, or no clock tick passed between them)."""
+    if before is None or after is None or after[2] <= before[2]:
         return None
-    return round((after[0] - before[0]) / (after[1] - before[1]), 3)
+    elapsed = after[2] - before[2]
+    return round((after[0] - before[0]) / elapsed, 3), round((after[1] - before[1]) / elapsed, 3)
 
 
 def histogram() -> HdrHistogram:
@@ -328,14 +333,14 @@ class OpenModelUser(User):
             else:
                 stats, window = self._open(index, workers, mix, rng, stats)
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        busy = machine_busy(machine0, machine_cpu())
+        shares = machine_shares(machine0, machine_cpu())
         wall = time.perf_counter() - wall0
         cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
         lateness_hist = stats.pop("lateness")
         concurrency = {"users": local_users, "peak_in_flight": self.recorder.peak_in_flight,
                        "busy_s": self.recorder.busy_s, "window_s": window}
-        generator = {"cpu_s": cpu, "wall_s": wall, "worker": index, "machine_busy": busy,
-                     "machine_cpus": os.cpu_count()}
+        generator = {"cpu_s": cpu, "wall_s": wall, "worker": index, "machine_cpus": os.cpu_count(),
+                     "machine_busy": shares[0] if shares else None, "machine_steal": shares[1] if shares else None}
         payload = {**self.recorder.export(), "schedule": {**stats, "lateness_hdr": lateness_hist.encode().decode(
             "ascii")}, "generator": generator, "setup_error": setup_error, "concurrency": concurrency}
         publish(self.environment, payload)

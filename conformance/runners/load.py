@@ -53,6 +53,7 @@ LATE_PASS_LIMIT_MS = 100.0
 # below it, a machine this busy means other work on it held the generator back.
 GENERATOR_SATURATED = 0.8
 MACHINE_BUSY = 0.8
+MACHINE_STOLEN = 0.1  # a tenth of the CPU time taken by a virtual machine's host: the host's doing, not the machine's
 FULL_TIER_DURATION_FACTOR = 6
 STARTUP_GRACE_S = 60.0
 # What a load needs beyond its duration at the least (locust's start, the stop, reading its results): a deadline
@@ -147,17 +148,26 @@ def summarise(results: dict[str, Any], duration_s: float) -> dict[str, Any]:
 
 def lateness_cause(generators: list[dict[str, Any]]) -> str:
     """What the generator's own figures say of why it sent arrivals late (pure): its CPU use (the busiest worker's
-    CPU seconds per wall second) and how busy the machine's CPUs were meanwhile."""
-    own = max((g["cpu_s"] / g["wall_s"] for g in generators if g.get("wall_s")), default=None)
-    busy = max((g["machine_busy"] for g in generators if g.get("machine_busy") is not None), default=None)
+    CPU seconds per wall second), how busy the machine's CPUs were meanwhile with other work (the machine's busy
+    share less every worker's CPU, as though all ran there: never more than the other work was), and the share a
+    virtual machine's host took (steal)."""
+    timed = [g for g in generators if g.get("wall_s")]
+    own = max((g["cpu_s"] / g["wall_s"] for g in timed), default=None)
+    others = [g["machine_busy"] - sum(w["cpu_s"] / w["wall_s"] for w in timed) / g["machine_cpus"]
+              for g in timed if g.get("machine_busy") is not None and g.get("machine_cpus")]
+    other = max(others, default=None)
+    steal = max((g["machine_steal"] for g in generators if g.get("machine_steal") is not None), default=None)
     used = f"the generator used {own:.0%} of a CPU" if own is not None else "the generator's CPU use is unknown"
     if own is not None and own >= GENERATOR_SATURATED:
         return f"{used}, all it could: add --workers"
-    if busy is not None and busy >= MACHINE_BUSY:
-        return (f"{used} while the machine's CPUs were {busy:.0%} busy: other work on this machine held it back; "
+    if steal is not None and steal >= MACHINE_STOLEN:
+        return (f"{used} while the virtual machine's host kept {steal:.0%} of its CPU time for others (steal): "
+                "measure on a machine with dedicated CPUs")
+    if other is not None and other >= MACHINE_BUSY:
+        return (f"{used} while other work kept the machine's CPUs {other:.0%} busy: it held the generator back; "
                 "measure on a quieter machine")
-    return (f"{used}" + (f" and the machine's CPUs were {busy:.0%} busy" if busy is not None else "")
-            + ": it was held back outside its own work (the operating system, or a virtual machine's host)")
+    return (f"{used}" + (f" and other work kept the machine's CPUs {max(0.0, other):.0%} busy" if other is not None
+                         else "") + ": it was held back outside its own work (the operating system, or a host)")
 
 
 def closed_users(options: dict[str, Any], sizing: dict[str, Any]) -> int:

@@ -128,16 +128,20 @@ def test_schedule_problems_make_an_error() -> None:
 
 
 MACHINE_CHECK = """
-from loadtests.openmodel import machine_busy, machine_cpu
+import time
+from loadtests.openmodel import machine_cpu, machine_shares
 before = machine_cpu()
-sum(range(200_000))
+end = time.perf_counter() + 0.2
+while time.perf_counter() < end:  # 200 ms of this process's own work: many clock ticks
+    pass
 after = machine_cpu()
 assert before is not None and after is not None  # Linux: /proc/stat
-assert 0 <= before[0] <= before[1] and 0 <= after[0] <= after[1] and after[1] >= before[1]
-share = machine_busy(before, after)
-assert share is None or 0.0 <= share <= 1.0
-assert machine_busy(None, after) is None and machine_busy((5, 10), (5, 10)) is None
-assert machine_busy((5, 10), (15, 30)) == 0.5
+assert all(0 <= part <= whole for part, whole in ((before[0], before[2]), (before[1], before[2]), (after[0], after[2])))
+busy, steal = machine_shares(before, after)
+cpus = __import__("os").cpu_count()
+assert 0.9 / cpus <= busy + steal <= 1.0 and 0.0 <= steal <= 1.0, (busy, steal)  # at least this process's own CPU
+assert machine_shares(None, after) is None and machine_shares((5, 0, 10), (5, 0, 10)) is None
+assert machine_shares((5, 1, 10), (15, 3, 30)) == (0.5, 0.1)
 print("ok")
 """
 
@@ -146,19 +150,28 @@ def test_a_late_schedule_says_whose_work_held_the_generator_back() -> None:
     from conformance.engine.processes import run_command
     from conformance.runners.load import lateness_cause
 
-    saturated = lateness_cause([{"cpu_s": 4.5, "wall_s": 5.0, "machine_busy": 0.99}])
+    def worker(cpu_s: float, busy: float | None, steal: float | None = 0.0) -> dict[str, Any]:
+        return {"cpu_s": cpu_s, "wall_s": 5.0, "machine_cpus": 2, "machine_busy": busy, "machine_steal": steal}
+
+    saturated = lateness_cause([worker(4.5, 0.99)])
     assert "used 90% of a CPU" in saturated and "add --workers" in saturated
-    crowded = lateness_cause([{"cpu_s": 0.1, "wall_s": 5.0, "machine_busy": 0.97}])
-    assert "used 2% of a CPU" in crowded and "97% busy" in crowded and "other work on this machine" in crowded
+    crowded = lateness_cause([worker(0.1, 0.97)])
+    assert "used 2% of a CPU" in crowded and "96% busy" in crowded and "quieter machine" in crowded
     assert "add --workers" not in crowded
-    quiet = lateness_cause([{"cpu_s": 0.1, "wall_s": 5.0, "machine_busy": 0.2}])
-    assert "20% busy" in quiet and "outside its own work" in quiet
+    # two workers at 70% of a CPU each keep a two-CPU machine 70% busy themselves: not other work's doing
+    own_work = lateness_cause([worker(3.5, 0.75), worker(3.5, 0.75)])
+    assert "quieter machine" not in own_work and "outside its own work" in own_work
+    stolen = lateness_cause([worker(0.1, 0.3, steal=0.25)])
+    assert "25%" in stolen and "steal" in stolen
+    quiet = lateness_cause([worker(0.1, 0.2)])
+    assert "19% busy" in quiet and "outside its own work" in quiet
     assert "unknown" in lateness_cause([])  # an old results file, or a generator that reported nothing
-    raw = {**results([5.0] * 100), "generator": [{"cpu_s": 0.1, "wall_s": 5.0, "machine_busy": 0.97}]}
+    assert "outside its own work" in lateness_cause([{"cpu_s": 0.1, "wall_s": 5.0}])  # a worker without the reading
+    raw = {**results([5.0] * 100), "generator": [worker(0.1, 0.97)]}
     summary = summarise(raw, 1.0)
     summary["sizing"] = {"workers": 0}
     summary["schedule"] = {**summary["schedule"], "late": 5, "max_lateness_ms": 40.0}
-    assert "other work on this machine held it back" in (LoadRunner._generator_problem(raw, summary) or "")
+    assert "it held the generator back" in (LoadRunner._generator_problem(raw, summary) or "")
     # the generator's reading of the machine (in a subprocess: loadtests/openmodel.py imports locust, which
     # monkey-patches the process it is imported in)
     proc = run_command([sys.executable, "-c", MACHINE_CHECK], timeout=60, cwd=Path(__file__).resolve().parents[2],
