@@ -28,6 +28,7 @@ from hypothesis import settings
 
 from conformance.engine.processes import launched, run_command
 from conformance.inputs.checks import ProfileChecks, load_checks
+from conformance.runners.load import UNKEPT_SCHEDULE
 from fixtures.kit.launch import reference_command, reference_stack, restartable_target
 
 # No per-example deadline in the suite's own properties: a deadline is a timed assertion, and on a shared
@@ -155,7 +156,7 @@ def _restarts_target(profile: str) -> bool:
     return any(restart_needed(loaded, r) for r in loaded.requirements)
 
 
-UNKEPT = "the generator could not keep its schedule"  # conformance/runners/load.py: an error, never a verdict
+UNKEPT = UNKEPT_SCHEDULE  # how the harness's reason for a load it left unmeasured begins: an error, never a verdict
 REMEASURES = 2
 
 

@@ -40,17 +40,21 @@ RSS_OF_CHILDREN = ("import resource, subprocess, sys; code = subprocess.run(sys.
                    "print('maxrss', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)")
 
 
-def start(targets: Path, runs: Path, budget_s: int = BUDGET_S, *, measured: bool = True) -> subprocess.Popen[str]:
-    """`conformance run` of the two requirements, in a process group of its own; `measured`: through the
-    RSS_OF_CHILDREN interpreter, which prints the run's peak RSS when it ends (a signal then reaches that
-    interpreter, not the run: the SIGTERM test starts the run directly)."""
-    only = [arg for rid in ONLY for arg in ("--only", rid)]
+def run_pole_records(targets: Path, runs: Path, *args: str, measured: bool = True) -> subprocess.Popen[str]:
+    """`conformance run pole-records` against the hostile target with `args`, in a process group of its own;
+    `measured`: through the RSS_OF_CHILDREN interpreter, which prints the run's peak RSS when it ends (a signal
+    then reaches that interpreter, not the run: the SIGTERM test starts the run directly)."""
     wrapper = [sys.executable, "-c", RSS_OF_CHILDREN] if measured else []
     return subprocess.Popen([*wrapper, sys.executable, "-m", "conformance", "run", "pole-records", "--target",
-                             f"{targets}#hostile", "--runs-dir", str(runs), "--budget", str(budget_s),
-                             "--seed", "1", *only],
+                             f"{targets}#hostile", "--runs-dir", str(runs), "--seed", "1", *args],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env={**os.environ, "COLUMNS": "200"}, start_new_session=True)
+
+
+def start(targets: Path, runs: Path, budget_s: int = BUDGET_S, *, measured: bool = True) -> subprocess.Popen[str]:
+    """The run of the two requirements (ONLY) within `budget_s`."""
+    only = [arg for rid in ONLY for arg in ("--only", rid)]
+    return run_pole_records(targets, runs, "--budget", str(budget_s), *only, measured=measured)
 
 
 def finish(proc: subprocess.Popen[str], limit_s: float) -> tuple[int, str]:
@@ -143,11 +147,8 @@ def test_a_hostile_supplier_cannot_swell_or_hold_the_load_generator(tmp_path: Pa
     runs = tmp_path / "runs"
     with hostile_server(mode, spare_preflight=True) as url:
         started = time.monotonic()
-        code, out = finish(subprocess.Popen(
-            [sys.executable, "-c", RSS_OF_CHILDREN, sys.executable, "-m", "conformance", "run", "pole-records",
-             "--target", f"{targets_file(tmp_path, url)}#hostile", "--runs-dir", str(runs), "--only", "POLE-PERF-001",
-             "--load-rate", "4", "--load-duration", "2", "--seed", "1"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True), 180)
+        code, out = finish(run_pole_records(targets_file(tmp_path, url), runs, "--only", "POLE-PERF-001",
+                                            "--load-rate", "4", "--load-duration", "2"), 180)
         took = time.monotonic() - started
     assert code in (1, 3), out
     assert "Traceback" not in out
